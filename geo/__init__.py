@@ -1,0 +1,1 @@
+"""Core geodata: SRID policy, CRS conversion, database session factory."""

@@ -1,0 +1,8 @@
+"""The project's tables (one metadata, one Alembic history), split by subject.
+
+Importing this package registers every table on `geo.db.Base.metadata`.
+"""
+from store import accounts, audit, cases, dispatch, feeds, inbox, places, response, signals  # noqa: F401
+from geo.db import Base
+
+metadata = Base.metadata

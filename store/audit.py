@@ -1,0 +1,45 @@
+"""The hash-chained audit trail and its SM2-signed checkpoints."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from geo.db import Base
+from store.types import created_col
+
+
+class AuditLog(Base):
+    """One audited action; `row_hash` = SM3(prev_hash ‖ canonical row)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    time: Mapped[Any] = created_col()
+    actor_user_id: Mapped[int | None] = mapped_column(Integer)
+    actor_name: Mapped[str | None] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(40))
+    object_type: Mapped[str | None] = mapped_column(String(30))
+    object_id: Mapped[str | None] = mapped_column(String(80))
+    district_code: Mapped[str | None] = mapped_column(String(6))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    row_hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+Index("ix_audit_time", AuditLog.time)
+Index("ix_audit_actor", AuditLog.actor_user_id, AuditLog.time)
+
+
+class AuditCheckpoint(Base):
+    """An SM2 signature over the chain head at `last_audit_id`."""
+
+    __tablename__ = "audit_checkpoint"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_audit_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id"))
+    row_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[Any] = created_col()
