@@ -1,0 +1,206 @@
+"""The tamper-evident audit trail: an SM3 hash chain with SM2-signed checkpoints.
+
+Each row's `row_hash` = SM3(prev_hash ‖ canonical JSON of the row). Appends take a
+transaction-scoped advisory lock, so concurrent writers queue and the chain never forks.
+A checkpoint signs (kind, row id, hash) with the audit key: "head" checkpoints pin the
+chain at a row (every N rows and on a timer), an "anchor" checkpoint re-anchors the
+chain after a purge. Edits, deletions or forged rows before the newest checkpoint break
+either a link or a signed hash; rows after it are reported as not yet signed.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session
+
+from accounts.principal import Principal
+from security.secrets import sm2_key_id
+from security.sm2 import public_key_from_private, sm2_sign, sm2_verify
+from security.sm3 import sm3_digest
+from store.audit import AuditCheckpoint, AuditLog
+
+GENESIS = b"\x00" * 32
+LOCK_ID = 0x0A0D17  # pg_advisory_xact_lock key that serialises appends
+CHECKPOINT_EVERY = 100
+RETENTION_DAYS = 180
+
+_signer: "AuditSigner | None" = None
+
+
+@dataclass(frozen=True)
+class AuditSigner:
+    """The SM2 key that signs checkpoints (from settings.audit_signing_key)."""
+
+    private_hex: str = field(repr=False)
+
+    @property
+    def public_hex(self) -> str:
+        return public_key_from_private(self.private_hex)
+
+    @property
+    def key_id(self) -> str:
+        return sm2_key_id(self.public_hex)
+
+
+def set_checkpoint_signer(signer: AuditSigner | None) -> None:
+    """Let `record` sign a checkpoint every CHECKPOINT_EVERY rows (set by the app and the CLI)."""
+    global _signer
+    _signer = signer
+
+
+def _jsonable(detail: dict[str, Any] | None) -> dict[str, Any]:
+    """Detail as it will read back from JSONB: dates as text, exponent floats (1e+20) as text."""
+    text_ = json.dumps(detail or {}, ensure_ascii=False, default=str, allow_nan=False)
+    return json.loads(text_, parse_float=lambda s: s if "e" in s.lower() else float(s))  # type: ignore[no-any-return]
+
+
+def canonical(row: AuditLog) -> bytes:
+    """The bytes that are hashed: every column but the hashes, in a fixed form."""
+    when = row.time.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    body = {"id": row.id, "time": when, "actor_user_id": row.actor_user_id, "actor_name": row.actor_name,
+            "action": row.action, "object_type": row.object_type, "object_id": row.object_id,
+            "district_code": row.district_code, "ip": row.ip, "detail": row.detail}
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def row_hash(prev_hash: bytes, row: AuditLog) -> bytes:
+    return sm3_digest(prev_hash + canonical(row))
+
+
+def record(session: Session, *, actor: Principal | None, action: str, object_type: str | None = None,
+           object_id: str | None = None, district_code: str | None = None, detail: dict[str, Any] | None = None,
+           ip: str | None = None) -> None:
+    """Append one audited action to the chain inside the caller's transaction."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
+    last = session.execute(select(AuditLog.id, AuditLog.row_hash).order_by(AuditLog.id.desc()).limit(1)).first()
+    new_id = session.execute(text("SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))")).scalar_one()
+    row = AuditLog(
+        id=new_id, time=datetime.now(timezone.utc), actor_user_id=actor.user_id if actor else None,
+        actor_name=actor.username if actor else None, action=action, object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        district_code=district_code[:6] if district_code else None, ip=ip, detail=_jsonable(detail),
+    )
+    row.prev_hash = last.row_hash if last else GENESIS
+    row.row_hash = row_hash(row.prev_hash, row)
+    session.add(row)
+    session.flush()
+    if _signer is not None:
+        last_cp = session.scalar(select(func.max(AuditCheckpoint.last_audit_id)))
+        if new_id - (last_cp or 0) >= CHECKPOINT_EVERY:
+            _sign(session, _signer, row.id, row.row_hash, "head")
+
+
+def _message(kind: str, audit_id: int, digest: bytes) -> bytes:
+    return f"onemap-audit-checkpoint|{kind}|{audit_id}|{digest.hex()}".encode()
+
+
+def _sign(session: Session, signer: AuditSigner, audit_id: int, digest: bytes, kind: str) -> AuditCheckpoint:
+    cp = AuditCheckpoint(last_audit_id=audit_id, row_hash=digest, key_id=signer.key_id,
+                         signature=sm2_sign(signer.private_hex, _message(kind, audit_id, digest)))
+    session.add(cp)
+    session.flush()
+    return cp
+
+
+def checkpoint(session: Session, signer: AuditSigner) -> AuditCheckpoint | None:
+    """Sign the current chain head (the timer calls this); None if nothing new since the last one."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
+    head = session.execute(select(AuditLog.id, AuditLog.row_hash).order_by(AuditLog.id.desc()).limit(1)).first()
+    last_cp = session.scalar(select(func.max(AuditCheckpoint.last_audit_id)))
+    if head is None or (last_cp is not None and last_cp >= head.id):
+        return None
+    return _sign(session, signer, head.id, head.row_hash, "head")
+
+
+@dataclass
+class VerifyReport:
+    """Outcome of `verify_chain`: the first broken row (if any) and what was checked."""
+
+    rows: int = 0
+    checkpoints: int = 0
+    first_broken_id: int | None = None
+    reason: str | None = None
+    unsigned_tail: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.first_broken_id is None and self.reason is None
+
+
+def _rows(session: Session) -> Iterator[AuditLog]:
+    query = select(AuditLog).order_by(AuditLog.id).execution_options(yield_per=2000, populate_existing=True)
+    yield from session.scalars(query)
+
+
+def verify_chain(session: Session, *, public_keys: dict[str, str], full: bool = False) -> VerifyReport:
+    """Walk the chain and its checkpoints; `public_keys` maps key id → SM2 public key hex.
+
+    Every link, row hash and checkpoint hash is checked. Signatures: the anchor and the newest
+    head checkpoint (which covers every row before it); with `full`, every checkpoint.
+    """
+    report = VerifyReport()
+    by_row: dict[int, list[AuditCheckpoint]] = {}
+    for cp in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)
+                              .execution_options(populate_existing=True)):
+        by_row.setdefault(cp.last_audit_id, []).append(cp)
+    report.checkpoints = sum(map(len, by_row.values()))
+    newest_head = max((cp.last_audit_id for cps in by_row.values() for cp in cps), default=None)
+    prev: bytes | None = None
+    seen: set[int] = set()
+    for row in _rows(session):
+        report.rows += 1
+        cps = by_row.get(row.id, [])
+        anchors = [cp for cp in cps if cp.row_hash == row.prev_hash and _valid(cp, "anchor", public_keys)]
+        heads = [cp for cp in cps if cp not in anchors]
+        if prev is None and row.prev_hash != GENESIS and not anchors:
+            return _broken(report, row.id, "first row does not link to genesis or a signed anchor (rows deleted)")
+        if prev is not None and row.prev_hash != prev:
+            return _broken(report, row.id, "prev_hash does not match the previous row (row deleted or inserted)")
+        if row_hash(row.prev_hash, row) != row.row_hash:
+            return _broken(report, row.id, "row content does not match its hash (row edited or forged)")
+        for cp in heads:
+            must_sign = full or row.id == newest_head
+            if cp.row_hash != row.row_hash or (must_sign and not _valid(cp, "head", public_keys)):
+                return _broken(report, row.id, "signed checkpoint does not match this row (chain rewritten)")
+            report.unsigned_tail = -1
+        seen.add(row.id)
+        prev = row.row_hash
+        report.unsigned_tail += 1
+    missing = set(by_row) - seen
+    if missing:
+        return _broken(report, min(missing), "a signed checkpoint refers to a row that is missing (row deleted)")
+    return report
+
+
+def _valid(cp: AuditCheckpoint, kind: str, public_keys: dict[str, str]) -> bool:
+    key = public_keys.get(cp.key_id)
+    return key is not None and sm2_verify(key, _message(kind, cp.last_audit_id, cp.row_hash), cp.signature)
+
+
+def _broken(report: VerifyReport, row_id: int, reason: str) -> VerifyReport:
+    report.first_broken_id, report.reason = row_id, reason
+    return report
+
+
+def purge(session: Session, signer: AuditSigner, *, older_than_days: int = RETENTION_DAYS,
+          now: datetime | None = None) -> int:
+    """Delete rows older than the retention (never fewer than 180 days) and re-anchor the chain."""
+    if older_than_days < RETENTION_DAYS:
+        raise ValueError(f"retention is at least {RETENTION_DAYS} days")
+    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=older_than_days)
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
+    last_old = session.scalar(select(func.max(AuditLog.id)).where(AuditLog.time < cutoff))
+    if last_old is None:
+        return 0
+    # The purge is itself audited first, so at least that row remains to carry the anchor.
+    record(session, actor=None, action="audit.purge", detail={"cutoff": cutoff.isoformat(), "last_deleted_id": last_old})
+    first_kept = session.execute(select(AuditLog.id, AuditLog.prev_hash).where(AuditLog.id > last_old)
+                                 .order_by(AuditLog.id).limit(1)).one()
+    session.execute(delete(AuditCheckpoint).where(AuditCheckpoint.last_audit_id <= last_old))
+    deleted = session.execute(delete(AuditLog).where(AuditLog.id <= last_old)).rowcount
+    _sign(session, signer, first_kept.id, first_kept.prev_hash, "anchor")
+    return int(deleted or 0)

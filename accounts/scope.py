@@ -1,0 +1,35 @@
+"""Region scope as query filters: a district sees its district, an institution its own records."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, true
+
+from accounts.principal import Principal
+
+
+class ScopeError(PermissionError):
+    """The record lies outside the caller's region or institution."""
+
+    code = "scope.forbidden"
+
+
+def scope_clause(principal: Principal, district_column: Any, institution_column: Any = None) -> ColumnElement[bool]:
+    """WHERE clause limiting rows to what `principal` may see.
+
+    Institution users are limited by `institution_column` when the table has one, otherwise
+    they see nothing (tables without an institution are district data they may not browse).
+    """
+    if principal.role == "institution_user":
+        if institution_column is None or principal.institution_id is None:
+            return false()
+        return institution_column == principal.institution_id  # type: ignore[no-any-return]
+    if principal.is_city:
+        return true()
+    return district_column == principal.district_code  # type: ignore[no-any-return]
+
+
+def ensure_visible(principal: Principal, *, district_code: str | None, institution_id: int | None = None) -> None:
+    """Raise ScopeError unless `principal` may see a record of this district / institution."""
+    if not principal.may_see_institution(institution_id, district_code):
+        raise ScopeError(f"{principal.username} may not see records of {district_code}/{institution_id}")

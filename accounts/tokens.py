@@ -1,0 +1,97 @@
+"""Bearer tokens (personal and kiosk device): random secret shown once, SM3 hash stored."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accounts import audit
+from accounts.principal import Principal
+from security.sm3 import sm3_digest
+from store.accounts import ApiToken, AppUser, Org
+
+TOKEN_PREFIX = "om_"
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+TOKEN_KINDS = ("personal", "device")
+
+
+def _hash(token: str) -> bytes:
+    return sm3_digest(token.encode())
+
+
+def create_token(
+    session: Session, *, user_id: int, name: str, kind: str = "personal", expires_days: int | None = None,
+    actor: Principal | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token; returns the row and the clear token (shown once, never stored). Audited."""
+    if kind not in TOKEN_KINDS:
+        raise ValueError(f"kind must be one of {TOKEN_KINDS}")
+    if expires_days is not None and not 1 <= expires_days <= 3650:
+        raise ValueError("expires_days must be between 1 and 3650")
+    clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = datetime.now(timezone.utc) + timedelta(days=expires_days) if expires_days else None
+    row = ApiToken(user_id=user_id, name=name[:100], kind=kind, token_hash=_hash(clear), expires_at=expires)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor=actor, action="token.create", object_type="api_token", object_id=str(row.id),
+                 detail={"user_id": user_id, "kind": kind, "name": row.name, "expires_days": expires_days})
+    return row, clear
+
+
+def revoke_token(session: Session, *, token_id: int, actor: Principal | None, owner_id: int | None = None) -> bool:
+    """Revoke a token (only the owner's when `owner_id` is given); False if none matched. Audited."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.revoked_at is not None or (owner_id is not None and row.user_id != owner_id):
+        return False
+    row.revoked_at = datetime.now(timezone.utc)
+    audit.record(session, actor=actor, action="token.revoke", object_type="api_token", object_id=str(row.id),
+                 detail={"user_id": row.user_id})
+    return True
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """A token as listed (never the secret)."""
+
+    id: int
+    name: str
+    kind: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+def list_tokens(session: Session, *, user_id: int) -> list[TokenView]:
+    rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
+    return [TokenView(t.id, t.name, t.kind, t.created_at, t.expires_at, t.revoked_at, t.last_used_at) for t in rows]
+
+
+def principal_for_user(session: Session, user: AppUser) -> Principal:
+    org = session.get(Org, user.org_id)
+    assert org is not None
+    return Principal(
+        user_id=user.id, username=user.username, role=user.role, org_id=org.id,
+        region_code=org.region_code, institution_id=org.institution_id, may_view_pii=user.may_view_pii,
+    )
+
+
+def principal_for_token(session: Session, clear: str, kinds: tuple[str, ...] = TOKEN_KINDS) -> Principal | None:
+    """Resolve a bearer token to its user's principal; None if unknown, expired or revoked."""
+    if not clear.startswith(TOKEN_PREFIX) or len(clear) > 200:
+        return None
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(clear)))
+    now = datetime.now(timezone.utc)
+    if row is None or row.kind not in kinds or row.revoked_at is not None or (row.expires_at and row.expires_at < now):
+        return None
+    user = session.get(AppUser, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    # Recorded to the minute's precision that matters, not on every request (a write per API call
+    # cost ~9 ms of each request under load).
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        row.last_used_at = now
+    return principal_for_user(session, user)

@@ -1,0 +1,1 @@
+"""National cryptography (SM2/SM3/SM4) wrappers and secret handling; imports nothing of the project."""
