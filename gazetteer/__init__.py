@@ -1,0 +1,1 @@
+"""Places: loading regions and institutions from files, and looking them up."""

@@ -1,0 +1,214 @@
+"""What a map layer is: filters, the area being looked at, and the Layer record the registry holds."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accounts.principal import CITY_CODE, Principal
+from accounts.scope import ScopeError
+from store.places import Institution, Region
+
+CST = timezone(timedelta(hours=8))
+MAX_PERIOD_DAYS = 3 * 366 + 1
+REGION_RE = re.compile(r"^(\d{6}|\d{9}|\d{12}|h3:[0-9a-f]{15}|inst:\d{1,9})$")
+DISEASE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,20}$")
+Level = Literal["district", "street", "grid"]
+
+
+class LayerError(ValueError):
+    """A request a layer cannot answer: unknown layer/region (404) or a bad filter (422)."""
+
+    def __init__(self, status: int, code: str, message: str, message_zh: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message_zh, self.field = status, code, message_zh, field
+
+
+def today_cst() -> date:
+    """The current date in China Standard Time (the day the CDC works in)."""
+    return datetime.now(CST).date()
+
+
+class LayerFilters(BaseModel):
+    """Filters every layer and indicator accepts (query parameters of /api/v1/layers/<id>)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bbox: tuple[float, float, float, float] | None = None  # west, south, east, north (WGS84)
+    since: date | None = None
+    until: date | None = None
+    disease: tuple[str, ...] = ()
+    region: str | None = None  # region code, 'h3:…' grid cell or 'inst:<id>'
+    level: Level | None = None
+    limit: int = Field(default=20000, ge=1, le=100000)
+
+    @field_validator("bbox", mode="before")
+    @classmethod
+    def _parse_bbox(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [p for p in value.split(",")]
+            if len(parts) != 4:
+                raise ValueError("bbox must be 'west,south,east,north'")
+            return tuple(float(p) for p in parts)
+        return value
+
+    @field_validator("bbox")
+    @classmethod
+    def _check_bbox(cls, value: tuple[float, float, float, float] | None) -> Any:
+        if value is None:
+            return value
+        w, s, e, n = value
+        if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+            raise ValueError("bbox must satisfy -180 ≤ west < east ≤ 180 and -90 ≤ south < north ≤ 90")
+        return value
+
+    @field_validator("disease", mode="before")
+    @classmethod
+    def _parse_disease(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v.strip()]
+        return tuple(sorted({str(v).strip() for v in value}))
+
+    @field_validator("disease")
+    @classmethod
+    def _check_disease(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [v for v in value if not DISEASE_RE.match(v)]
+        if bad:
+            raise ValueError(f"invalid disease code {bad[0]!r}")
+        if len(value) > 50:
+            raise ValueError("at most 50 diseases")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _check_region(cls, value: str | None) -> str | None:
+        if value is not None and not REGION_RE.match(value):
+            raise ValueError("region must be a 6/9/12-digit region code, 'h3:<cell>' or 'inst:<id>'")
+        return value
+
+    @model_validator(mode="after")
+    def _check_period(self) -> "LayerFilters":
+        if self.since and self.until:
+            if self.since > self.until:
+                raise ValueError("since must not be after until")
+            if (self.until - self.since).days > MAX_PERIOD_DAYS:
+                raise ValueError("period longer than 3 years")
+        return self
+
+    def period(self, default_days: int = 28) -> tuple[date, date]:
+        """(since, until) inclusive, defaulting to the last `default_days` days up to today (CST)."""
+        until = self.until or today_cst()
+        since = self.since or (until - timedelta(days=default_days - 1))
+        return since, until
+
+
+@dataclass(frozen=True)
+class Area:
+    """The place a screen looks at: the city, a district, a street, a grid cell or an institution."""
+
+    kind: Literal["city", "district", "street", "grid", "institution"]
+    code: str
+    name: str
+    district_code: str | None
+    population: int | None = None
+    institution_id: int | None = None
+    trail: tuple[tuple[str, str], ...] = ()  # (code, name) from the top of the principal's scope down
+
+    @property
+    def child_level(self) -> Level | None:
+        """The level of the choropleth shown inside this area."""
+        return {"city": "district", "district": "street", "street": "grid"}.get(self.kind)  # type: ignore[return-value]
+
+
+def home_region(principal: Principal) -> str:
+    """The top of the principal's scope: the city, their district, or their institution."""
+    if principal.role == "institution_user" and principal.institution_id is not None:
+        return f"inst:{principal.institution_id}"
+    return CITY_CODE if principal.is_city else str(principal.district_code)
+
+
+def resolve_area(session: Session, principal: Principal, region: str | None) -> Area:
+    """The Area for `region` (default: the principal's home), checked against the principal's scope."""
+    code = region or home_region(principal)
+    if code.startswith("inst:"):
+        return _institution_area(session, principal, int(code[5:]))
+    if code == CITY_CODE:
+        if not principal.is_city or principal.role == "institution_user":
+            raise ScopeError(f"{principal.username} may not see the whole city")
+        return Area("city", CITY_CODE, "上海市", None, _city_population(session), trail=((CITY_CODE, "上海市"),))
+    row = session.get(Region, code)
+    if row is None or row.level not in ("district", "street", "grid"):
+        raise LayerError(404, "region.not_found", f"unknown region {code}", "区域不存在", "region")
+    if not principal.may_see_district(row.district_code):
+        raise ScopeError(f"{principal.username} may not see region {code}")
+    if principal.role == "institution_user":
+        raise ScopeError("institution users see only their institution")
+    return Area(row.level, row.code, row.name, row.district_code, row.population,  # type: ignore[arg-type]
+                trail=_trail(session, principal, row))
+
+
+def _trail(session: Session, principal: Principal, row: Region) -> tuple[tuple[str, str], ...]:
+    chain: list[tuple[str, str]] = []
+    node: Region | None = row
+    while node is not None and node.level != "city":
+        chain.append((node.code, node.name))
+        if node.level == "district":
+            break
+        node = session.get(Region, node.parent_code) if node.parent_code else None
+    if principal.is_city:
+        chain.append((CITY_CODE, "上海市"))
+    return tuple(reversed(chain))
+
+
+def _institution_area(session: Session, principal: Principal, institution_id: int) -> Area:
+    inst = session.get(Institution, institution_id)
+    if inst is None:
+        raise LayerError(404, "institution.not_found", f"unknown institution {institution_id}", "机构不存在", "region")
+    if not principal.may_see_institution(inst.id, inst.district_code):
+        raise ScopeError(f"{principal.username} may not see institution {institution_id}")
+    parent = session.get(Region, inst.region_code) if inst.region_code else None
+    trail = _trail(session, principal, parent) if parent is not None and principal.role != "institution_user" else ()
+    return Area("institution", f"inst:{inst.id}", inst.name, inst.district_code, None, inst.id,
+                trail=trail + ((f"inst:{inst.id}", inst.name),))
+
+
+def _city_population(session: Session) -> int | None:
+    from sqlalchemy import func
+
+    total = session.scalar(select(func.sum(Region.population)).where(Region.level == "district"))
+    return int(total) if total is not None else None
+
+
+FeatureCollection = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One map layer: how to query it as GeoJSON and when its data last changed."""
+
+    id: str
+    title: str
+    geometry_type: str  # Point | Polygon | MultiPolygon | Geometry
+    query: Callable[[Session, Principal, LayerFilters], FeatureCollection]
+    updated_at: Callable[[Session, Principal], datetime | None]
+    crs: str = "EPSG:4326"
+    group: str = "monitor"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self, session: Session, principal: Principal) -> dict[str, Any]:
+        """The catalogue entry of this layer for `principal`."""
+        stamp = self.updated_at(session, principal)
+        return {"id": self.id, "title": self.title, "geometry_type": self.geometry_type, "crs": self.crs,
+                "group": self.group, "updated_at": stamp.isoformat() if stamp else None, **self.meta}
+
+
+def feature_collection(features: list[dict[str, Any]], **extra: Any) -> FeatureCollection:
+    """A GeoJSON FeatureCollection with optional foreign members (legend, totals …)."""
+    return {"type": "FeatureCollection", "features": features, **extra}

@@ -1,0 +1,153 @@
+"""Incidence choropleth: cases, population, rate per 100,000 and class for each district / street / grid cell."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import mapclassify
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from accounts.principal import Principal
+from layers.base import Area, FeatureCollection, Layer, LayerFilters, Level, feature_collection, resolve_area
+from layers.cases import case_where
+from layers.registry import register
+
+COLORS = ("#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000")
+ZERO_COLOR = "#e8edf2"
+LEVEL_ZH = {"district": "区", "street": "街道", "grid": "网格"}
+
+
+def choropleth_level(area: Area, level: Level | None) -> Level:
+    """The level of polygons drawn inside `area` (explicit `level`, else one below the area)."""
+    if level is not None:
+        return level
+    return area.child_level or "grid"
+
+
+def _region_where(area: Area, level: Level, principal: Principal) -> tuple[str, dict[str, Any]]:
+    """SQL limiting `region r` to the polygons of `level` inside `area` and the principal's scope."""
+    clauses, params = ["r.level = :level"], {"level": level}
+    if not principal.is_city:
+        clauses.append("r.district_code = :scope_district")
+        params["scope_district"] = principal.district_code
+    if area.kind == "district":
+        clauses.append("r.district_code = :area_district")
+        params["area_district"] = area.code
+    elif area.kind == "street":
+        clauses.append("(r.code = :area_code OR r.parent_code = :area_code)")
+        params["area_code"] = area.code
+    elif area.kind == "grid":
+        clauses.append("r.code = :area_code")
+        params["area_code"] = area.code
+    elif area.kind == "institution":
+        clauses.append("r.parent_code = (SELECT region_code FROM institution WHERE id = :inst_id)")
+        params["inst_id"] = area.institution_id
+    return " AND ".join(clauses), params
+
+
+def _assign_sql(level: Level) -> str:
+    """How a case finds its polygon: by district code, by street code, or by point-in-cell."""
+    if level == "district":
+        return "r.code = c.district_code"
+    if level == "street":
+        return "r.code = c.region_code"
+    return "r.district_code = c.district_code AND ST_Contains(r.geom, c.geom)"
+
+
+def incidence_rows(session: Session, principal: Principal, filters: LayerFilters) -> tuple[Area, Level, list[dict[str, Any]]]:
+    """One row per polygon: code, name, cases, population, rate per 100k (period total), geometry JSON."""
+    area = resolve_area(session, principal, filters.region)
+    level = choropleth_level(area, filters.level)
+    since, until = filters.period()
+    region_sql, params = _region_where(area, level, principal)
+    case_sql, case_params = case_where(principal, area, filters, since=since, until=until)
+    params.update(case_params)
+    bbox_sql = ""
+    if filters.bbox:
+        bbox_sql = " AND ST_Intersects(r.geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326))"
+        params.update(dict(zip("wsen", filters.bbox)))
+    tolerance = {"district": 0.0008, "street": 0.0002, "grid": 0.0}[level]
+    sql = f"""
+        WITH polys AS (SELECT r.code, r.name, r.population, r.geom, r.district_code, r.label_point
+                       FROM region r WHERE {region_sql}{bbox_sql}),
+             counted AS (SELECT r.code, count(c.id) AS cases
+                         FROM polys r JOIN case_report c ON {_assign_sql(level)} AND {case_sql}
+                         GROUP BY r.code)
+        SELECT p.code, p.name, p.population, p.district_code, coalesce(k.cases, 0) AS cases,
+               ST_AsGeoJSON(ST_SimplifyPreserveTopology(p.geom, {tolerance}), 6) AS geometry,
+               ST_X(coalesce(p.label_point, ST_PointOnSurface(p.geom))) AS lon,
+               ST_Y(coalesce(p.label_point, ST_PointOnSurface(p.geom))) AS lat
+        FROM polys p LEFT JOIN counted k ON k.code = p.code ORDER BY p.code"""
+    rows = []
+    for r in session.execute(text(sql), params):
+        rate = round(r.cases * 100000 / r.population, 3) if r.population else None
+        rows.append({"code": r.code, "name": r.name, "level": level, "district_code": r.district_code,
+                     "cases": int(r.cases), "population": r.population, "rate": rate,
+                     "label": [round(r.lon, 6), round(r.lat, 6)], "geometry": r.geometry})
+    return area, level, rows
+
+
+def class_breaks(values: list[float], k: int = 5) -> list[float]:
+    """Upper bounds of up to `k` classes (Fisher-Jenks natural breaks; deterministic)."""
+    positive = np.array([v for v in values if v and v > 0], dtype=float)
+    if positive.size == 0:
+        return []
+    distinct = np.unique(positive)
+    if distinct.size <= k:
+        return [float(v) for v in distinct]
+    bins = mapclassify.FisherJenks(positive, k=k).bins
+    return [round(float(b), 3) for b in bins]
+
+
+def class_of(value: float | None, breaks: list[float]) -> int:
+    """Class index of `value`: -1 for zero or unknown, else the first break ≥ value."""
+    if not value or value <= 0 or not breaks:
+        return -1
+    for i, bound in enumerate(breaks):
+        if value <= bound:
+            return i
+    return len(breaks) - 1
+
+
+def legend(breaks: list[float]) -> list[dict[str, Any]]:
+    """Legend entries (label, colour) for the breaks, lowest first, with the zero class first."""
+    colors = COLORS[-len(breaks):] if breaks else ()
+    items = [{"label": "0", "color": ZERO_COLOR, "lower": 0.0, "upper": 0.0}]
+    lower = 0.0
+    for bound, color in zip(breaks, colors):
+        items.append({"label": f"{lower:.2f} – {bound:.2f}", "color": color, "lower": lower, "upper": bound})
+        lower = bound
+    return items
+
+
+def incidence_layer(session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
+    """The choropleth as GeoJSON; properties carry cases, population, rate, class and colour."""
+    area, level, rows = incidence_rows(session, principal, filters)
+    breaks = class_breaks([r["rate"] for r in rows])
+    colors = COLORS[-len(breaks):] if breaks else ()
+    features = []
+    for r in rows:
+        klass = class_of(r["rate"], breaks)
+        props = {k: v for k, v in r.items() if k != "geometry"}
+        props.update({"class": klass, "color": colors[klass] if klass >= 0 else ZERO_COLOR})
+        features.append({"type": "Feature", "id": r["code"], "geometry": json.loads(r["geometry"]),
+                         "properties": props})
+    since, until = filters.period()
+    return feature_collection(
+        features, area={"kind": area.kind, "code": area.code, "name": area.name}, level=level,
+        level_zh=LEVEL_ZH[level], since=since.isoformat(), until=until.isoformat(),
+        breaks=breaks, legend=legend(breaks), method="FisherJenks", unit="per 100,000",
+        totals={"cases": sum(r["cases"] for r in rows)})
+
+
+def _updated_at(session: Session, principal: Principal) -> datetime | None:
+    from layers.cases import cases_updated_at
+
+    return cases_updated_at(session, principal)
+
+
+register(Layer("incidence", "发病率分级图（每10万）", "MultiPolygon", incidence_layer, _updated_at,
+               meta={"unit": "per 100,000", "levels": ["district", "street", "grid"]}))

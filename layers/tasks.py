@@ -1,0 +1,84 @@
+"""Active dispatched tasks with a place, as GeoJSON for the command map (应急指挥一张图).
+
+Registered as layer "tasks" (group "command"); list "layers.tasks" in layers.registry.LAYER_MODULES
+to serve it at /api/v1/layers/tasks.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from geoalchemy2.shape import to_shape
+from shapely.geometry import mapping
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from accounts.principal import Principal
+from geo.srid import SRID
+from layers.base import FeatureCollection, Layer, LayerFilters, feature_collection
+from layers.registry import register
+from store.dispatch import Task
+
+OPEN_STATES = ("issued", "accepted", "in_progress")
+STATE_ZH = {"issued": "已下发", "accepted": "已签收", "in_progress": "处置中", "done": "已完成",
+            "returned": "已退回", "cancelled": "已撤销"}
+TYPE_ZH = {"epi": "流调", "sampling": "采样", "disinfection": "消杀", "supply": "物资调拨", "screening": "排查",
+           "other": "其他"}
+
+
+def tasks_geojson(session: Session, *, district_code: str | None, states: tuple[str, ...] = OPEN_STATES,
+                  institution_id: int | None = None, bbox: tuple[float, float, float, float] | None = None,
+                  limit: int = 20000, now: datetime | None = None) -> FeatureCollection:
+    """Tasks with a location or area in `district_code` (None: every district), open ones by default.
+
+    `institution_id` limits the layer to tasks assigned to that institution (institution users);
+    `bbox` (west, south, east, north) to the area on screen. Geometry is WGS84; properties carry
+    codes plus Chinese labels for the popup.
+    """
+    now = now or datetime.now(timezone.utc)
+    stmt = select(Task).where(Task.location.is_not(None), Task.state.in_(states))
+    if district_code is not None:
+        stmt = stmt.where(Task.district_code == district_code)
+    if institution_id is not None:
+        stmt = stmt.where(Task.assignee_institution_id == institution_id)
+    if bbox is not None:
+        stmt = stmt.where(func.ST_Intersects(Task.location, func.ST_MakeEnvelope(*bbox, SRID)))
+    features = []
+    for task in session.scalars(stmt.order_by(Task.priority, Task.deadline).limit(limit)):
+        features.append({
+            "type": "Feature",
+            "id": task.id,
+            "geometry": mapping(to_shape(task.location)),
+            "properties": {
+                "id": task.id, "parent_id": task.parent_id, "city_task_id": task.city_task_id, "title": task.title,
+                "type": task.type, "type_zh": TYPE_ZH.get(task.type, task.type), "priority": task.priority,
+                "state": task.state, "state_zh": STATE_ZH.get(task.state, task.state), "progress": task.progress,
+                "deadline": task.deadline.isoformat(), "overdue": task.state in OPEN_STATES and task.deadline < now,
+                "escalation_level": task.escalation_level, "district_code": task.district_code,
+                "assignee_institution_id": task.assignee_institution_id,
+                "assignee_team_id": task.assignee_team_id,
+            },
+        })
+    return feature_collection(features)
+
+
+def _scope(principal: Principal) -> dict[str, Any]:
+    return {"district_code": None if principal.is_city else principal.district_code,
+            "institution_id": principal.institution_id if principal.role == "institution_user" else None}
+
+
+def _layer(session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
+    return tasks_geojson(session, bbox=filters.bbox, limit=filters.limit, **_scope(principal))
+
+
+def _updated_at(session: Session, principal: Principal) -> datetime | None:
+    scope = _scope(principal)
+    stmt = select(func.max(Task.updated_at)).where(Task.location.is_not(None))
+    if scope["district_code"] is not None:
+        stmt = stmt.where(Task.district_code == scope["district_code"])
+    if scope["institution_id"] is not None:
+        stmt = stmt.where(Task.assignee_institution_id == scope["institution_id"])
+    return session.scalar(stmt)
+
+
+register(Layer("tasks", "处置任务", "Geometry", _layer, _updated_at, group="command"))
