@@ -1,0 +1,1 @@
+"""Other departments' feeds: schools, pharmacies, weather, public opinion (舆情)."""

@@ -1,0 +1,103 @@
+"""Change events: after a commit, a compact event goes to the capped stream `<ns>:events`.
+
+The stream entry id is the SSE event id, so a screen that reconnects with Last-Event-ID gets what
+it missed; a PUBLISH on `<ns>:events:notify` wakes every web process's relay at once.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Iterable, Literal
+
+import redis as redis_lib
+from pydantic import BaseModel, Field
+
+EVENTS_MAXLEN = 10_000
+
+
+def events_key(namespace: str) -> str:
+    return f"{namespace}:events"
+
+
+def notify_channel(namespace: str) -> str:
+    return f"{namespace}:events:notify"
+
+
+class ChangeEvent(BaseModel):
+    """What changed, where, for whom: never personal data, only codes, ids, counts and a point."""
+
+    kind: str = Field(min_length=1, max_length=40)
+    id: int | str
+    action: Literal["created", "updated", "deleted"] = "updated"
+    district_code: str | None = None
+    region_code: str | None = None
+    # Set for records that belong to one institution: institution users see only their own.
+    institution_id: int | None = None
+    # [lon, lat] in WGS84, or a GeoJSON geometry object
+    geometry: list[float] | dict[str, Any] | None = None
+    fields: dict[str, Any] = Field(default_factory=dict)
+    time: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+def publish_change(redis: redis_lib.Redis, namespace: str, event: ChangeEvent) -> str:
+    """Announce one committed change to every open screen; returns its event id.
+
+    Call it after your transaction has committed, e.g.
+    `publish_change(services.redis, settings.redis_namespace, ChangeEvent(kind="signal", id=s.id,
+    action="created", district_code=s.district_code, geometry=[lon, lat], fields={"state": s.state}))`.
+    Viewers are filtered by `district_code` (and `institution_id` for institution users), so set them.
+    """
+    return publish_changes(redis, namespace, [event])[0]
+
+
+def publish_changes(redis: redis_lib.Redis, namespace: str, events: Iterable[ChangeEvent]) -> list[str]:
+    """Publish several committed changes in one round trip (one XADD each, one wake-up)."""
+    events = list(events)
+    if not events:
+        return []
+    pipe = redis.pipeline(transaction=False)
+    for event in events:
+        pipe.xadd(events_key(namespace), {"e": event.model_dump_json()}, maxlen=EVENTS_MAXLEN, approximate=True)
+    pipe.publish(notify_channel(namespace), str(len(events)))
+    ids = pipe.execute()[:-1]
+    return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+
+
+def decode_entry(fields: dict[Any, Any]) -> dict[str, Any] | None:
+    """The event dict of a stream entry, or None if the entry is not an event."""
+    raw = fields.get(b"e") or fields.get("e")
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def read_events_after(redis: redis_lib.Redis, namespace: str, after_id: str, count: int = 1000
+                      ) -> list[tuple[str, dict[str, Any]]]:
+    """Events strictly after `after_id` ('0-0' for all), oldest first."""
+    entries = redis.xrange(events_key(namespace), min=f"({after_id}", max="+", count=count)
+    out = []
+    for entry_id, fields in entries:
+        event = decode_entry(fields)
+        if event is not None:
+            out.append((entry_id.decode() if isinstance(entry_id, bytes) else entry_id, event))
+    return out
+
+
+def stream_bounds(redis: redis_lib.Redis, namespace: str) -> tuple[str | None, str | None]:
+    """The first and last event ids still held in the capped stream."""
+    first = redis.xrange(events_key(namespace), count=1)
+    last = redis.xrevrange(events_key(namespace), count=1)
+
+    def _id(rows: list[Any]) -> str | None:
+        return (rows[0][0].decode() if isinstance(rows[0][0], bytes) else rows[0][0]) if rows else None
+
+    return _id(first), _id(last)
+
+
+def parse_event_id(value: str) -> tuple[int, int] | None:
+    """'1700000000000-3' → (1700000000000, 3); None when malformed."""
+    ms, _, seq = value.strip().partition("-")
+    if not ms.isdigit() or (seq and not seq.isdigit()):
+        return None
+    return int(ms), int(seq or 0)

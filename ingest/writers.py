@@ -1,0 +1,556 @@
+"""The writers behind both intake paths (HTTP and Redis Streams): validate, resolve, upsert, announce.
+
+`write_batch` works inside the caller's transaction; `store_batch` is the whole unit of work —
+one transaction, commit, then the change events — and is what the API and the worker call.
+Batches are written with one set-based statement per kind; if the database refuses that statement,
+the batch is retried record by record (each in a savepoint) so only the culprits are rejected.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import text
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import Session
+
+from accounts.pii_view import Identity, encrypt_identity
+from accounts.principal import Principal
+from config.runtime import Services
+from geo.crs import to_wgs84
+from geo.srid import SRID
+from ingest.events import ChangeEvent, publish_changes
+from ingest.schemas import (
+    KINDS, BatchResult, CaseReportIn, FieldError, LabResultIn, RecordOutcome, StockChangeIn, SyndromicCountIn,
+    TeamPositionIn, field_error, parse_record, source_id_of,
+)
+from security.pii import FieldCipher
+
+log = logging.getLogger(__name__)
+PII_FIELDS = ("name", "id_number", "phone", "address")
+
+
+@dataclass
+class _Item:
+    index: int
+    rec: Any
+    source_id: str
+    row: dict[str, Any] = field(default_factory=dict)
+    owner: Any = None  # the resolved institution / team / site
+
+
+@dataclass
+class _Batch:
+    session: Session
+    cipher: FieldCipher | None
+    principal: Principal | None
+    outcomes: dict[int, RecordOutcome] = field(default_factory=dict)
+    events: list[ChangeEvent] = field(default_factory=list)
+
+    def reject(self, item: _Item, errors: list[FieldError]) -> None:
+        self.outcomes[item.index] = RecordOutcome(index=item.index, status="rejected", source_id=item.source_id,
+                                                  errors=errors)
+
+    def done(self, item: _Item, status: str, row_id: int | None) -> None:
+        self.outcomes[item.index] = RecordOutcome(index=item.index, status=status, source_id=item.source_id,
+                                                  id=row_id)  # type: ignore[arg-type]
+
+    def allowed(self, institution_id: int | None, district_code: str) -> bool:
+        return self.principal is None or self.principal.may_see_institution(institution_id, district_code)
+
+
+# --- public API -----------------------------------------------------------------------------------
+
+def write_batch(session: Session, *, kind: str, records: Sequence[Any], cipher: FieldCipher | None,
+                principal: Principal | None = None) -> tuple[BatchResult, list[ChangeEvent]]:
+    """Validate and upsert `records` of `kind` in the caller's transaction; returns outcomes and events."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    batch = _Batch(session=session, cipher=cipher, principal=principal)
+    items: list[_Item] = []
+    for index, raw in enumerate(records):
+        rec, errors = parse_record(kind, raw)
+        sid = source_id_of(rec) if rec is not None else _raw_source_id(raw)
+        item = _Item(index=index, rec=rec, source_id=sid)  # type: ignore[arg-type]
+        if errors:
+            batch.reject(item, errors)
+        else:
+            items.append(item)
+    if items:
+        _WRITERS[kind](batch, items)
+    results = [batch.outcomes[i] for i in range(len(records))]
+    rejected = sum(r.status == "rejected" for r in results)
+    return BatchResult(kind=kind, accepted=len(results) - rejected, rejected=rejected, results=results), batch.events
+
+
+def store_batch(services: Services, *, kind: str, records: Sequence[Any],
+                principal: Principal | None = None) -> BatchResult:
+    """Write a batch in its own transaction, commit, then publish its change events; raises on DB outage."""
+    with services.session_factory() as session:
+        result, events = write_batch(session, kind=kind, records=records, cipher=services.cipher,
+                                     principal=principal)
+        session.commit()
+    try:
+        publish_changes(services.redis, services.settings.redis_namespace, events)
+    except Exception:  # the data is committed; screens catch up on their next full refresh
+        log.exception("could not publish %d change events", len(events))
+    return result
+
+
+def _raw_source_id(raw: Any) -> str | None:
+    if not isinstance(raw, dict):
+        return None
+    owner = raw.get("institution_code") or raw.get("team_code") or raw.get("site_code")
+    rid = raw.get("record_id")
+    return f"{owner}:{rid}"[:120] if isinstance(owner, str) and isinstance(rid, str) else None
+
+
+# --- resolution -----------------------------------------------------------------------------------
+
+def _lookup(session: Session, sql: str, codes: set[str]) -> dict[str, Any]:
+    rows = session.execute(text(sql), {"codes": sorted(codes)}).mappings().all()
+    return {r["code"]: r for r in rows}
+
+
+_INSTITUTIONS = ("SELECT id, code, district_code, region_code, ST_X(geom) AS lon, ST_Y(geom) AS lat "
+                 "FROM institution WHERE code = ANY(:codes)")
+_TEAMS = "SELECT id, code, district_code, institution_id FROM team WHERE code = ANY(:codes)"
+_SITES = ("SELECT id, code, district_code, institution_id, ST_X(geom) AS lon, ST_Y(geom) AS lat "
+          "FROM resource_site WHERE code = ANY(:codes)")
+_REGIONS = "SELECT code, level, COALESCE(district_code, left(code, 6)) AS district FROM region WHERE code = ANY(:codes)"
+
+
+def _resolve_owner(batch: _Batch, items: list[_Item], attr: str, sql: str, code: str) -> list[_Item]:
+    """Attach the institution / team / site named by `attr`; reject unknown ones and those out of scope."""
+    owners = _lookup(batch.session, sql, {getattr(i.rec, attr) for i in items})
+    kept = []
+    for item in items:
+        owner = owners.get(getattr(item.rec, attr))
+        if owner is None:
+            batch.reject(item, [field_error(attr, code, f"{attr} is not known")])
+        elif not batch.allowed(owner["id"] if attr == "institution_code" else owner["institution_id"],
+                               owner["district_code"]):
+            batch.reject(item, [field_error(attr, "scope.forbidden", "outside the caller's scope")])
+        else:
+            item.owner = owner
+            kept.append(item)
+    return kept
+
+
+_LOCATE = text(f"""
+    SELECT p.i,
+      (SELECT r.code FROM region r WHERE r.level = 'street' AND ST_Contains(r.geom, p.g) LIMIT 1) AS street,
+      (SELECT r.code FROM region r WHERE r.level = 'district' AND ST_Contains(r.geom, p.g) LIMIT 1) AS district
+    FROM (SELECT i, ST_SetSRID(ST_MakePoint(x, y), {SRID}) AS g
+          FROM unnest(CAST(:i AS int[]), CAST(:x AS float8[]), CAST(:y AS float8[])) AS t(i, x, y)) AS p
+""")
+_HAS_POLYGON = text("SELECT DISTINCT code FROM region WHERE level = 'district' AND code = ANY(:codes)")
+
+
+def _place(batch: _Batch, items: list[_Item], district_of: Callable[[_Item], str],
+           residence: bool = False) -> list[_Item]:
+    """Convert points to WGS84, check the given region, and assign the street (else district) by point-in-polygon.
+
+    Sets row lon/lat/input_crs/region_code; rejects points outside the expected district. With `residence`
+    (case reports: a case belongs to the district where the patient lives, whichever hospital reported it)
+    the point may lie in any district, which then becomes the row's district_code.
+    """
+    located = [i for i in items if getattr(i.rec, "lon", None) is not None]
+    for item in located:
+        lon, lat = to_wgs84(item.rec.lon, item.rec.lat, item.rec.crs)
+        item.row.update(lon=float(lon), lat=float(lat), input_crs=item.rec.crs)
+    where: dict[int, Any] = {}
+    if located:
+        rows = batch.session.execute(_LOCATE, {"i": [i.index for i in located], "x": [i.row["lon"] for i in located],
+                                               "y": [i.row["lat"] for i in located]}).mappings()
+        where = {r["i"]: r for r in rows}
+    districts = {district_of(i) for i in items}
+    with_polygon = set(batch.session.scalars(_HAS_POLYGON, {"codes": sorted(districts)}))
+    given = {i.rec.region_code for i in items if getattr(i.rec, "region_code", None)}
+    regions = _lookup(batch.session, _REGIONS, given) if given else {}
+    kept = []
+    for item in items:
+        district = district_of(item)
+        region_code = getattr(item.rec, "region_code", None)
+        for key in ("lon", "lat", "input_crs"):
+            item.row.setdefault(key, None)
+        if region_code is not None:
+            region = regions.get(region_code)
+            if region is None:
+                batch.reject(item, [field_error("region_code", "ref.unknown_region", "region_code is not known")])
+                continue
+            if region["district"] != district:
+                batch.reject(item, [field_error("region_code", "geo.region_outside_district",
+                                                f"region is not in district {district}")])
+                continue
+        if item.index in where:
+            hit = where[item.index]
+            found = hit["district"] or (hit["street"][:6] if hit["street"] else None)
+            if residence and found is not None and region_code is None:
+                district = found
+                item.row["district_code"] = found
+            if district in with_polygon and found != district:
+                batch.reject(item, [field_error("lon", "geo.outside_district",
+                                                f"point lies outside district {district}")])
+                continue
+            if region_code is None and found == district:
+                region_code = hit["street"] or hit["district"]
+        item.row["region_code"] = region_code
+        kept.append(item)
+    return kept
+
+
+# --- set-based statements ---------------------------------------------------------------------------
+
+def _unnest(columns: dict[str, str], rows: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """`unnest(CAST(:c AS type[]), …) AS t(c, …)` and its parameters, one array per column."""
+    casts = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in columns.items())
+    params = {c: [r[c] for r in rows] for c in columns}
+    return f"unnest({casts}) AS t({', '.join(columns)})", params
+
+
+def _guarded(batch: _Batch, items: list[_Item], write: Callable[[list[_Item]], None]) -> None:
+    """Write all items in a savepoint; if the database refuses, retry one by one and reject the culprits."""
+    try:
+        with batch.session.begin_nested():
+            write(items)
+        return
+    except (IntegrityError, DataError) as exc:
+        if len(items) == 1:
+            _reject_db(batch, items[0], exc)
+            return
+    for item in items:
+        try:
+            with batch.session.begin_nested():
+                write([item])
+        except (IntegrityError, DataError) as exc:
+            _reject_db(batch, item, exc)
+
+
+def _reject_db(batch: _Batch, item: _Item, exc: Exception) -> None:
+    diag = getattr(getattr(exc, "orig", None), "diag", None)
+    constraint = getattr(diag, "constraint_name", None) or ""
+    if "source_id" in constraint:
+        err = field_error("record_id", "conflict.source_id", "source id already used by a different record")
+    else:  # the constraint name only: the detail may contain personal data
+        err = field_error(None, "db.rejected", f"refused by the database ({constraint or type(exc).__name__})")
+    batch.reject(item, [err])
+
+
+# --- case reports -------------------------------------------------------------------------------------
+
+_CASE_COLUMNS = {
+    "source_id": "text", "source_version": "int", "disease_code": "text", "case_type": "text", "onset_date": "date",
+    "diagnosis_time": "timestamptz", "report_time": "timestamptz", "audit_time": "timestamptz",
+    "reporting_institution_id": "int", "region_code": "text", "district_code": "text", "lon": "float8",
+    "lat": "float8", "input_crs": "text", "age": "int", "sex": "text", "occupation": "text", "outcome": "text",
+    "death_date": "date", "name_enc": "bytea", "id_number_enc": "bytea", "phone_enc": "bytea",
+    "address_enc": "bytea", "id_number_bidx": "bytea", "phone_bidx": "bytea",
+}
+_CASE_UPDATE = [c for c in _CASE_COLUMNS if c not in ("source_id", "lon", "lat")] + ["geom"]
+
+
+def _write_cases(batch: _Batch, items: list[_Item]) -> None:
+    items = _latest_per_key(batch, items, key=lambda i: i.source_id, order=lambda i: i.rec.version)
+    items = _resolve_owner(batch, items, "institution_code", _INSTITUTIONS, "ref.unknown_institution")
+    known = set(batch.session.scalars(text("SELECT code FROM disease WHERE code = ANY(:c)"),
+                                      {"c": sorted({i.rec.disease_code for i in items})}))
+    kept = []
+    for item in items:
+        if item.rec.disease_code not in known:
+            batch.reject(item, [field_error("disease_code", "ref.unknown_disease", "disease_code is not known")])
+        elif item.rec.patient is not None and batch.cipher is None:
+            batch.reject(item, [field_error("patient", "pii.cipher_unavailable", "no PII key configured")])
+        else:
+            kept.append(item)
+    kept = _place(batch, kept, lambda i: i.owner["district_code"], residence=True)
+    for item in kept:
+        item.row.update(_case_row(item, batch.cipher, item.row.get("district_code") or item.owner["district_code"]))
+    if kept:
+        _guarded(batch, kept, lambda chunk: _upsert_cases(batch, chunk))
+
+
+def _case_row(item: _Item, cipher: FieldCipher | None, district_code: str) -> dict[str, Any]:
+    rec: CaseReportIn = item.rec
+    row = dict(
+        source_id=item.source_id, source_version=rec.version, disease_code=rec.disease_code,
+        case_type=rec.case_type, onset_date=rec.onset_date, diagnosis_time=rec.diagnosis_time,
+        report_time=rec.report_time, audit_time=rec.audit_time, reporting_institution_id=item.owner["id"],
+        district_code=district_code, age=rec.age, sex=rec.sex, occupation=rec.occupation,
+        outcome=rec.outcome, death_date=rec.death_date,
+    )
+    patient = rec.patient
+    if patient is not None and cipher is not None:
+        row.update(encrypt_identity(cipher, Identity(**{f: getattr(patient, f) for f in PII_FIELDS})))
+    else:
+        row.update({f"{f}_enc": None for f in PII_FIELDS}, id_number_bidx=None, phone_bidx=None)
+    return row
+
+
+def _upsert_cases(batch: _Batch, items: list[_Item]) -> None:
+    source, params = _unnest(_CASE_COLUMNS, [i.row for i in items])
+    cols = [c for c in _CASE_COLUMNS if c not in ("lon", "lat")]
+    sql = f"""
+        INSERT INTO case_report ({', '.join(cols)}, geom)
+        SELECT {', '.join(cols)}, CASE WHEN lon IS NULL THEN NULL
+                                       ELSE ST_SetSRID(ST_MakePoint(lon, lat), {SRID}) END
+        FROM {source}
+        ON CONFLICT (source_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _CASE_UPDATE)},
+            updated_at = now()
+        WHERE excluded.source_version > case_report.source_version
+        RETURNING id, source_id, (xmax = 0) AS inserted"""
+    _settle(batch, items, batch.session.execute(text(sql), params), lambda item, id_, action: ChangeEvent(
+        kind="case_report", id=id_, action=action, district_code=item.row["district_code"],
+        region_code=item.row["region_code"], institution_id=item.row["reporting_institution_id"],
+        geometry=_point(item.row),
+        fields={"disease_code": item.row["disease_code"], "case_type": item.row["case_type"],
+                "onset_date": item.row["onset_date"].isoformat(), "report_time": item.row["report_time"].isoformat(),
+                "outcome": item.row["outcome"], "version": item.row["source_version"], "source_id": item.source_id}))
+
+
+def _settle(batch: _Batch, items: list[_Item], returned: Any,
+            event_for: Callable[[_Item, int, str], ChangeEvent]) -> None:
+    """Each item's outcome from an upsert's RETURNING (id, source_id, inserted) rows, and its change event."""
+    written = {r.source_id: r for r in returned}
+    for item in items:
+        hit = written.get(item.source_id)
+        if hit is None:
+            batch.done(item, "unchanged", None)
+            continue
+        action = "created" if hit.inserted else "updated"
+        batch.done(item, action, hit.id)
+        batch.events.append(event_for(item, hit.id, action))
+
+
+def _point(row: dict[str, Any]) -> list[float] | None:
+    return None if row.get("lon") is None else [round(row["lon"], 7), round(row["lat"], 7)]
+
+
+def _latest_per_key(batch: _Batch, items: list[_Item], key: Callable[[_Item], Any],
+                    order: Callable[[_Item], Any] = lambda i: 0) -> list[_Item]:
+    """Keep one item per key (highest `order`, then the last sent); the others are marked unchanged."""
+    best: dict[Any, _Item] = {}
+    for item in items:
+        k = key(item)
+        if k not in best or order(item) >= order(best[k]):
+            best[k] = item
+    winners = {id(i) for i in best.values()}
+    for item in items:
+        if id(item) not in winners:
+            batch.done(item, "unchanged", None)
+    return [i for i in items if id(i) in winners]
+
+
+# --- syndromic counts --------------------------------------------------------------------------------
+
+_SYNDROMIC_COLUMNS = {"source_id": "text", "institution_id": "int", "district_code": "text", "day": "date",
+                      "syndrome": "text", "visits": "int", "cases": "int"}
+
+
+def _write_syndromic(batch: _Batch, items: list[_Item]) -> None:
+    items = _resolve_owner(batch, items, "institution_code", _INSTITUTIONS, "ref.unknown_institution")
+    items = _latest_per_key(batch, items, key=lambda i: (i.owner["id"], i.rec.day, i.rec.syndrome))
+    for item in items:
+        rec: SyndromicCountIn = item.rec
+        item.row = dict(source_id=item.source_id, institution_id=item.owner["id"],
+                        district_code=item.owner["district_code"], day=rec.day, syndrome=rec.syndrome,
+                        visits=rec.visits, cases=rec.cases)
+    if items:
+        _guarded(batch, items, lambda chunk: _upsert_syndromic(batch, chunk))
+
+
+def _upsert_syndromic(batch: _Batch, items: list[_Item]) -> None:
+    source, params = _unnest(_SYNDROMIC_COLUMNS, [i.row for i in items])
+    sql = f"""
+        INSERT INTO syndromic_count ({', '.join(_SYNDROMIC_COLUMNS)}) SELECT * FROM {source}
+        ON CONFLICT ON CONSTRAINT uq_syndromic_inst_day DO UPDATE
+            SET visits = excluded.visits, cases = excluded.cases, source_id = excluded.source_id, updated_at = now()
+        WHERE (syndromic_count.visits, syndromic_count.cases, syndromic_count.source_id)
+              IS DISTINCT FROM (excluded.visits, excluded.cases, excluded.source_id)
+        RETURNING id, institution_id, day, syndrome, (xmax = 0) AS inserted"""
+    written = {(r.institution_id, r.day, r.syndrome): r for r in batch.session.execute(text(sql), params)}
+    for item in items:
+        row = item.row
+        hit = written.get((row["institution_id"], row["day"], row["syndrome"]))
+        if hit is None:
+            batch.done(item, "unchanged", None)
+            continue
+        batch.done(item, "created" if hit.inserted else "updated", hit.id)
+        owner = item.owner
+        batch.events.append(ChangeEvent(
+            kind="syndromic_count", id=hit.id, action="created" if hit.inserted else "updated",
+            district_code=row["district_code"], region_code=owner["region_code"], institution_id=owner["id"],
+            geometry=_point(owner), fields={"day": row["day"].isoformat(), "syndrome": row["syndrome"],
+                                            "visits": row["visits"], "cases": row["cases"],
+                                            "institution_code": owner["code"]}))
+
+
+# --- lab results -------------------------------------------------------------------------------------
+
+_LAB_COLUMNS = {"source_id": "text", "lab_institution_id": "int", "sample_id": "text", "pathogen": "text",
+                "result": "text", "sample_time": "timestamptz", "result_time": "timestamptz", "region_code": "text",
+                "district_code": "text", "case_source_id": "text"}
+_LAB_UPDATE = [c for c in _LAB_COLUMNS if c != "source_id"]
+
+
+def _write_labs(batch: _Batch, items: list[_Item]) -> None:
+    items = _latest_per_key(batch, items, key=lambda i: i.source_id,
+                            order=lambda i: i.rec.result_time or datetime.min.replace(tzinfo=timezone.utc))
+    items = _resolve_owner(batch, items, "institution_code", _INSTITUTIONS, "ref.unknown_institution")
+    items = _place(batch, items, lambda i: i.owner["district_code"])
+    for item in items:
+        rec: LabResultIn = item.rec
+        item.row = dict(source_id=item.source_id, lab_institution_id=item.owner["id"], sample_id=rec.sample_id,
+                        pathogen=rec.pathogen, result=rec.result, sample_time=rec.sample_time,
+                        result_time=rec.result_time, region_code=item.row["region_code"],
+                        district_code=item.owner["district_code"], case_source_id=rec.case_source_id)
+    if items:
+        _guarded(batch, items, lambda chunk: _upsert_labs(batch, chunk))
+
+
+def _upsert_labs(batch: _Batch, items: list[_Item]) -> None:
+    source, params = _unnest(_LAB_COLUMNS, [i.row for i in items])
+    sql = f"""
+        INSERT INTO lab_result ({', '.join(_LAB_COLUMNS)}) SELECT * FROM {source}
+        ON CONFLICT (source_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _LAB_UPDATE)},
+            updated_at = now()
+        WHERE (lab_result.result_time IS NULL OR excluded.result_time >= lab_result.result_time)
+          AND ({', '.join(f'lab_result.{c}' for c in _LAB_UPDATE)})
+              IS DISTINCT FROM ({', '.join(f'excluded.{c}' for c in _LAB_UPDATE)})
+        RETURNING id, source_id, (xmax = 0) AS inserted"""
+    _settle(batch, items, batch.session.execute(text(sql), params), lambda item, id_, action: ChangeEvent(
+        kind="lab_result", id=id_, action=action, district_code=item.row["district_code"],
+        region_code=item.row["region_code"], institution_id=item.owner["id"], geometry=_point(item.owner),
+        fields={"pathogen": item.row["pathogen"], "result": item.row["result"],
+                "sample_time": item.row["sample_time"].isoformat()}))
+
+
+# --- team positions ----------------------------------------------------------------------------------
+
+_POSITION_COLUMNS = {"source_id": "text", "team_id": "int", "time": "timestamptz", "lon": "float8", "lat": "float8",
+                     "input_crs": "text", "speed_kmh": "float8"}
+
+
+def _write_positions(batch: _Batch, items: list[_Item]) -> None:
+    items = _latest_per_key(batch, items, key=lambda i: i.source_id)
+    items = _resolve_owner(batch, items, "team_code", _TEAMS, "ref.unknown_team")
+    items = _place(batch, items, lambda i: i.owner["district_code"])
+    for item in items:
+        rec: TeamPositionIn = item.rec
+        item.row.update(source_id=item.source_id, team_id=item.owner["id"], time=rec.time, speed_kmh=rec.speed_kmh)
+    if items:
+        _guarded(batch, items, lambda chunk: _insert_positions(batch, chunk))
+
+
+def _insert_positions(batch: _Batch, items: list[_Item]) -> None:
+    source, params = _unnest(_POSITION_COLUMNS, [i.row for i in items])
+    sql = f"""
+        INSERT INTO team_position (source_id, team_id, time, geom, input_crs, speed_kmh)
+        SELECT source_id, team_id, time, ST_SetSRID(ST_MakePoint(lon, lat), {SRID}), input_crs, speed_kmh
+        FROM {source}
+        ON CONFLICT (source_id) DO NOTHING RETURNING id, source_id"""
+    inserted = {r.source_id: r.id for r in batch.session.execute(text(sql), params)}
+    latest: dict[int, _Item] = {}
+    for item in items:
+        if item.source_id not in inserted:
+            batch.done(item, "unchanged", None)
+            continue
+        batch.done(item, "created", inserted[item.source_id])
+        team = item.row["team_id"]
+        if team not in latest or item.rec.time >= latest[team].rec.time:
+            latest[team] = item
+    if latest:
+        _move_teams(batch, list(latest.values()))
+
+
+def _move_teams(batch: _Batch, items: list[_Item]) -> None:
+    """Make the newest fix the team's current position (late fixes only join the history)."""
+    rows = [dict(team_id=i.row["team_id"], time=i.row["time"], lon=i.row["lon"], lat=i.row["lat"],
+                 status=i.rec.status) for i in items]
+    source, params = _unnest({"team_id": "int", "time": "timestamptz", "lon": "float8", "lat": "float8",
+                              "status": "text"}, rows)
+    sql = f"""
+        UPDATE team SET geom = ST_SetSRID(ST_MakePoint(t.lon, t.lat), {SRID}), position_time = t.time,
+                        status = COALESCE(t.status, team.status), updated_at = now()
+        FROM {source}
+        WHERE team.id = t.team_id AND (team.position_time IS NULL OR team.position_time < t.time)
+        RETURNING team.id, team.code, team.status, team.type, team.district_code, team.institution_id"""
+    by_team = {i.row["team_id"]: i for i in items}
+    for r in batch.session.execute(text(sql), params):
+        item = by_team[r.id]
+        batch.events.append(ChangeEvent(
+            kind="team_position", id=r.id, action="updated", district_code=r.district_code,
+            region_code=item.row["region_code"], institution_id=r.institution_id, geometry=_point(item.row),
+            fields={"team_code": r.code, "type": r.type, "status": r.status, "time": item.row["time"].isoformat(),
+                    "speed_kmh": item.row["speed_kmh"]}))
+
+
+# --- stock changes -----------------------------------------------------------------------------------
+
+def _write_stock(batch: _Batch, items: list[_Item]) -> None:
+    items = _latest_per_key(batch, items, key=lambda i: i.source_id)
+    items = _resolve_owner(batch, items, "site_code", _SITES, "ref.unknown_site")
+    for item in sorted(items, key=lambda i: i.rec.time):  # apply in the order things happened
+        try:
+            with batch.session.begin_nested():
+                _apply_stock(batch, item)
+        except _Refused as refused:
+            batch.reject(item, [refused.error])
+        except (IntegrityError, DataError) as exc:
+            _reject_db(batch, item, exc)
+
+
+class _Refused(Exception):
+    def __init__(self, error: FieldError) -> None:
+        super().__init__(error.code)
+        self.error = error
+
+
+def _apply_stock(batch: _Batch, item: _Item) -> None:
+    """Record the movement once (by source id) and change the quantity; never below zero."""
+    rec: StockChangeIn = item.rec
+    site = item.owner
+    moved = batch.session.execute(text("""
+        INSERT INTO stock_movement (source_id, site_id, item_code, kind, delta, time, note)
+        VALUES (:sid, :site, :item, :kind, :delta, :time, :note) ON CONFLICT (source_id) DO NOTHING RETURNING id"""),
+        dict(sid=item.source_id, site=site["id"], item=rec.item_code, kind=rec.kind, delta=rec.delta,
+             time=rec.time, note=rec.note)).scalar()
+    if moved is None:
+        batch.done(item, "unchanged", None)
+        return
+    stock = batch.session.execute(text("""
+        UPDATE stock SET quantity = quantity + :delta, updated_at = now()
+        WHERE site_id = :site AND item_code = :item RETURNING id, quantity, min_level, item_name, unit"""),
+        dict(delta=rec.delta, site=site["id"], item=rec.item_code)).first()
+    if stock is None:
+        if rec.kind != "in" or not (rec.item_name and rec.category and rec.unit):
+            raise _Refused(field_error("item_code", "ref.unknown_item", "item not stocked at this site"))
+        stock = batch.session.execute(text("""
+            INSERT INTO stock (site_id, item_code, item_name, category, unit, quantity, min_level)
+            VALUES (:site, :item, :name, :cat, :unit, :q, :min) RETURNING id, quantity, min_level, item_name, unit"""),
+            dict(site=site["id"], item=rec.item_code, name=rec.item_name, cat=rec.category, unit=rec.unit,
+                 q=rec.delta, min=rec.min_level or 0)).first()
+    if stock.quantity < 0:
+        raise _Refused(field_error("quantity", "stock.insufficient", "more than the quantity in stock"))
+    batch.done(item, "created", moved)
+    batch.events.append(ChangeEvent(
+        kind="stock", id=stock.id, action="updated", district_code=site["district_code"],
+        institution_id=site["institution_id"], geometry=_point(site),
+        fields={"site_code": site["code"], "item_code": rec.item_code, "item_name": stock.item_name,
+                "unit": stock.unit, "quantity": float(stock.quantity), "min_level": float(stock.min_level),
+                "below_min": stock.quantity < stock.min_level, "movement": rec.kind, "delta": rec.delta}))
+
+
+_WRITERS: dict[str, Callable[[_Batch, list[_Item]], None]] = {
+    "case_report": _write_cases,
+    "syndromic_count": _write_syndromic,
+    "lab_result": _write_labs,
+    "team_position": _write_positions,
+    "stock_change": _write_stock,
+}
+
+from feeds.writers import feed_writers  # noqa: E402  (other departments' feeds, issue #10)
+
+_WRITERS.update(feed_writers(event=ChangeEvent, error=FieldError))
