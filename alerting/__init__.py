@@ -1,0 +1,1 @@
+"""Early-warning models, forecasts and their signals (framework-free domain code)."""

@@ -1,0 +1,238 @@
+"""Backtest the warning models over the stored history against the demo's injected outbreaks.
+
+The count-series models are causal, so one pass over the whole history gives every day's alarm
+exactly as a daily run would have seen it (by onset date, with all reports known — a backtest
+does not replay reporting delays). Alarms of one series that follow each other within the dedup
+window are one signal, as `service.raise_alarm` merges them. The scan runs once a week over the
+last 30 days with fewer replications. A signal is "inside" an injected outbreak when its disease
+(or syndrome), place (street, its district, a sentinel institution or a scan cluster member) and
+first day (outbreak start … end + 7 days) match the ground truth in setting "demo.outbreaks".
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerting import series as sq
+from alerting.config import WarnConfig, load_config
+from alerting.detectors.cusum import cusum
+from alerting.detectors.ears import ears_c
+from alerting.detectors.moving_percentile import moving_percentile
+from alerting.detectors.scan import space_time_permutation_scan
+from alerting.detectors.threshold import count_threshold
+from store.accounts import Setting
+from store.places import Institution, Region
+
+GRACE_DAYS = 7
+
+
+@dataclass(frozen=True)
+class BtSignal:
+    model: str
+    day: date
+    region: str
+    disease: str | None = None
+    syndrome: str | None = None
+    institution: str | None = None
+    members: tuple[str, ...] = ()
+
+
+@dataclass
+class BacktestReport:
+    start: date
+    end: date
+    signals: list[BtSignal] = field(default_factory=list)
+    inside: dict[int, str] = field(default_factory=dict)  # index in signals → outbreak key
+    outbreaks: list[dict[str, Any]] = field(default_factory=list)
+
+    def per_model_month(self) -> dict[str, Counter[str]]:
+        table: dict[str, Counter[str]] = defaultdict(Counter)
+        for s in self.signals:
+            table[s.model][s.day.strftime("%Y-%m")] += 1
+        return table
+
+    def share_inside(self) -> dict[str, tuple[int, int]]:
+        """Per model: (signals inside an injected outbreak, all signals)."""
+        out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for i, s in enumerate(self.signals):
+            out[s.model][1] += 1
+            out[s.model][0] += i in self.inside
+        return {k: (v[0], v[1]) for k, v in out.items()}
+
+    def detections(self) -> dict[str, dict[str, int]]:
+        """Per outbreak: each model's first detection, in days after the outbreak's first onset."""
+        found: dict[str, dict[str, int]] = {o["key"]: {} for o in self.outbreaks}
+        starts = {o["key"]: o["start"] for o in self.outbreaks}
+        for i, key in self.inside.items():
+            s = self.signals[i]
+            delay = (s.day - starts[key]).days
+            found[key][s.model] = min(delay, found[key].get(s.model, delay))
+        return found
+
+    def format(self) -> str:
+        """Signals per model and month, the share inside injected outbreaks, and each outbreak's detections."""
+        table = self.per_model_month()
+        months = sorted({m for c in table.values() for m in c})
+        models = sorted(table)
+        lines = [f"回测 {self.start} … {self.end}: {len(self.signals)} 个信号", "",
+                 "每月信号数 (signals per model and month)",
+                 "month    " + "".join(f"{m:>18}" for m in models)]
+        for month in months:
+            lines.append(f"{month:<9}" + "".join(f"{table[m][month]:>18}" for m in models))
+        lines.append(f"{'total':<9}" + "".join(f"{sum(table[m].values()):>18}" for m in models))
+        lines += ["", "落在注入暴发内的比例 (share inside injected outbreaks)"]
+        for model, (inside, total) in sorted(self.share_inside().items()):
+            lines.append(f"  {model:<18} {inside:>5} / {total:<6} = {inside / total if total else 0:6.1%}")
+        lines += ["", "注入暴发的检出 (first detection, days after first onset)"]
+        for key, found in self.detections().items():
+            shown = ", ".join(f"{m} +{d}d" for m, d in sorted(found.items(), key=lambda kv: kv[1])) or "未检出"
+            lines.append(f"  {key}: {shown}")
+        return "\n".join(lines)
+
+
+def _episodes(alarm: np.ndarray, gap: int) -> list[int]:
+    """First day index of each run of alarms whose gaps are at most `gap` days."""
+    idx = np.flatnonzero(alarm)
+    if idx.size == 0:
+        return []
+    starts = [int(idx[0])]
+    for prev, cur in zip(idx[:-1], idx[1:]):
+        if cur - prev > gap:
+            starts.append(int(cur))
+    return starts
+
+
+def _add(report: BacktestReport, model: str, alarms: np.ndarray, dates: pd.DatetimeIndex, gap: int,
+         **labels: Any) -> None:
+    for i in _episodes(alarms, gap):
+        report.signals.append(BtSignal(model=model, day=dates[i].date(), **labels))
+
+
+def _ground_truth(session: Session) -> tuple[date | None, list[dict[str, Any]]]:
+    seeded = session.get(Setting, "demo.seeded")
+    rows = session.get(Setting, "demo.outbreaks")
+    if seeded is None or rows is None:
+        return None, []
+    end = date.fromisoformat(seeded.value["end"])
+    out = []
+    for o in rows.value:
+        start = end - timedelta(days=int(o["starts_days_before_end"]))
+        out.append({**o, "start": start, "stop": start + timedelta(days=int(o["duration_days"]) + GRACE_DAYS)})
+    return end, out
+
+
+def _matches(s: BtSignal, o: dict[str, Any]) -> bool:
+    if not o["start"] <= s.day <= o["stop"]:
+        return False
+    street = o["street_code"]
+    if s.syndrome is not None:
+        return s.syndrome == o.get("syndrome") and s.institution in (o.get("sentinel_codes") or [])
+    if s.disease != o["disease_code"]:
+        return False
+    return s.region in (street, street[:6]) or street in s.members
+
+
+def run_backtest(session: Session, *, district_code: str, start: date | None = None, end: date | None = None,
+                 config: WarnConfig | None = None, scan_every_days: int = 7, scan_replications: int = 99) -> BacktestReport:
+    """All models over the history of one district; signals per model and month and their match to the truth."""
+    cfg = config or load_config(session)
+    truth_end, outbreaks = _ground_truth(session)
+    first = sq.first_case_day(session, district_code=district_code)
+    end = end or truth_end or date.today()
+    start = start or first or end - timedelta(days=365)
+    report = BacktestReport(start=start, end=end, outbreaks=outbreaks)
+    gap = cfg.dedup_days
+    streets = sq.case_counts(session, level="street", start=start, end=end, district_code=district_code)
+    districts = sq.case_counts(session, level="district", start=start, end=end, district_code=district_code)
+    dates = pd.DatetimeIndex(streets.columns)
+    p = cfg.moving_percentile
+    for frame, level in ((streets, "street"), (districts, "district")):
+        if frame.empty:
+            continue
+        res = moving_percentile(frame.to_numpy(), dates, window=p.window, years=p.years, weeks_around=p.weeks_around,
+                                percentile=p.percentile, min_count=p.min_count,
+                                min_baseline_windows=p.min_baseline_windows)
+        for i, (region, disease) in enumerate(frame.index):
+            _add(report, "moving_percentile", np.asarray(res.series(i).alarm), dates, gap, region=region,
+                 disease=disease)
+    if not streets.empty:
+        values = streets.to_numpy()
+        c = cfg.cusum
+        res = cusum(values, k=c.k, h=c.h, reference="moving", baseline=c.baseline, guard=c.guard,
+                    min_sigma=c.min_sigma, dates=dates)
+        week = np.cumsum(values, axis=1)
+        week[:, 7:] = week[:, 7:] - week[:, :-7]
+        alarm = np.asarray(res.alarm) & (week >= c.min_count)
+        for i, (region, disease) in enumerate(streets.index):
+            _add(report, "cusum", alarm[i], dates, gap, region=region, disease=disease)
+        for disease, rule in cfg.count_thresholds.items():
+            mask = streets.index.get_level_values("disease_code") == disease
+            if mask.any():
+                res = count_threshold(values[mask], rule.min_cases, rule.window, dates=dates)
+                for j, (region, _) in enumerate(streets.index[mask]):
+                    _add(report, "count_threshold", np.asarray(res.series(j).alarm), dates, gap, region=region,
+                         disease=disease)
+    _ears(session, report, district_code, start, end, cfg)
+    _scan(session, report, district_code, streets, cfg, every=scan_every_days, replications=scan_replications)
+    for i, s in enumerate(report.signals):
+        for o in outbreaks:
+            if _matches(s, o):
+                report.inside[i] = o["key"]
+                break
+    return report
+
+
+def _ears(session: Session, report: BacktestReport, district: str, start: date, end: date, cfg: WarnConfig) -> None:
+    synd = sq.syndromic_counts(session, start=start, end=end, district_code=district, syndromes=cfg.ears.syndromes)
+    if synd.empty:
+        return
+    codes = dict(session.execute(select(Institution.id, Institution.code)).all())
+    regions = dict(session.execute(select(Institution.id, Institution.region_code)).all())
+    dates = pd.DatetimeIndex(synd.columns)
+    values = synd.to_numpy()
+    for method in cfg.ears.methods:
+        kw = {"c3_form": cfg.ears.c3_form} if method == "C3" else {}
+        res = ears_c(values, method, baseline=cfg.ears.baseline, min_sigma=cfg.ears.min_sigma, dates=dates, **kw)
+        alarm = np.asarray(res.alarm) & (values >= cfg.ears.min_count)
+        for i, (inst, syndrome) in enumerate(synd.index):
+            _add(report, f"ears_{method.lower()}", alarm[i], dates, cfg.dedup_days, region=regions.get(inst) or district,
+                 syndrome=syndrome, institution=codes.get(inst))
+
+
+def _scan(session: Session, report: BacktestReport, district: str, streets: pd.DataFrame, cfg: WarnConfig, *,
+          every: int, replications: int) -> None:
+    sc = cfg.scan
+    locs = session.execute(select(Region.code, Region.label_point).where(
+        Region.level == "street", Region.district_code == district).order_by(Region.code)).all()
+    if streets.empty or len(locs) < 2:
+        return
+    from geoalchemy2.shape import to_shape
+
+    codes = [c for c, _ in locs]
+    coords = np.array([[to_shape(p).x, to_shape(p).y] for _, p in locs])
+    dates = pd.DatetimeIndex(streets.columns)
+    open_until: dict[tuple[str, str], date] = {}
+    for t in range(sc.study_days - 1, len(dates), every):
+        window = streets.iloc[:, t - sc.study_days + 1: t + 1]
+        totals = window.groupby(level="disease_code").sum().sum(axis=1)
+        for disease in totals[totals >= sc.min_cases].index:
+            part = window[window.index.get_level_values("disease_code") == disease]
+            counts = part.droplevel("disease_code").reindex(codes, fill_value=0)
+            res = space_time_permutation_scan(counts, coords, max_share=sc.max_share, max_days=sc.max_days,
+                                              replications=replications, seed=t)
+            for cl in res.significant(max(sc.alpha, 1.0 / (replications + 1))):
+                day = dates[t].date()
+                key = (disease, cl.centre)
+                if key in open_until and (day - open_until[key]).days <= cfg.dedup_days:
+                    open_until[key] = day
+                    continue
+                open_until[key] = day
+                report.signals.append(BtSignal(model="scan", day=day, region=cl.centre, disease=disease,
+                                               members=tuple(cl.locations)))

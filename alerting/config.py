@@ -1,0 +1,137 @@
+"""Warning-model parameters and response clocks, read from the `setting` table (keys `warn.<section>`)."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.accounts import Setting
+
+PREFIX = "warn."
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CountRuleCfg(_Section):
+    """Signal when `window`-day cases of one street reach `min_cases`."""
+
+    min_cases: int = Field(ge=1)
+    window: int = Field(default=7, ge=1, le=60)
+
+
+class MovingPercentileCfg(_Section):
+    window: int = Field(default=7, ge=1, le=28)
+    years: int = Field(default=3, ge=1, le=5)
+    weeks_around: int = Field(default=2, ge=0, le=6)
+    percentile: float = Field(default=80.0, ge=0, le=100)
+    min_count: float = Field(default=3, ge=0)
+    # windows that must lie inside the data (the demo has 3 years, so the 3rd year is partial)
+    min_baseline_windows: int = Field(default=10, ge=1)
+
+
+class EarsCfg(_Section):
+    methods: list[Literal["C1", "C2", "C3"]] = ["C1", "C2", "C3"]
+    baseline: int = Field(default=7, ge=3, le=28)
+    min_sigma: float = Field(default=1.0, ge=0)
+    min_count: float = Field(default=3, ge=0)
+    # "cdc": textbook C3 (today's and two previous exceedances); "surveillance": R earsC's formula
+    c3_form: Literal["surveillance", "cdc"] = "cdc"
+    syndromes: list[str] = ["fever", "diarrhoea", "ili", "ari"]
+
+
+class CusumCfg(_Section):
+    k: float = Field(default=0.5, ge=0)
+    h: float = Field(default=4.0, gt=0)
+    baseline: int = Field(default=28, ge=2, le=365)
+    guard: int = Field(default=2, ge=0, le=14)
+    min_sigma: float = Field(default=1.0, ge=0)
+    min_count: float = Field(default=3, ge=0)
+
+
+class ScanCfg(_Section):
+    study_days: int = Field(default=30, ge=7, le=30)
+    max_days: int = Field(default=7, ge=1, le=30)
+    max_share: float = Field(default=0.5, gt=0, le=1)
+    replications: int = Field(default=999, ge=9, le=9999)
+    min_cases: int = Field(default=10, ge=2)
+    alpha: float = Field(default=0.01, gt=0, lt=1)
+
+
+class SerialInterval(_Section):
+    mean: float = Field(gt=1)
+    sd: float = Field(gt=0)
+
+
+class BurdenRatiosCfg(_Section):
+    visits_per_case: float = Field(default=1.0, ge=0)
+    admission_share: float = Field(default=0.1, ge=0, le=1)
+    mean_los_days: float = Field(default=7.0, gt=0)
+    los_model: Literal["fixed", "geometric"] = "fixed"
+
+
+DEFAULT_COUNT_RULES = {
+    "measles": CountRuleCfg(min_cases=2, window=7), "dengue": CountRuleCfg(min_cases=3, window=14),
+    "typhoid": CountRuleCfg(min_cases=2, window=7), "dysentery": CountRuleCfg(min_cases=3, window=7),
+    "rubella": CountRuleCfg(min_cases=2, window=7),
+}
+# Published means/sds in days (influenza: Cowling 2009; COVID-19 Omicron; norovirus; measles; HFMD).
+DEFAULT_SERIAL_INTERVALS = {
+    "influenza": SerialInterval(mean=2.6, sd=1.5), "covid19": SerialInterval(mean=3.5, sd=2.4),
+    "diarrhoea": SerialInterval(mean=3.6, sd=2.0), "measles": SerialInterval(mean=11.7, sd=3.5),
+    "hfmd": SerialInterval(mean=3.7, sd=2.6), "scarlet_fever": SerialInterval(mean=3.0, sd=1.9),
+    "mumps": SerialInterval(mean=18.0, sd=3.5), "pertussis": SerialInterval(mean=22.0, sd=8.0),
+}
+DEFAULT_SI = SerialInterval(mean=4.0, sd=2.5)
+
+
+class WarnConfig(_Section):
+    """All model parameters; every field is one `setting` key `warn.<field>`."""
+
+    verify_hours: float = Field(default=24, gt=0, le=24 * 14)
+    dedup_days: int = Field(default=7, ge=1, le=60)
+    lookback_days: int = Field(default=3, ge=1, le=14)
+    history_days: int = Field(default=60, ge=30, le=365)
+    count_thresholds: dict[str, CountRuleCfg] = Field(default_factory=lambda: dict(DEFAULT_COUNT_RULES))
+    moving_percentile: MovingPercentileCfg = MovingPercentileCfg()
+    ears: EarsCfg = EarsCfg()
+    cusum: CusumCfg = CusumCfg()
+    scan: ScanCfg = ScanCfg()
+    serial_intervals: dict[str, SerialInterval] = Field(default_factory=lambda: dict(DEFAULT_SERIAL_INTERVALS))
+    burden_ratios: dict[str, BurdenRatiosCfg] = Field(default_factory=lambda: {"default": BurdenRatiosCfg()})
+
+    def serial_interval(self, disease_code: str) -> SerialInterval:
+        """The serial interval configured for a disease, or the generic default."""
+        return self.serial_intervals.get(disease_code, DEFAULT_SI)
+
+    def burden(self, district_code: str) -> BurdenRatiosCfg:
+        return self.burden_ratios.get(district_code) or self.burden_ratios.get("default") or BurdenRatiosCfg()
+
+
+class WarnConfigError(ValueError):
+    """A `warn.*` setting that does not validate; `field` is the setting key."""
+
+    code = "warn.bad_setting"
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"setting {key}: {message}")
+        self.field = key
+
+
+def load_config(session: Session) -> WarnConfig:
+    """Defaults overlaid with the `warn.*` rows of the setting table (validated)."""
+    rows = session.execute(select(Setting.key, Setting.value).where(Setting.key.like(f"{PREFIX}%"))).all()
+    data: dict[str, Any] = {}
+    for key, value in rows:
+        name = key[len(PREFIX):]
+        if name not in WarnConfig.model_fields:
+            continue
+        data[name] = value
+    try:
+        return WarnConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        raise WarnConfigError(PREFIX + ".".join(str(p) for p in err["loc"]), err["msg"]) from None

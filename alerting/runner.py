@@ -1,0 +1,423 @@
+"""Run every warning model over the database for one day and turn alarms into signals.
+
+Models: single-case list and per-disease count thresholds (fixed threshold), the CIDARS moving
+percentile per region × disease (streets and districts), EARS C1/C2/C3 on syndromic counts per
+sentinel institution, CUSUM per street × disease, and the space-time permutation scan over a
+district's streets. An alarm on any of the last `lookback_days` days counts; its day is the
+signal's `window_end`, so a re-run of the same data changes nothing (dedup in `service.raise_alarm`).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from geoalchemy2.shape import to_shape
+from shapely.ops import unary_union
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from alerting import series as sq
+from alerting.config import WarnConfig, load_config
+from alerting.detectors.base import DetectionResult
+from alerting.detectors.cusum import cusum
+from alerting.detectors.ears import ears_c
+from alerting.detectors.moving_percentile import baseline_positions, moving_percentile
+from alerting.detectors.scan import space_time_permutation_scan
+from alerting.detectors.threshold import count_threshold
+from alerting.service import Alarm, Publish, raise_alarm
+from store.cases import CaseReport, Disease
+from store.places import Region
+
+SYNDROME_ZH = {"fever": "发热", "diarrhoea": "腹泻", "ili": "流感样病例", "ari": "急性呼吸道感染"}
+MODELS = ("single_case", "count_threshold", "moving_percentile", "ears", "cusum", "scan")
+
+
+@dataclass
+class RunReport:
+    """What one run did: alarms and signals per model, timings, and the signals touched."""
+
+    as_of: date
+    district_code: str | None
+    seconds: float = 0.0
+    model_seconds: dict[str, float] = field(default_factory=dict)
+    series: dict[str, int] = field(default_factory=dict)
+    alarms: dict[str, int] = field(default_factory=dict)
+    created: int = 0
+    refired: int = 0
+    unchanged: int = 0
+    signal_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"as_of": self.as_of.isoformat(), "district_code": self.district_code,
+                "seconds": round(self.seconds, 3), "model_seconds": {k: round(v, 3) for k, v in self.model_seconds.items()},
+                "series": self.series, "alarms": self.alarms, "created": self.created, "refired": self.refired,
+                "unchanged": self.unchanged}
+
+
+@dataclass
+class _Ctx:
+    session: Session
+    cfg: WarnConfig
+    as_of: date
+    district_code: str | None
+    diseases: dict[str, Disease]
+    regions: dict[str, Region]
+
+
+def _num(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if not np.isfinite(v) else round(v, 4)
+
+
+def _series_evidence(dates: pd.Index, counts: np.ndarray, *, days: int, **arrays: np.ndarray) -> dict[str, Any]:
+    """The last `days` days of a series as JSON-ready lists (NaN → null)."""
+    sl = slice(max(0, len(dates) - days), len(dates))
+    out: dict[str, Any] = {"dates": [d.date().isoformat() for d in pd.DatetimeIndex(dates[sl])],
+                           "counts": [_num(v) for v in counts[sl]]}
+    for name, arr in arrays.items():
+        out[name] = [_num(v) for v in np.asarray(arr, dtype=float)[sl]]
+    return out
+
+
+def _last_alarm(alarm: np.ndarray, lookback: int) -> int | None:
+    """Index of the latest alarm within the last `lookback` days, or None."""
+    tail = np.flatnonzero(alarm[-lookback:])
+    return None if tail.size == 0 else len(alarm) - lookback + int(tail[-1])
+
+
+def _region_name(ctx: _Ctx, code: str | None) -> str:
+    region = ctx.regions.get(code or "")
+    return region.name if region else (code or "")
+
+
+def _disease_name(ctx: _Ctx, code: str | None) -> str:
+    d = ctx.diseases.get(code or "")
+    return d.name if d else (code or "")
+
+
+def _geometry(ctx: _Ctx, codes: Iterable[str]) -> Any:
+    shapes = [to_shape(ctx.regions[c].geom) for c in codes if c in ctx.regions and ctx.regions[c].geom is not None]
+    return unary_union(shapes) if shapes else None
+
+
+def _day(dates: pd.Index, i: int) -> date:
+    return pd.Timestamp(dates[i]).date()
+
+
+# ---------------------------------------------------------------- fixed threshold
+
+def single_case_alarms(ctx: _Ctx) -> list[Alarm]:
+    """Any case of a single-case disease reported in the last `lookback_days` days raises at once."""
+    start = ctx.as_of - timedelta(days=ctx.cfg.lookback_days - 1)
+    stmt = (select(CaseReport.id, CaseReport.disease_code, CaseReport.region_code, CaseReport.district_code,
+                   CaseReport.onset_date, CaseReport.report_time)
+            .join(Disease, Disease.code == CaseReport.disease_code)
+            .where(Disease.single_case.is_(True), CaseReport.report_time >= sq.end_of_day(start - timedelta(days=1)),
+                   CaseReport.report_time < sq.end_of_day(ctx.as_of)).order_by(CaseReport.report_time))
+    if ctx.district_code:
+        stmt = stmt.where(CaseReport.district_code == ctx.district_code)
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for row in ctx.session.execute(stmt):
+        groups.setdefault((row.region_code or row.district_code, row.disease_code), []).append(row)
+    alarms = []
+    for (region, disease), rows in groups.items():
+        last = rows[-1].report_time.astimezone(sq.CST).date()
+        cases = [{"id": r.id, "onset_date": r.onset_date.isoformat(),
+                  "report_date": r.report_time.astimezone(sq.CST).date().isoformat(), "region_code": r.region_code}
+                 for r in rows]
+        name = _disease_name(ctx, disease)
+        alarms.append(Alarm(
+            model="single_case", district_code=rows[0].district_code, region_code=region, disease_code=disease,
+            title=f"{_region_name(ctx, region)}报告{name}{len(rows)}例（单病例预警）", as_of=last,
+            observed=float(len(rows)), threshold=1.0, window_start=start,
+            params={"min_cases": 1, "lookback_days": ctx.cfg.lookback_days, "comparison": ">="},
+            evidence={"model": "single_case", "level": "street" if len(region) > 6 else "district",
+                      "as_of": ctx.as_of.isoformat(), "alarm_day": last.isoformat(), "observed": len(rows),
+                      "threshold": 1, "baseline": 0, "parameters": {"min_cases": 1}, "cases": cases,
+                      "disease_name": name},
+            geometry=_geometry(ctx, [region])))
+    return alarms
+
+
+def count_threshold_alarms(ctx: _Ctx, streets: pd.DataFrame) -> list[Alarm]:
+    """Per-disease count thresholds (setting warn.count_thresholds) on street series."""
+    alarms = []
+    for disease, rule in ctx.cfg.count_thresholds.items():
+        rows = streets[streets.index.get_level_values("disease_code") == disease]
+        if rows.empty:
+            continue
+        res = count_threshold(rows.to_numpy(), rule.min_cases, rule.window, dates=rows.columns)
+        for i, (region, _) in enumerate(rows.index):
+            r = res.series(i)
+            alarms += _series_alarm(ctx, r, region, disease, level="street", counts=rows.to_numpy()[i],
+                                    title=f"{_region_name(ctx, region)}{_disease_name(ctx, disease)}"
+                                          f"{rule.window}天内达到{rule.min_cases}例阈值",
+                                    extra_arrays={})
+    return alarms
+
+
+# ---------------------------------------------------------------- count-series models
+
+def _series_alarm(ctx: _Ctx, r: DetectionResult, region: str, disease: str | None, *, level: str,
+                  counts: np.ndarray, title: str, extra_arrays: dict[str, np.ndarray],
+                  evidence_extra: dict[str, Any] | None = None, scope_key: str | None = None,
+                  push_institution_ids: list[int] | None = None, push_regions: list[str] | None = None,
+                  min_count: float = 0.0, min_count_on: np.ndarray | None = None) -> list[Alarm]:
+    """An Alarm for the latest alarm day of one detector series within the lookback, if any."""
+    i = _last_alarm(np.asarray(r.alarm, dtype=bool), ctx.cfg.lookback_days)
+    if i is None:
+        return []
+    gate = counts if min_count_on is None else min_count_on
+    if gate[i] < min_count:
+        return []
+    day = _day(r.index, i)
+    baseline = extra_arrays.get("baseline")
+    evidence = {
+        "model": r.model, "level": level, "as_of": ctx.as_of.isoformat(), "alarm_day": day.isoformat(),
+        "observed": _num(r.observed[i]), "threshold": _num(r.threshold[i]),
+        "baseline": _num(baseline[i]) if baseline is not None else None, "parameters": r.params,
+        "disease_name": _disease_name(ctx, disease) if disease else None, "region_name": _region_name(ctx, region),
+        "series": _series_evidence(r.index, counts, days=ctx.cfg.history_days, observed=r.observed,
+                                   threshold=r.threshold, **extra_arrays),
+        **(evidence_extra or {}),
+    }
+    window = int(r.params.get("window", 1))
+    return [Alarm(model=r.model, district_code=region[:6], region_code=region, disease_code=disease, title=title,
+                  as_of=day, observed=_num(r.observed[i]), threshold=_num(r.threshold[i]),
+                  window_start=day - timedelta(days=window - 1), params=r.params, evidence=evidence,
+                  geometry=_geometry(ctx, push_regions or [region]), scope_key=scope_key,
+                  push_institution_ids=push_institution_ids or [], push_region_codes=push_regions or [region])]
+
+
+def moving_percentile_alarms(ctx: _Ctx, frame: pd.DataFrame, level: str) -> list[Alarm]:
+    """CIDARS moving percentile on every region × disease series of `frame`."""
+    if frame.empty:
+        return []
+    p = ctx.cfg.moving_percentile
+    res = moving_percentile(frame.to_numpy(), frame.columns, window=p.window, years=p.years,
+                            weeks_around=p.weeks_around, percentile=p.percentile, min_count=p.min_count,
+                            min_baseline_windows=p.min_baseline_windows, last_n_days=ctx.cfg.lookback_days)
+    values = frame.to_numpy()
+    pos = baseline_positions(pd.DatetimeIndex(frame.columns), p.window, p.years, p.weeks_around)
+    alarms = []
+    for i, (region, disease) in enumerate(frame.index):
+        r = res.series(i)
+        j = _last_alarm(np.asarray(r.alarm), ctx.cfg.lookback_days)
+        if j is None:
+            continue
+        windows = [_num(r.observed[k]) for k in pos[j] if k >= 0]
+        pct = f"{p.percentile:g}"
+        alarms += _series_alarm(
+            ctx, r, region, disease, level=level, counts=values[i],
+            title=f"{_region_name(ctx, region)}{_disease_name(ctx, disease)}近{p.window}天病例数超过历史同期P{pct}",
+            extra_arrays={}, evidence_extra={"baseline_windows": windows,
+                                             "baseline": _num(np.median([w for w in windows if w is not None]))
+                                             if windows else None})
+    return alarms
+
+
+def cusum_alarms(ctx: _Ctx, streets: pd.DataFrame) -> list[Alarm]:
+    """Page's CUSUM on standardized daily counts, moving baseline, per street × disease."""
+    if streets.empty:
+        return []
+    c = ctx.cfg.cusum
+    values = streets.to_numpy()
+    res = cusum(values, k=c.k, h=c.h, reference="moving", baseline=c.baseline, guard=c.guard, min_sigma=c.min_sigma,
+                dates=streets.columns)
+    week = _week_sums(values, 7)
+    alarms = []
+    for i, (region, disease) in enumerate(streets.index):
+        r = res.series(i)
+        k = _last_alarm(np.asarray(r.alarm), ctx.cfg.lookback_days)
+        if k is None:
+            continue
+        alarms += _series_alarm(
+            ctx, r, region, disease, level="street", counts=values[i],
+            title=f"{_region_name(ctx, region)}{_disease_name(ctx, disease)}病例数持续升高（CUSUM）",
+            extra_arrays={"baseline": r.extra["baseline_mean"], "cusum": r.extra["cusum"]},
+            evidence_extra={"baseline_sd": _num(r.extra["baseline_sd"][k]), "cusum": _num(r.extra["cusum"][k])},
+            min_count=c.min_count, min_count_on=week[i])
+    return alarms
+
+
+def _week_sums(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing `window`-day sums (partial at the start)."""
+    c = np.cumsum(values, axis=1)
+    out = c.copy()
+    out[:, window:] = c[:, window:] - c[:, :-window]
+    return out
+
+
+def ears_alarms(ctx: _Ctx, synd: pd.DataFrame) -> list[Alarm]:
+    """EARS C1/C2/C3 on syndrome cases per sentinel institution."""
+    if synd.empty:
+        return []
+    e = ctx.cfg.ears
+    insts = sq.institutions_of(ctx.session, sorted({i for i, _ in synd.index}))
+    values = synd.to_numpy()
+    alarms = []
+    for method in e.methods:
+        kw = {"c3_form": e.c3_form} if method == "C3" else {}
+        res = ears_c(values, method, baseline=e.baseline, min_sigma=e.min_sigma, dates=synd.columns, **kw)
+        for i, (inst_id, syndrome) in enumerate(synd.index):
+            r = res.series(i)
+            k = _last_alarm(np.asarray(r.alarm), ctx.cfg.lookback_days)
+            inst = insts.get(inst_id)
+            if k is None or inst is None:
+                continue
+            region = inst.region_code or inst.district_code
+            alarms += _series_alarm(
+                ctx, r, region, None, level="institution", counts=values[i],
+                title=f"{inst.name}{SYNDROME_ZH.get(syndrome, syndrome)}症候群病例数异常升高（EARS-{method}）",
+                extra_arrays={"baseline": r.extra["baseline_mean"]},
+                evidence_extra={**({"c3": _num(r.extra["c3"][k])} if "c3" in r.extra else {}),
+                                "institution_id": inst.id, "institution_code": inst.code,
+                                "institution_name": inst.name, "syndrome": syndrome,
+                                "syndrome_name": SYNDROME_ZH.get(syndrome, syndrome),
+                                "baseline_sd": _num(r.extra["baseline_sd"][k])},
+                scope_key=f"{inst.code}:{syndrome}", push_institution_ids=[inst.id], push_regions=[region],
+                min_count=e.min_count)
+    return alarms
+
+
+# ---------------------------------------------------------------- space-time scan
+
+def scan_alarms(ctx: _Ctx, district: str, streets: pd.DataFrame) -> list[Alarm]:
+    """Space-time permutation scan over a district's streets, last ≤ 30 days, per disease with enough cases."""
+    sc = ctx.cfg.scan
+    start = ctx.as_of - timedelta(days=sc.study_days - 1)
+    if streets.empty:
+        return []
+    recent = streets.loc[:, pd.Timestamp(start):]
+    totals = recent.groupby(level="disease_code").sum().sum(axis=1)
+    alarms = []
+    for disease in sorted(totals[totals >= sc.min_cases].index):
+        data = sq.scan_counts(ctx.session, disease_code=disease, start=start, end=ctx.as_of, district_code=district)
+        if data.counts.to_numpy().sum() < sc.min_cases or data.counts.shape[0] < 2:
+            continue
+        seed = int(ctx.as_of.strftime("%Y%m%d"))
+        res = space_time_permutation_scan(data.counts, data.coords, max_share=sc.max_share, max_days=sc.max_days,
+                                          replications=sc.replications, seed=seed)
+        for cl in res.significant(sc.alpha):
+            alarms.append(_cluster_alarm(ctx, district, disease, cl, res.params, start))
+    return alarms
+
+
+def _cluster_alarm(ctx: _Ctx, district: str, disease: str, cl: Any, params: dict[str, Any], start: date) -> Alarm:
+    names = [_region_name(ctx, c) for c in cl.locations]
+    end = pd.Timestamp(cl.end).date()
+    first = pd.Timestamp(cl.start).date()
+    cases = [{"id": r.id, "onset_date": r.onset_date.isoformat(), "region_code": r.region_code}
+             for r in ctx.session.execute(
+                 select(CaseReport.id, CaseReport.onset_date, CaseReport.region_code)
+                 .where(CaseReport.district_code == district, CaseReport.disease_code == disease,
+                        CaseReport.region_code.in_(cl.locations), CaseReport.onset_date >= first,
+                        CaseReport.onset_date <= end, CaseReport.report_time < sq.end_of_day(ctx.as_of))
+                 .order_by(CaseReport.onset_date, CaseReport.id).limit(500))]
+    cluster = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in cl.as_dict().items()}
+    cluster["start"], cluster["end"] = first.isoformat(), end.isoformat()
+    cluster["location_names"] = names
+    dname = _disease_name(ctx, disease)
+    more = f"等{len(names)}个街道" if len(names) > 1 else ""
+    return Alarm(
+        model="scan", district_code=district, region_code=cl.centre, disease_code=disease,
+        title=f"{names[0]}{more}{dname}时空聚集（{cl.days}天{cl.observed}例）", as_of=end,
+        observed=float(cl.observed), threshold=round(float(cl.expected), 3), window_start=first,
+        params={**params, "alpha": ctx.cfg.scan.alpha, "study_start": start.isoformat()},
+        evidence={"model": "scan", "level": "cluster", "as_of": ctx.as_of.isoformat(), "alarm_day": end.isoformat(),
+                  "observed": cl.observed, "threshold": None, "baseline": round(float(cl.expected), 3),
+                  "expected": round(float(cl.expected), 3), "parameters": params, "cluster": cluster,
+                  "cases": cases, "disease_name": dname, "region_name": names[0]},
+        geometry=_geometry(ctx, cl.locations), push_region_codes=list(cl.locations))
+
+
+# ---------------------------------------------------------------- orchestration
+
+def _timed(report: RunReport, name: str, fn: Callable[[], list[Alarm]]) -> list[Alarm]:
+    t0 = time.perf_counter()
+    out = fn()
+    report.model_seconds[name] = report.model_seconds.get(name, 0.0) + time.perf_counter() - t0
+    report.alarms[name] = report.alarms.get(name, 0) + len(out)
+    return out
+
+
+def collect_alarms(session: Session, *, as_of: date, district_code: str | None, cfg: WarnConfig,
+                   report: RunReport, models: Iterable[str] = MODELS) -> list[Alarm]:
+    """Every model's alarms for `as_of` (nothing written)."""
+    models = set(models)
+    ctx = _Ctx(session, cfg, as_of, district_code,
+               {d.code: d for d in session.scalars(select(Disease))},
+               {r.code: r for r in session.scalars(select(Region).where(
+                   Region.level.in_(("district", "street")),
+                   *([Region.district_code == district_code] if district_code else [])))})
+    p = cfg.moving_percentile
+    t0 = time.perf_counter()
+    first = sq.first_case_day(session, district_code=district_code) or as_of
+    long_start = max(first, as_of - timedelta(days=366 * p.years + 7 * p.weeks_around + p.window + 1))
+    short_start = max(first, as_of - timedelta(days=cfg.history_days - 1))
+    streets_long = sq.case_counts(session, level="street", start=long_start, end=as_of, district_code=district_code)
+    districts_long = sq.case_counts(session, level="district", start=long_start, end=as_of,
+                                   district_code=district_code)
+    streets = streets_long.loc[:, pd.Timestamp(short_start):]
+    streets = streets[streets.sum(axis=1) > 0]
+    first_synd = sq.first_syndromic_day(session, district_code=district_code) or as_of
+    synd = sq.syndromic_counts(session, start=max(first_synd, as_of - timedelta(days=cfg.history_days - 1)),
+                              end=as_of, district_code=district_code, syndromes=cfg.ears.syndromes)
+    report.model_seconds["series"] = time.perf_counter() - t0
+    report.series = {"street": int(streets_long.shape[0]), "district": int(districts_long.shape[0]),
+                     "syndromic": int(synd.shape[0])}
+    alarms: list[Alarm] = []
+    if "single_case" in models:
+        alarms += _timed(report, "single_case", lambda: single_case_alarms(ctx))
+    if "count_threshold" in models:
+        alarms += _timed(report, "count_threshold", lambda: count_threshold_alarms(ctx, streets))
+    if "moving_percentile" in models:
+        alarms += _timed(report, "moving_percentile", lambda: moving_percentile_alarms(ctx, streets_long, "street")
+                         + moving_percentile_alarms(ctx, districts_long, "district"))
+    if "ears" in models:
+        alarms += _timed(report, "ears", lambda: ears_alarms(ctx, synd))
+    if "cusum" in models:
+        alarms += _timed(report, "cusum", lambda: cusum_alarms(ctx, streets))
+    if "scan" in models:
+        districts = sorted({code[:6] for code, _ in streets.index})
+        for d in districts:
+            part = streets[[code[:6] == d for code, _ in streets.index]]
+            alarms += _timed(report, "scan", lambda: scan_alarms(ctx, d, part))
+    return alarms
+
+
+# Alarms from elsewhere (other departments' feeds): called as source(session, as_of=, district_code=, config=).
+AlarmSource = Callable[..., list[Alarm]]
+
+
+def run_all(session: Session, *, as_of: date, district_code: str | None, publish: Publish | None = None,
+            config: WarnConfig | None = None, now: datetime | None = None,
+            models: Iterable[str] = MODELS, sources: Sequence[AlarmSource] = ()) -> RunReport:
+    """Run all models for `as_of` over one district (or every district) and raise their signals; caller commits.
+
+    `sources` add alarms computed outside this package (the feeds' detectors), raised the same way.
+    """
+    started = time.perf_counter()
+    report = RunReport(as_of=as_of, district_code=district_code)
+    cfg = config or load_config(session)
+    # one run per district at a time, so concurrent runs cannot open the same signal twice
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"onemap-warn:{district_code or '*'}"})
+    alarms = collect_alarms(session, as_of=as_of, district_code=district_code, cfg=cfg, report=report, models=models)
+    for source in sources:
+        alarms += source(session, as_of=as_of, district_code=district_code, config=cfg)
+    t0 = time.perf_counter()
+    for alarm in alarms:
+        signal, outcome = raise_alarm(session, alarm, verify_hours=cfg.verify_hours, dedup_days=cfg.dedup_days,
+                                      now=now, publish=publish)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        report.signal_ids.append(signal.id)
+    report.model_seconds["signals"] = time.perf_counter() - t0
+    report.seconds = time.perf_counter() - started
+    return report

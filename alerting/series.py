@@ -1,0 +1,139 @@
+"""Daily count series for the warning models, built in SQL from case reports and syndromic counts.
+
+Every builder returns a DataFrame with one row per series and one column per consecutive day
+(``start..end`` inclusive, missing days filled with 0), so the detectors can take the matrix as is.
+Cases count by onset date and only if reported by the end of ``end`` (China Standard Time), so a
+run "as of" a past day sees what was known then. With a `principal`, only its scope is counted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from accounts.principal import Principal
+from accounts.scope import scope_clause
+from store.cases import CaseReport, SyndromicCount
+from store.places import Institution, Region
+
+CST = timezone(timedelta(hours=8))
+Level = Literal["street", "district"]
+
+
+def end_of_day(day: date) -> datetime:
+    """The first instant after `day` in China Standard Time."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CST)
+
+
+def day_columns(start: date, end: date) -> pd.DatetimeIndex:
+    return pd.date_range(start, end, freq="D")
+
+
+def _pivot(rows: list[Any], keys: list[str], start: date, end: date) -> pd.DataFrame:
+    """Long rows (keys..., day, n) → wide zero-filled frame with a (Multi)Index of keys."""
+    cols = day_columns(start, end)
+    if not rows:
+        index = pd.MultiIndex.from_tuples([], names=keys) if len(keys) > 1 else pd.Index([], name=keys[0])
+        return pd.DataFrame(np.zeros((0, len(cols))), index=index, columns=cols)
+    df = pd.DataFrame(rows, columns=[*keys, "day", "n"])
+    df["day"] = pd.to_datetime(df["day"])
+    wide = df.pivot_table(index=keys, columns="day", values="n", aggfunc="sum", fill_value=0)
+    return wide.reindex(columns=cols, fill_value=0).astype(float)
+
+
+def first_case_day(session: Session, *, district_code: str | None) -> date | None:
+    """The earliest onset in the data (of one district, or anywhere): series never start before it."""
+    stmt = select(func.min(CaseReport.onset_date))
+    if district_code:
+        stmt = stmt.where(CaseReport.district_code == district_code)
+    return session.scalar(stmt)
+
+
+def first_syndromic_day(session: Session, *, district_code: str | None) -> date | None:
+    stmt = select(func.min(SyndromicCount.day))
+    if district_code:
+        stmt = stmt.where(SyndromicCount.district_code == district_code)
+    return session.scalar(stmt)
+
+
+def case_counts(session: Session, *, level: Level, start: date, end: date, district_code: str | None = None,
+                principal: Principal | None = None, disease_codes: list[str] | None = None) -> pd.DataFrame:
+    """Cases per (region_code, disease_code) and onset day; `level` street (a district's streets) or district."""
+    if level == "district":
+        region = CaseReport.district_code
+        stmt = select(region, CaseReport.disease_code, CaseReport.onset_date, func.count())
+    else:
+        region = CaseReport.region_code
+        stmt = (select(region, CaseReport.disease_code, CaseReport.onset_date, func.count())
+                .join(Region, and_(Region.code == CaseReport.region_code, Region.level == "street")))
+    stmt = stmt.where(CaseReport.onset_date >= start, CaseReport.onset_date <= end,
+                      CaseReport.report_time < end_of_day(end))
+    if district_code:
+        stmt = stmt.where(CaseReport.district_code == district_code)
+    if disease_codes is not None:
+        stmt = stmt.where(CaseReport.disease_code.in_(disease_codes))
+    if principal is not None:
+        stmt = stmt.where(scope_clause(principal, CaseReport.district_code, CaseReport.reporting_institution_id))
+    stmt = stmt.group_by(region, CaseReport.disease_code, CaseReport.onset_date)
+    return _pivot([tuple(r) for r in session.execute(stmt)], ["region_code", "disease_code"], start, end)
+
+
+def syndromic_counts(session: Session, *, start: date, end: date, district_code: str | None = None,
+                     principal: Principal | None = None, syndromes: list[str] | None = None) -> pd.DataFrame:
+    """Syndrome cases per (institution_id, syndrome) and day at the reporting (sentinel) institutions."""
+    stmt = (select(SyndromicCount.institution_id, SyndromicCount.syndrome, SyndromicCount.day,
+                   SyndromicCount.cases)
+            .where(SyndromicCount.day >= start, SyndromicCount.day <= end))
+    if district_code:
+        stmt = stmt.where(SyndromicCount.district_code == district_code)
+    if syndromes is not None:
+        stmt = stmt.where(SyndromicCount.syndrome.in_(syndromes))
+    if principal is not None:
+        stmt = stmt.where(scope_clause(principal, SyndromicCount.district_code, SyndromicCount.institution_id))
+    return _pivot([tuple(r) for r in session.execute(stmt)], ["institution_id", "syndrome"], start, end)
+
+
+@dataclass(frozen=True)
+class ScanInput:
+    """Cases per location and day for one disease, with each location's [lon, lat]."""
+
+    counts: pd.DataFrame  # index = location code, columns = days
+    coords: np.ndarray
+
+
+def scan_counts(session: Session, *, disease_code: str, start: date, end: date, district_code: str,
+                unit: Literal["street", "grid"] = "street") -> ScanInput:
+    """Cases of one disease per street (or grid cell) of a district and onset day, for the space-time scan."""
+    locs = session.execute(
+        select(Region.code, func.ST_X(func.coalesce(Region.label_point, func.ST_PointOnSurface(Region.geom))),
+               func.ST_Y(func.coalesce(Region.label_point, func.ST_PointOnSurface(Region.geom))))
+        .where(Region.level == unit, Region.district_code == district_code).order_by(Region.code)
+    ).all()
+    if unit == "street":
+        stmt = select(CaseReport.region_code, CaseReport.onset_date, func.count()).group_by(
+            CaseReport.region_code, CaseReport.onset_date)
+    else:
+        stmt = (select(Region.code, CaseReport.onset_date, func.count())
+                .join(Region, and_(Region.level == "grid", Region.district_code == district_code,
+                                   func.ST_Contains(Region.geom, CaseReport.geom)))
+                .group_by(Region.code, CaseReport.onset_date))
+    stmt = stmt.where(CaseReport.district_code == district_code, CaseReport.disease_code == disease_code,
+                      CaseReport.onset_date >= start, CaseReport.onset_date <= end,
+                      CaseReport.report_time < end_of_day(end))
+    wide = _pivot([tuple(r) for r in session.execute(stmt)], ["location"], start, end)
+    codes = [code for code, _, _ in locs]
+    wide = wide.reindex(codes, fill_value=0)
+    coords = np.array([[lon, lat] for _, lon, lat in locs], dtype=float).reshape(-1, 2)
+    return ScanInput(wide, coords)
+
+
+def institutions_of(session: Session, ids: list[int]) -> dict[int, Institution]:
+    """Institutions by id (for naming syndromic series)."""
+    if not ids:
+        return {}
+    return {i.id: i for i in session.scalars(select(Institution).where(Institution.id.in_(ids)))}

@@ -1,0 +1,1 @@
+"""Emergency command: decision support, coverage, stock and duty roster (framework-free)."""
