@@ -1,0 +1,1 @@
+"""The `onemap` command line: database, demo data, imports, server, workers, audits."""

@@ -1,0 +1,30 @@
+"""Entry point: `onemap <group> <command>`."""
+from __future__ import annotations
+
+import click
+
+from cli import roster as _roster, stock as _stock  # noqa: F401  (they add `onemap import roster|stock`)
+from cli.city import city_standin
+from cli.context import CliContext
+from cli.db import db
+from cli.dispatch import dispatch
+from cli.feeds import feeds  # also adds `onemap import feed`
+from cli.imports import import_
+from cli.security import COMMANDS as SECURITY_COMMANDS
+from cli.seed import seed
+from cli.serve import serve
+from cli.simulate import simulate
+from cli.warn import COMMANDS as WARN_COMMANDS
+from cli.worker import worker
+
+
+@click.group()
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """OneMap 一张图 — surveillance, early warning and emergency command."""
+    ctx.ensure_object(CliContext)
+
+
+for command in (db, seed, import_, serve, worker, simulate, *WARN_COMMANDS, feeds, dispatch, city_standin,
+                *SECURITY_COMMANDS):
+    cli.add_command(command)

@@ -1,0 +1,34 @@
+"""Web shell: the only package that imports Flask or Dash."""
+from __future__ import annotations
+
+from flask import Flask
+
+from config import Settings, load_settings
+from config.runtime import build_services
+from dashboard.extensions import EXTENSION_KEY
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Flask app with the REST API, health check and the Dash screens."""
+    settings = settings or load_settings()
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        SECRET_KEY=settings.secret_key.get_secret_value() or "dev-only-not-secret",
+        TESTING=settings.testing,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION_KEY] = build_services(settings)
+
+    from dashboard.api import bp as api_bp
+    from dashboard.errors import register_error_handlers
+    from dashboard.health import bp as health_bp
+    from dashboard.reports import bp as reports_bp
+    from dashboard.security_headers import install_security
+    from dashboard.web import build_dash
+
+    register_error_handlers(app)
+    for blueprint in (health_bp, api_bp, reports_bp):
+        app.register_blueprint(blueprint)
+    install_security(app, build_dash(app))
+    return app

@@ -1,0 +1,9 @@
+"""REST API under /api/v1; each module adds its routes to `bp`."""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# Imported for their route registrations on `bp`.
+from dashboard.api import (  # noqa: E402,F401
+    command, dispatch, docs, feeds, forecast, ingest, layers, live, meta, signals,
+)

@@ -1,0 +1,90 @@
+"""Map layers as GeoJSON: `GET /api/v1/layers` (catalogue) and `GET /api/v1/layers/<id>` (filtered)."""
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+from flask import jsonify, request
+from pydantic import ValidationError
+
+from accounts.principal import Principal
+from accounts.scope import ScopeError
+from dashboard.api import bp
+from dashboard.auth import current_principal, require_principal
+from dashboard.errors import ApiError, validation_errors
+from dashboard.extensions import services
+from layers import indicators
+from layers.base import LayerError, LayerFilters
+from layers.registry import all_layers, get_layer
+from layers.signals import signal_evidence
+
+T = TypeVar("T")
+FILTER_PARAMS = frozenset(LayerFilters.model_fields)
+
+
+def parse_filters(args: Any) -> LayerFilters:
+    """Query parameters → LayerFilters; unknown or invalid parameters → 422 naming the field."""
+    unknown = sorted(set(args) - FILTER_PARAMS)
+    if unknown:
+        raise ApiError(422, "filter.unknown", f"unknown query parameter {unknown[0]}", f"不支持的查询参数 {unknown[0]}",
+                       unknown[0])
+    try:
+        return LayerFilters.model_validate({k: args.get(k) for k in args})
+    except ValidationError as exc:
+        err = validation_errors(exc)[0]
+        raise ApiError(422, f"filter{err['code'][7:]}" if err["code"].startswith("invalid") else err["code"],
+                       err["message"], "筛选条件不合法：" + (err["field"] or "") + "（" + err["message"] + "）",
+                       err["field"] or "query") from None
+
+
+def run_scoped(fn: Callable[..., T], *args: Any) -> T:
+    """Call a layer function with a fresh session; domain errors become API errors."""
+    principal = current_principal()
+    assert principal is not None
+    with services().session_factory() as session:
+        try:
+            return fn(session, principal, *args)
+        except ScopeError as exc:
+            raise ApiError(403, "scope.forbidden", str(exc), "超出当前账号的数据范围", "region") from None
+        except LayerError as exc:
+            raise ApiError(exc.status, exc.code, str(exc), exc.message_zh, exc.field) from None
+
+
+def _catalogue(session: Any, principal: Principal) -> list[dict[str, Any]]:
+    return [layer.describe(session, principal) for layer in all_layers().values()]
+
+
+@bp.get("/layers")
+@require_principal()
+def layer_catalogue():  # type: ignore[no-untyped-def]
+    return jsonify({"layers": run_scoped(_catalogue)})
+
+
+@bp.get("/layers/<layer_id>")
+@require_principal()
+def layer_geojson(layer_id: str):  # type: ignore[no-untyped-def]
+    layer = get_layer(layer_id)
+    if layer is None:
+        raise ApiError(404, "layer.not_found", f"unknown layer {layer_id}", "图层不存在", "layer_id")
+    filters = parse_filters(request.args)
+    body = run_scoped(layer.query, filters)
+    resp = jsonify(body)
+    resp.headers["Content-Type"] = "application/geo+json"
+    return resp
+
+
+@bp.get("/monitor/summary")
+@require_principal()
+def monitor_summary():  # type: ignore[no-untyped-def]
+    """KPIs, QC indicators, top diseases and the epidemic curve for the same filters as the layers."""
+    filters = parse_filters(request.args)
+    return jsonify({
+        "kpis": run_scoped(indicators.kpis, filters), "qc": run_scoped(indicators.qc, filters),
+        "top_diseases": run_scoped(indicators.top_diseases, filters),
+        "epicurve": run_scoped(indicators.epicurve, filters),
+    })
+
+
+@bp.get("/monitor/signals/<int:signal_id>")
+@require_principal()
+def signal_evidence_view(signal_id: int):  # type: ignore[no-untyped-def]
+    return jsonify(run_scoped(signal_evidence, signal_id))

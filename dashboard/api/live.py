@@ -1,0 +1,104 @@
+"""Live push: `GET /api/v1/live` (Server-Sent Events, filtered by the viewer's scope) and its status."""
+from __future__ import annotations
+
+import json
+import queue
+from typing import Any, Iterator
+
+from flask import Response, current_app, jsonify, request
+
+from accounts.principal import Principal
+from dashboard.api import bp
+from dashboard.auth import current_principal, require_principal
+from dashboard.extensions import services
+from ingest.bus import intake_stats
+from ingest.events import events_key, parse_event_id, read_events_after, stream_bounds
+from ingest.hub import EventHub
+
+HUB_KEY = "onemap.live_hub"
+HEARTBEAT_SECONDS = 15
+RETRY_MS = 2000
+
+
+def event_hub() -> EventHub:
+    """This process's relay (created and started on first use)."""
+    hub = current_app.extensions.get(HUB_KEY)
+    if hub is None:
+        svc = services()
+        hub = current_app.extensions.setdefault(HUB_KEY, EventHub(svc.redis, svc.settings.redis_namespace))
+    hub.start()
+    return hub  # type: ignore[no-any-return]
+
+
+def _visible(principal: Principal, event: dict[str, Any]) -> bool:
+    return principal.may_see_institution(event.get("institution_id"), event.get("district_code"))
+
+
+def _frame(event_id: str, event: dict[str, Any], name: str = "change") -> str:
+    return f"id: {event_id}\nevent: {name}\ndata: {json.dumps(event, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+
+@bp.get("/live")
+@require_principal()
+def live():  # type: ignore[no-untyped-def]
+    principal = current_principal()
+    assert principal is not None
+    hub = event_hub()
+    redis, ns = services().redis, services().settings.redis_namespace
+    heartbeat = float(current_app.config.get("ONEMAP_SSE_HEARTBEAT", HEARTBEAT_SECONDS))
+    last = (request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or "").strip()
+    sub = hub.subscribe()  # before the replay, so nothing falls between the two
+
+    def stream() -> Iterator[str]:
+        try:
+            yield f"retry: {RETRY_MS}\n: connected\n\n"
+            sent = parse_event_id(last) if last else None
+            if last:
+                first, tail = stream_bounds(redis, ns)
+                gap = sent is None or (first is not None and parse_event_id(first) > sent) or \
+                    (tail is None or parse_event_id(tail) < sent)  # type: ignore[operator]
+                if gap:  # some events are gone: the screen must reload its layers, then follow from the tail
+                    yield _frame(tail or "0-0", {"reason": "gap"}, "reset")
+                    sent = parse_event_id(tail or "0-0")
+                else:
+                    cursor = last
+                    while batch := read_events_after(redis, ns, cursor, count=1000):
+                        for event_id, event in batch:
+                            if _visible(principal, event):
+                                yield _frame(event_id, event)
+                        cursor = batch[-1][0]
+                        sent = parse_event_id(cursor)
+            while not sub.lagged:
+                try:
+                    event_id, event = sub.items.get(timeout=heartbeat)
+                except queue.Empty:
+                    yield ": heartbeat\n\n"
+                    continue
+                eid = parse_event_id(event_id)
+                if sent is not None and eid is not None and eid <= sent:
+                    continue
+                sent = eid
+                if _visible(principal, event):
+                    yield _frame(event_id, event)
+            # Fell behind: close; the browser reconnects with Last-Event-ID and replays from the stream.
+        finally:
+            hub.unsubscribe(sub)
+
+    return Response(stream(), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"})
+
+
+@bp.get("/live/status")
+@require_principal()
+def live_status():  # type: ignore[no-untyped-def]
+    svc = services()
+    ns = svc.settings.redis_namespace
+    hub = event_hub().status()
+    first, tail = stream_bounds(svc.redis, ns)
+    return jsonify({
+        "relay": {"alive": hub.alive, "screens": hub.screens, "last_event_id": hub.last_event_id,
+                  "last_event_at": hub.last_event_at, "relayed": hub.relayed, "errors": hub.errors},
+        "events": {"first_id": first, "last_id": tail, "length": svc.redis.xlen(events_key(ns))},
+        "intake": intake_stats(svc.redis, ns),
+        "heartbeat_seconds": float(current_app.config.get("ONEMAP_SSE_HEARTBEAT", HEARTBEAT_SECONDS)),
+    })

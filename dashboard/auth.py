@@ -1,0 +1,130 @@
+"""Request authentication: bearer token, SM2-signed client or browser session → Principal; roles enforced."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+from flask import g, request, session
+from sqlalchemy import select
+
+from accounts.principal import Principal
+from accounts.request_signing import H_SIGNATURE, SignatureError, verify_request
+from accounts.sessions import SessionStore, WebSession
+from accounts.tokens import principal_for_token, principal_for_user
+from dashboard.errors import ApiError
+from dashboard.extensions import services
+from store.accounts import ApiClient, AppUser
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEVICE_IDLE_MINUTES = 12 * 60  # an unattended video wall keeps its session while it is in use
+
+
+def session_store(*, device: bool = False) -> SessionStore:
+    svc = services()
+    minutes = DEVICE_IDLE_MINUTES if device else svc.settings.session_idle_minutes
+    return SessionStore(svc.redis, svc.settings.redis_namespace, minutes)
+
+
+def web_session() -> WebSession | None:
+    """The browser's live session (idle timer refreshed), cached on `g`."""
+    if "web_session" not in g:
+        sid = session.get("sid")
+        ws = None
+        if sid:
+            ws = session_store(device=session.get("device", False)).load(sid)
+            if ws is None:  # expired or revoked: forget it
+                session.pop("sid", None)
+        g.web_session = ws
+    return g.web_session  # type: ignore[no-any-return]
+
+
+def auth_method() -> str | None:
+    """How this request authenticates: 'bearer', 'signed', 'session' or None."""
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        return "bearer"
+    if request.headers.get(H_SIGNATURE):
+        return "signed"
+    return "session" if session.get("sid") else None
+
+
+def current_principal() -> Principal | None:
+    """The caller of this request (bearer token, signed client or logged-in session), cached on `g`."""
+    if "principal" in g:
+        return g.principal  # type: ignore[no-any-return]
+    principal = None
+    method = auth_method()
+    if method == "bearer":
+        with services().session_factory() as db:
+            principal = principal_for_token(db, request.headers["Authorization"][7:].strip())
+            db.commit()
+    elif method == "signed":
+        principal = _signed_principal()
+    elif method == "session":
+        ws = web_session()
+        principal = ws.principal if ws else None
+    g.principal = principal
+    return principal
+
+
+def require_principal(*roles: str) -> Callable[[F], F]:
+    """Reject with 401 when unauthenticated and 403 when the role is not among `roles`."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = current_principal()
+            if principal is None:
+                raise ApiError(401, "auth.required", "authentication required", "需要登录或有效的访问令牌")
+            if roles and principal.role not in roles:
+                raise ApiError(403, "auth.forbidden_role", f"role {principal.role} may not do this",
+                               "当前角色无权执行此操作")
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _lookup_client_key(key_id: str) -> str | None:
+    with services().session_factory() as db:
+        client = db.scalar(select(ApiClient).where(ApiClient.key_id == key_id, ApiClient.is_active.is_(True)))
+        return client.sm2_public_key if client else None
+
+
+def _spend_nonce(nonce_key: str, ttl: int) -> bool:
+    svc = services()
+    return bool(svc.redis.set(f"{svc.settings.redis_namespace}:sig-nonce:{nonce_key}", b"1", nx=True, ex=ttl))
+
+
+def _signed_principal() -> Principal:
+    """Verify the request's SM2 signature; the client's user (role city_api) is the principal."""
+    path = request.full_path if request.query_string else request.path
+    try:
+        key_id = verify_request(headers=request.headers, method=request.method, path=path,
+                                body=request.get_data(cache=True), lookup_public_key=_lookup_client_key,
+                                nonce_store=_spend_nonce)
+    except SignatureError as exc:
+        raise ApiError(401, exc.code, str(exc), exc.message_zh) from None
+    with services().session_factory() as db:
+        client = db.scalar(select(ApiClient).where(ApiClient.key_id == key_id))
+        user = db.get(AppUser, client.user_id) if client else None
+        if user is None or not user.is_active or user.role != "city_api":
+            raise ApiError(401, "sig.unknown_key", "client has no active city_api user", "签名客户端未绑定有效账号")
+        return principal_for_user(db, user)
+
+
+def require_signed_client() -> Callable[[F], F]:
+    """Accept only SM2-signed requests of a registered API client; sets g.principal."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if auth_method() != "signed":
+                raise ApiError(401, "sig.missing", "this endpoint needs an SM2-signed request", "该接口需要SM2签名请求")
+            if "principal" not in g:
+                g.principal = _signed_principal()
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

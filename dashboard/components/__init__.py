@@ -1,0 +1,1 @@
+"""Reusable pieces of the Dash screens (the video-wall shell, panels)."""

@@ -1,0 +1,50 @@
+"""Video-wall shell shared by /monitor?wall=1 and /command?wall=1: clock, data age, stale banner, rotation.
+
+The behaviour lives in assets/wall.js (clock, ages, banner, rotation, reconnect) and the look in
+assets/wall.css; this module only renders the markup those files look for.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from dash import html
+
+STALE_SECONDS = 120
+
+
+def wall_enabled(query: dict[str, str]) -> bool:
+    """True when the page was opened for the video wall (`?wall=1`)."""
+    return query.get("wall") == "1"
+
+
+def rotate_seconds(query: dict[str, str], default: int) -> int:
+    """Seconds between the two maps: `?rotate=N` (0 disables), else `default` (settings.wall_rotate_seconds)."""
+    raw = query.get("rotate")
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        return default
+    return 0 if value <= 0 else max(value, 5)
+
+
+def layer_ages(layers: list[tuple[str, str]], *, prefix: str) -> html.Div:
+    """One 'layer · data age' row per (layer id, title); wall.js fills in the ages every second."""
+    rows = [html.Div([html.Span(title, className="age-title"), html.Span("—", className="age-value")],
+                     id=f"{prefix}-age-{layer_id.replace('.', '-')}", className="layer-age",
+                     **{"data-layer": layer_id, "data-synced": "", "data-updated": ""})
+            for layer_id, title in layers]
+    return html.Div(rows, className="layer-ages", id=f"{prefix}-ages")
+
+
+def wall_shell(*, page: str, title: str, body: Any, next_path: str, rotate: int, ages: html.Div) -> html.Div:
+    """The full-screen frame: title bar with clock, the page body, data ages and the stale-data banner."""
+    header = html.Div([
+        html.Div(title, className="wall-title"),
+        html.Div("", className="wall-clock", id=f"{page}-wall-clock"),
+    ], className="wall-header")
+    banner = html.Div("数据超过2分钟未更新，正在重新连接…", className="wall-banner", id=f"{page}-wall-banner",
+                      role="alert", hidden=True)
+    return html.Div([header, banner, html.Div(body, className="wall-body"), ages], className="wall", id=f"{page}-wall",
+                    **{"data-next": next_path, "data-rotate": str(rotate), "data-stale": str(STALE_SECONDS)})

@@ -1,0 +1,77 @@
+"""API errors: a stable code, the field, and messages in Chinese and English; never a bare 500."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, request
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """Raised by views; rendered as {"error": {"code", "message", "message_zh", "field"}}."""
+
+    def __init__(self, status: int, code: str, message: str, message_zh: str, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.message_zh = status, code, message, message_zh
+        self.field, self.headers = field, headers or {}
+
+    def body(self) -> dict[str, Any]:
+        err = {"code": self.code, "message": self.message, "message_zh": self.message_zh}
+        if self.field:
+            err["field"] = self.field
+        return {"error": err}
+
+
+def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic errors as [{field, code, message}] with dotted field paths."""
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or None, "code": f"invalid.{e['type']}", "message": e["msg"]}
+        for e in exc.errors(include_url=False)
+    ]
+
+
+def _json(err: ApiError):  # type: ignore[no-untyped-def]
+    resp = jsonify(err.body())
+    resp.status_code = err.status
+    resp.headers.update(err.headers)
+    return resp
+
+
+_HTTP_ZH = {400: "请求无效", 401: "未登录或凭证无效", 403: "无权访问", 404: "资源不存在", 405: "方法不允许",
+            413: "请求过大", 415: "不支持的内容类型", 429: "请求过于频繁"}
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ApiError, _json)
+
+    @app.errorhandler(ValidationError)
+    def _validation(exc: ValidationError):  # type: ignore[no-untyped-def]
+        errors = validation_errors(exc)
+        resp = jsonify({"error": {"code": "invalid.request", "message": "request body is invalid",
+                                  "message_zh": "请求内容不合法", "field": errors[0]["field"], "details": errors}})
+        resp.status_code = 422
+        return resp
+
+    @app.errorhandler(OperationalError)
+    def _db_down(exc: OperationalError):  # type: ignore[no-untyped-def]
+        log.warning("database unavailable: %s", exc.orig)
+        return _json(ApiError(503, "service.database_unavailable", "database unavailable, retry later",
+                              "数据库暂不可用，请稍后重试", headers={"Retry-After": "5"}))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        if not request.path.startswith("/api/"):
+            return exc
+        code = exc.code or 500
+        return _json(ApiError(code, f"http.{code}", exc.description or exc.name, _HTTP_ZH.get(code, exc.name)))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error on %s", request.path)
+        return _json(ApiError(500, "server.internal", "internal error", "服务器内部错误"))

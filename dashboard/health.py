@@ -1,0 +1,40 @@
+"""/healthz: 200 when PostGIS and Redis answer, 503 naming what is down."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify
+from sqlalchemy import text
+
+from dashboard.extensions import services
+
+bp = Blueprint("health", __name__)
+
+
+def _check_postgis() -> str:
+    try:
+        with services().engine.connect() as conn:
+            version = conn.execute(text("SELECT postgis_lib_version()")).scalar()
+        return f"ok (PostGIS {version})"
+    except Exception as exc:  # any failure means "down"; the reason is shown
+        return f"down: {type(exc).__name__}"
+
+
+def _check_redis() -> str:
+    try:
+        services().redis.ping()
+        return "ok"
+    except Exception as exc:
+        return f"down: {type(exc).__name__}"
+
+
+@bp.get("/healthz")
+def healthz():  # type: ignore[no-untyped-def]
+    checks = {"postgis": _check_postgis(), "redis": _check_redis()}
+    down = [name for name, state in checks.items() if not state.startswith("ok")]
+    body = {"status": "down" if down else "ok", "checks": checks, "down": down}
+    return jsonify(body), (503 if down else 200)
+
+
+@bp.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def api_not_found(rest: str):  # type: ignore[no-untyped-def]
+    """Keep unknown API paths out of Dash's catch-all page route."""
+    abort(404)

@@ -1,0 +1,3 @@
+"""Component ids shared by layouts and callbacks."""
+URL = "url"
+PAGE = "page-content"

@@ -1,0 +1,546 @@
+"""监测预警一张图: incidence map, case points, sentinels, signals; KPIs, QC, epicurve; drill-down; video wall."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import dash_leaflet as dl
+import plotly.graph_objects as go
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+from sqlalchemy import text
+
+from accounts.principal import Principal
+from accounts.scope import ScopeError
+from dashboard.auth import current_principal
+from dashboard.components.wall import layer_ages, rotate_seconds, wall_enabled, wall_shell
+from dashboard.components.weather_strip import weather_strip
+from dashboard.extensions import services
+from layers import indicators
+from layers.base import LayerError, LayerFilters, home_region, resolve_area, today_cst
+from layers.institutions import KINDS
+from layers.registry import get_layer
+from layers.signals import signal_evidence
+
+PATH = "/monitor"
+TITLE = "监测预警一张图"
+ATTRIBUTION = "© OpenStreetMap contributors, geoBoundaries"
+NS = "onemap.map"
+MAP_LAYERS = [("incidence", "发病率分级"), ("cases", "病例点位"), ("signals", "预警信号"), ("clusters", "时空聚集区"),
+              *[(f"institutions.{k}", v[0]) for k, v in KINDS.items()]]
+STATE_ORDER = ("new", "verifying", "suspected", "confirmed", "responding")
+STATE_ZH = {"new": "新信号", "verifying": "核实中", "suspected": "疑似事件", "confirmed": "已确认", "responding": "处置中"}
+DEFAULT_DAYS = 28
+PLAY_MS = 1200
+
+
+def _fn(name: str) -> dict[str, str]:
+    return {"variable": f"{NS}.{name}"}
+
+
+def _filters(state: dict[str, Any]) -> LayerFilters:
+    return LayerFilters(since=state.get("since"), until=state.get("until"), disease=tuple(state.get("disease") or ()),
+                        region=state.get("region"), level=state.get("level"))
+
+
+def _diseases() -> list[dict[str, str]]:
+    with services().session_factory() as session:
+        rows = session.execute(text("SELECT code, name, klass FROM disease ORDER BY klass, code"))
+        return [{"label": f"{r.name}（{r.klass}类）" if r.klass in ("甲", "乙", "丙") else r.name, "value": r.code}
+                for r in rows]
+
+
+def _layer(layer_id: str, principal: Principal, filters: LayerFilters) -> dict[str, Any]:
+    layer = get_layer(layer_id)
+    assert layer is not None
+    with services().session_factory() as session:
+        return layer.query(session, principal, filters)
+
+
+def _institution_layers(principal: Principal) -> list[Any]:
+    """One overlay per institution kind, each with its own local SVG icon."""
+    overlays = []
+    for kind, (title, _, icon) in KINDS.items():
+        data = _layer(f"institutions.{kind}", principal, LayerFilters())
+        for f in data["features"]:
+            p = f["properties"]
+            f["properties"]["tooltip"] = f"{p['name']}（{title}）"
+        overlays.append(dl.Overlay(dl.GeoJSON(
+            id={"type": "mon-inst", "kind": kind}, data=data, pointToLayer=_fn("institutionPoint"),
+            hideout={"icon": icon}), name=title, checked=kind in ("sentinel", "fever_clinic"),
+            id=f"mon-ov-{kind}"))
+    return overlays
+
+
+# Other departments' feeds (issue 10): id, menu title, tooltip from the feature's properties.
+FEED_LAYERS = (
+    ("schools", "学校因病缺课", lambda p: f"{p['name']}（{p['kind_zh']}）<br>因病缺课率 "
+                                      f"{p['ill_rate_permille'] if p['ill_rate_permille'] is not None else '—'}‰"),
+    ("pharmacies", "药店哨点药品销售", lambda p: f"{p['name']}<br>销售指数 {p['sales_index'] or '—'}"),
+    ("opinion", "舆情", lambda p: f"<b>{p['title']}</b><br>{p['source']} · {p['published_at'][:10]}"),
+)
+
+
+def _feed_layers(principal: Principal, state: dict[str, Any]) -> list[Any]:
+    """School absenteeism, pharmacy sales and public-opinion items, off by default."""
+    overlays = []
+    for layer_id, title, tooltip in FEED_LAYERS:
+        data = _layer(layer_id, principal, LayerFilters(since=state["since"], until=state["until"]))
+        for f in data["features"]:
+            f["properties"]["tooltip"] = tooltip(f["properties"])
+        overlays.append(dl.Overlay(dl.GeoJSON(id=f"mon-feed-{layer_id}", data=data, pointToLayer=_fn("feedPoint")),
+                                   name=title, checked=False, id=f"mon-ov-{layer_id}"))
+    return overlays
+
+
+def _weather(principal: Principal) -> Any:
+    """The weather strip of the principal's district for the last 7 days."""
+    data = _layer("weather", principal, LayerFilters(since=(today_cst() - timedelta(days=6)).isoformat(),
+                                                      until=today_cst().isoformat()))
+    home = principal.district_code or "310105"
+    feature = next((f for f in data["features"] if f["properties"].get("district_code") == home), None)
+    return weather_strip(feature["properties"]["days"] if feature else [], title="气象（近7天）")
+
+
+def _map(principal: Principal, wall: bool, state: dict[str, Any]) -> Any:
+    settings = services().settings
+    base = []
+    if settings.basemap_url:
+        base.append(dl.BaseLayer(dl.TileLayer(url=settings.basemap_url, attribution=settings.basemap_attribution or None,
+                                              maxZoom=18), name="底图", checked=True))
+    overlays = [
+        dl.Overlay(dl.LayerGroup([
+            dl.GeoJSON(id="mon-choropleth", data=None, style=_fn("choroplethStyle"), hoverStyle=_fn("hoverStyle"),
+                       attribution=ATTRIBUTION, hideout={"selected": None}),
+            dl.GeoJSON(id="mon-labels", data=None, pointToLayer=_fn("labelPoint"), interactive=False),
+        ]), name="发病率分级（每10万）", checked=True),
+        dl.Overlay(dl.GeoJSON(id="mon-cases", data=None, cluster=True, zoomToBoundsOnClick=True,
+                              pointToLayer=_fn("casePoint"), clusterToLayer=_fn("clusterPoint"),
+                              superClusterOptions={"radius": 60, "maxZoom": 15}),
+                   name="病例点位（聚合）", checked=True),
+        dl.Overlay(dl.GeoJSON(id="mon-heat", data=None, pointToLayer=_fn("heatPoint"), interactive=False),
+                   name="病例热力", checked=False),
+        dl.Overlay(dl.GeoJSON(id="mon-live-cases", data={"type": "FeatureCollection", "features": []},
+                              pointToLayer=_fn("liveCasePoint")), name="实时新增病例", checked=True),
+        dl.Overlay(dl.GeoJSON(id="mon-clusters", data=None, style=_fn("clusterStyle")), name="时空聚集区", checked=True),
+        dl.Overlay(dl.GeoJSON(id="mon-signals", data=None, pointToLayer=_fn("signalPoint")), name="预警信号",
+                   checked=True),
+        *_institution_layers(principal),
+        *_feed_layers(principal, state),
+    ]
+    return dl.Map([
+        dl.LayersControl([*base, *overlays], collapsed=wall, id="mon-layers-control"),
+        dl.ScaleControl(position="bottomleft", imperial=False),
+        dl.AttributionControl(prefix=ATTRIBUTION, position="bottomright"),
+    ], id="mon-map", center=[31.22, 121.45], zoom=10, minZoom=7, maxZoom=18, zoomSnap=0.25,
+        className="mon-map", attributionControl=False)
+
+
+def _controls(state: dict[str, Any]) -> html.Div:
+    return html.Div([
+        dcc.Dropdown(id="mon-disease", options=_diseases(), value=state["disease"], multi=True,
+                     placeholder="全部病种", className="mon-disease"),
+        dcc.DatePickerRange(id="mon-dates", start_date=state["since"], end_date=state["until"],
+                            display_format="YYYY-MM-DD", max_date_allowed=today_cst().isoformat(),
+                            minimum_nights=0, className="mon-dates"),
+        dcc.RadioItems(id="mon-level", options=[{"label": "自动", "value": "auto"}, {"label": "区", "value": "district"},
+                                                {"label": "街道", "value": "street"}, {"label": "网格", "value": "grid"}],
+                       value="auto", inline=True, className="mon-level"),
+        html.Button("▶ 逐日回放", id="mon-play", n_clicks=0, className="mon-btn", title="按天逐日推进结束日期"),
+        html.A("打印简报", href=f"/reports/briefing?date={state['until']}", target="_blank", className="mon-btn",
+               id="mon-briefing"),
+    ], className="mon-controls")
+
+
+def _panels() -> list[Any]:
+    return [
+        html.Section([html.H3("病例报告"), html.Div(id="mon-kpis", className="kpi-row")], className="mon-card"),
+        html.Section([html.H3("预警信号（按状态）"), html.Div(id="mon-signal-states", className="state-row")],
+                     className="mon-card"),
+        html.Section([html.H3("质量控制指标"), html.Div(id="mon-qc", className="qc-grid")], className="mon-card"),
+        html.Section([html.H3("前十位病种"), html.Div(id="mon-top", className="top-list")], className="mon-card"),
+    ]
+
+
+def initial_state(principal: Principal, query: dict[str, str]) -> dict[str, Any]:
+    """Filters the page opens with: the principal's home area, the last 28 days, all diseases."""
+    until = today_cst()
+    try:
+        until = date.fromisoformat(query["until"]) if "until" in query else until
+    except ValueError:
+        pass
+    return {"region": query.get("region") or home_region(principal), "level": None, "disease": [],
+            "since": (until - timedelta(days=DEFAULT_DAYS - 1)).isoformat(), "until": until.isoformat(),
+            "play_to": None}
+
+
+def layout(query: dict[str, str]) -> Any:
+    principal = current_principal()
+    if principal is None:
+        return html.Div([html.H2("请先登录"), html.A("登录", href="/login?next=/monitor")], className="page")
+    wall = wall_enabled(query)
+    state = initial_state(principal, query)
+    body = html.Div([
+        dcc.Store(id="mon-state", data=state),
+        dcc.Store(id="mon-live", data=None),
+        dcc.Store(id="mon-refresh", data=0),
+        dcc.Store(id="mon-sync", data=None),
+        dcc.Interval(id="mon-tick", interval=PLAY_MS, disabled=True),
+        dcc.Interval(id="mon-poll", interval=60_000),
+        html.Div([
+            html.H1(TITLE, className="mon-title"),
+            html.Nav(id="mon-crumbs", className="mon-crumbs", **{"aria-label": "区域层级"}),
+            _controls(state),
+        ], className="mon-header"),
+        html.Div([
+            html.Div([_map(principal, wall, state), html.Div(id="mon-legend", className="mon-legend"),
+                      html.Div(id="mon-period", className="mon-period")], className="mon-map-wrap"),
+            html.Div([*_panels(), html.Section(_weather(principal), className="mon-card")], className="mon-side"),
+        ], className="mon-main"),
+        html.Div([
+            html.Section([html.H3("流行曲线（按发病日期）"),
+                          dcc.Graph(id="mon-epicurve", config={"displayModeBar": False}, className="mon-graph")],
+                         className="mon-card mon-epi"),
+            html.Section([html.H3("预警信号"), html.Div(id="mon-signal-list", className="signal-list")],
+                         className="mon-card mon-signals"),
+        ], className="mon-bottom"),
+        html.Div(id="mon-evidence", className="mon-modal", hidden=True),
+        *([] if wall else [layer_ages(MAP_LAYERS[:4], prefix="mon")]),
+    ], className="page page-monitor" + (" is-wall" if wall else ""), id="mon-page")
+    if not wall:
+        return body
+    ages = layer_ages(MAP_LAYERS[:4], prefix="mon")
+    return wall_shell(page="mon", title=TITLE, body=body, ages=ages, next_path="/command?wall=1",
+                      rotate=rotate_seconds(query, services().settings.wall_rotate_seconds))
+
+
+# ---------------------------------------------------------------- rendering helpers
+
+
+def _crumbs(trail: tuple[tuple[str, str], ...]) -> list[Any]:
+    out: list[Any] = []
+    for i, (code, name) in enumerate(trail):
+        if i:
+            out.append(html.Span("›", className="crumb-sep"))
+        last = i == len(trail) - 1
+        out.append(html.Button(name, id={"type": "mon-crumb", "code": code}, n_clicks=0,
+                               className="crumb" + (" is-current" if last else ""), disabled=last))
+    return out
+
+
+def _fmt_change(pct: float | None) -> tuple[str, str]:
+    if pct is None:
+        return "同比 —", "flat"
+    arrow = "▲" if pct > 0 else ("▼" if pct < 0 else "＝")
+    return f"同比 {arrow}{abs(pct):.1f}%", "up" if pct > 0 else ("down" if pct < 0 else "flat")
+
+
+def _kpi_cards(k: dict[str, Any]) -> list[Any]:
+    cards = []
+    for key, label in (("today", "当日报告"), ("days7", "近7天"), ("days28", "近28天")):
+        v = k[key]
+        change, cls = _fmt_change(v["yoy_pct"])
+        cards.append(html.Div([html.Div(label, className="kpi-label"),
+                               html.Div(f"{v['cases']:,}", className="kpi-value", id=f"mon-kpi-{key}"),
+                               html.Div(f"{change}（去年 {v['last_year']:,}）", className=f"kpi-change {cls}")],
+                              className="kpi", title=v["definition"]))
+    return cards
+
+
+def _state_chips(counts: dict[str, int]) -> list[Any]:
+    return [html.Div([html.Span(STATE_ZH[s], className="chip-label"),
+                      html.Span(str(counts.get(s, 0)), className="chip-value", id=f"mon-sig-{s}")],
+                     className=f"chip state-{s}") for s in STATE_ORDER]
+
+
+QC_LABELS = (("incidence", "报告发病率", "/10万"), ("death_rate", "报告死亡率", "/10万"), ("cfr", "病死率", "%"),
+             ("report_timeliness", "报告及时率", "%"), ("audit_timeliness", "审核及时率", "%"),
+             ("completeness", "完整率", "%"))
+
+
+def _qc_grid(q: dict[str, Any]) -> list[Any]:
+    out = []
+    for key, label, unit in QC_LABELS:
+        value = q["values"][key]
+        shown = "—" if value is None else (f"{value:.2f}" if unit == "/10万" else f"{value:.1f}")
+        out.append(html.Div([html.Div(label, className="qc-label"),
+                             html.Div([html.Span(shown, id=f"mon-qc-{key}"), html.Small(unit)], className="qc-value")],
+                            className="qc", title=q["definitions"][key]))
+    return out
+
+
+def _top_list(rows: list[dict[str, Any]]) -> Any:
+    if not rows:
+        return html.Div("期间内无病例", className="empty")
+    peak = max(r["cases"] for r in rows) or 1
+    return html.Ol([html.Li([html.Span(r["name"], className="top-name"),
+                             html.Span(className="top-bar", style={"width": f"{r['cases'] * 100 / peak:.0f}%"}),
+                             html.Span(f"{r['cases']:,}", className="top-count")]) for r in rows])
+
+
+def _epicurve_figure(e: dict[str, Any], dark: bool) -> go.Figure:
+    palette = ["#e4572e", "#f3a712", "#29335c", "#669bbc", "#a8c686", "#9e9e9e"]
+    fig = go.Figure()
+    for i, t in enumerate(e["traces"]):
+        fig.add_bar(x=e["days"], y=t["counts"], name=t["name"], marker_color=palette[i % len(palette)])
+    fig.update_layout(barmode="stack", margin=dict(l=40, r=10, t=10, b=30), legend=dict(orientation="h", y=1.12),
+                      template="plotly_dark" if dark else "plotly_white", height=None, bargap=0.1,
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+                      font=dict(family="Noto Sans CJK SC, Microsoft YaHei, sans-serif"))
+    fig.update_yaxes(title_text="病例数", rangemode="tozero")
+    return fig
+
+
+def _signal_items(rows: list[dict[str, Any]]) -> Any:
+    if not rows:
+        return html.Div("当前无活动预警信号", className="empty")
+    return html.Ul([html.Li(html.Button([
+        html.Span(r["state_zh"], className=f"chip state-{r['state']}"),
+        html.Span(r["title"], className="sig-title"),
+        html.Span(f"{r['model_zh']} · {r['last_fired_at'][:16].replace('T', ' ')}", className="sig-meta"),
+    ], id={"type": "mon-sig", "id": r["id"]}, n_clicks=0, className="sig-item")) for r in rows])
+
+
+def _legend(fc: dict[str, Any]) -> list[Any]:
+    items = [html.Div([html.Span(className="swatch", style={"background": i["color"]}), i["label"]],
+                      className="legend-item") for i in fc.get("legend", [])]
+    return [html.Div(f"发病率（每10万，{fc.get('level_zh', '')}）", className="legend-title"), *items,
+            html.Div(f"分级：自然断点（Fisher-Jenks）· 合计 {fc['totals']['cases']:,} 例", className="legend-note")]
+
+
+def _evidence(ev: dict[str, Any]) -> list[Any]:
+    rows = ev["series"]
+    fig = go.Figure()
+    fig.add_scatter(x=[r["date"] for r in rows], y=[r["observed"] for r in rows], name="观测值", mode="lines+markers")
+    if any(r["baseline"] is not None for r in rows):
+        fig.add_scatter(x=[r["date"] for r in rows], y=[r["baseline"] for r in rows], name="基线", line=dict(dash="dot"))
+    if any(r["threshold"] is not None for r in rows):
+        fig.add_scatter(x=[r["date"] for r in rows], y=[r["threshold"] for r in rows], name="阈值",
+                        line=dict(color="#d32f2f", dash="dash"))
+    fig.update_layout(height=220, margin=dict(l=40, r=10, t=10, b=30), legend=dict(orientation="h"))
+    table = html.Table([html.Thead(html.Tr([html.Th("日期"), html.Th("观测"), html.Th("基线"), html.Th("阈值")])),
+                        html.Tbody([html.Tr([html.Td(r["date"]), html.Td(_num(r["observed"])), html.Td(_num(r["baseline"])),
+                                             html.Td(_num(r["threshold"]))]) for r in rows[-14:]])],
+                       className="evidence-table")
+    params = ", ".join(f"{k}={v}" for k, v in (ev["params"] or {}).items()) or "—"
+    return [
+        html.Div([html.H3(ev["title"]), html.Button("关闭", id="mon-evidence-close", n_clicks=0, className="mon-btn")],
+                 className="modal-head"),
+        html.P(f"模型：{ev['model_zh']}　状态：{ev['state_zh']}　病种：{ev['disease_name'] or '—'}　"
+               f"地区：{ev['region_name'] or '—'}　观测值：{_num(ev['observed'])}　阈值：{_num(ev['threshold'])}"),
+        html.P(f"参数：{params}", className="evidence-params"),
+        dcc.Graph(figure=fig, config={"displayModeBar": False}, id="mon-evidence-chart") if rows
+        else html.P("该信号未附带时间序列证据"),
+        table if rows else html.Div(),
+    ]
+
+
+def _num(v: Any) -> str:
+    if v is None:
+        return "—"
+    return f"{v:.2f}" if isinstance(v, float) and not float(v).is_integer() else f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _bounds(fc: dict[str, Any]) -> list[list[float]] | None:
+    xs, ys = [], []
+    for f in fc["features"]:
+        _walk(f["geometry"]["coordinates"], xs, ys)
+    if not xs:
+        return None
+    return [[min(ys), min(xs)], [max(ys), max(xs)]]
+
+
+def _walk(coords: Any, xs: list[float], ys: list[float]) -> None:
+    if coords and isinstance(coords[0], (int, float)):
+        xs.append(coords[0])
+        ys.append(coords[1])
+        return
+    for c in coords:
+        _walk(c, xs, ys)
+
+
+# ---------------------------------------------------------------- callbacks
+
+
+def _map_outputs(state: dict[str, Any]) -> tuple[Any, ...]:
+    principal = current_principal()
+    if principal is None:
+        raise PreventUpdate
+    filters = _filters(state)
+    with services().session_factory() as session:
+        area = resolve_area(session, principal, filters.region)
+        stamps = {}
+        for layer_id, _ in MAP_LAYERS[:4]:
+            stamp = get_layer(layer_id).updated_at(session, principal)  # type: ignore[union-attr]
+            stamps[layer_id] = stamp.isoformat() if stamp else None
+    choro = _layer("incidence", principal, filters)
+    for f in choro["features"]:
+        p = f["properties"]
+        rate = "—" if p["rate"] is None else f"{p['rate']:.2f}"
+        p["tooltip"] = f"<b>{p['name']}</b><br>病例 {p['cases']:,} · 人口 {p['population'] or 0:,}<br>发病率 {rate}/10万"
+    labels = {"type": "FeatureCollection", "features": [] if choro["level"] == "grid" else [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": f["properties"]["label"]},
+         "properties": {"name": f["properties"]["name"]}} for f in choro["features"]]}
+    cases = _layer("cases", principal, filters)
+    for f in cases["features"]:
+        p = f["properties"]
+        p["tooltip"] = f"{p['disease_name']} · 发病 {p['onset_date']}"
+    signals = _layer("signals", principal, filters)
+    clusters = _layer("clusters", principal, filters)
+    for fc in (signals, clusters):
+        for f in fc["features"]:
+            p = f["properties"]
+            p["tooltip"] = f"<b>{p['title']}</b><br>{p['state_zh']} · {p['model_zh']}"
+    bounds = _bounds(choro)
+    viewport = {"bounds": bounds, "transition": "flyToBounds", "options": {"duration": 0.6}} if bounds else no_update
+    period = f"{filters.period()[0]} 至 {filters.period()[1]} · {area.name}"
+    return (choro, labels, _legend(choro), cases, cases, signals, clusters, viewport, _crumbs(area.trail), period,
+            {"at": datetime.now().astimezone().isoformat(), "updated": stamps})
+
+
+def _panel_outputs(state: dict[str, Any], dark: bool) -> tuple[Any, ...]:
+    principal = current_principal()
+    if principal is None:
+        raise PreventUpdate
+    filters = _filters(state)
+    with services().session_factory() as session:
+        k = indicators.kpis(session, principal, filters)
+        q = indicators.qc(session, principal, filters)
+        top = indicators.top_diseases(session, principal, filters)
+        e = indicators.epicurve(session, principal, filters)
+        sigs = indicators.signal_list(session, principal, filters)
+    return _kpi_cards(k), _state_chips(k["signals"]), _qc_grid(q), _top_list(top), _epicurve_figure(e, dark), \
+        _signal_items(sigs)
+
+
+def _next_state(state: dict[str, Any], trigger: Any, value: Any) -> dict[str, Any]:
+    """The new filter state after one user action."""
+    s = dict(state)
+    if trigger == "mon-disease":
+        s["disease"] = value or []
+    elif trigger == "mon-dates":
+        s["since"], s["until"] = value
+        s["play_to"] = None
+    elif trigger == "mon-level":
+        s["level"] = None if value == "auto" else value
+    elif trigger == "mon-choropleth":
+        s["region"], s["level"] = value, None
+    elif isinstance(trigger, dict) and trigger.get("type") == "mon-crumb":
+        s["region"], s["level"] = trigger["code"], None
+    elif isinstance(trigger, dict) and trigger.get("type") == "mon-inst":
+        s["region"], s["level"] = f"inst:{value}", None
+    return s
+
+
+def register(dash_app: Dash) -> None:
+    """Callbacks of the monitor page, bound to this Dash instance."""
+
+    @dash_app.callback(
+        Output("mon-state", "data"), Output("mon-dates", "end_date"), Output("mon-tick", "disabled"),
+        Output("mon-play", "children"),
+        Input("mon-disease", "value"), Input("mon-dates", "start_date"), Input("mon-dates", "end_date"),
+        Input("mon-level", "value"), Input("mon-choropleth", "clickData"),
+        Input({"type": "mon-crumb", "code": ALL}, "n_clicks"), Input({"type": "mon-inst", "kind": ALL}, "clickData"),
+        Input("mon-play", "n_clicks"), Input("mon-tick", "n_intervals"),
+        State("mon-state", "data"), prevent_initial_call=True)
+    def set_state(disease: Any, start: str, end: str, level: str, choro_click: Any, crumbs: Any, inst_clicks: Any,
+                  play: int, tick: int, state: dict[str, Any]) -> tuple[Any, ...]:
+        trigger = ctx.triggered_id
+        if trigger is None:
+            raise PreventUpdate
+        if trigger == "mon-play":
+            if state.get("play_to"):  # pause
+                return {**state, "play_to": None}, no_update, True, "▶ 逐日回放"
+            s = {**state, "play_to": state["until"], "until": state["since"]}
+            return s, s["until"], False, "⏸ 暂停"
+        if trigger == "mon-tick":
+            if not state.get("play_to"):
+                return no_update, no_update, True, "▶ 逐日回放"
+            nxt = date.fromisoformat(state["until"]) + timedelta(days=1)
+            done = nxt >= date.fromisoformat(state["play_to"])
+            s = {**state, "until": nxt.isoformat(), "play_to": None if done else state["play_to"]}
+            return s, s["until"], done, "▶ 逐日回放" if done else "⏸ 暂停"
+        if trigger == "mon-dates" and state.get("play_to") and end == state["until"]:
+            raise PreventUpdate  # the echo of our own playback step
+        value: Any = None
+        if trigger == "mon-disease":
+            value = disease
+        elif trigger == "mon-dates":
+            if not start or not end:
+                raise PreventUpdate
+            value = (start[:10], end[:10])
+        elif trigger == "mon-level":
+            value = level
+        elif trigger == "mon-choropleth":
+            code = (choro_click or {}).get("properties", {}).get("code")
+            if not code or code == state.get("region"):
+                raise PreventUpdate
+            value = code
+        elif isinstance(trigger, dict) and trigger.get("type") == "mon-crumb":
+            if not any(crumbs):
+                raise PreventUpdate
+        elif isinstance(trigger, dict) and trigger.get("type") == "mon-inst":
+            clicked = next((c for c in inst_clicks if c and ctx.triggered[0]["value"] == c), None)
+            if not clicked:
+                raise PreventUpdate
+            value = clicked["properties"]["id"]
+        return _next_state(state, trigger, value), no_update, no_update, no_update
+
+    @dash_app.callback(
+        Output("mon-choropleth", "data"), Output("mon-labels", "data"), Output("mon-legend", "children"),
+        Output("mon-cases", "data"), Output("mon-heat", "data"), Output("mon-signals", "data"),
+        Output("mon-clusters", "data"), Output("mon-map", "viewport"), Output("mon-crumbs", "children"),
+        Output("mon-period", "children"), Output("mon-sync", "data"),
+        Input("mon-state", "data"), Input("mon-refresh", "data"), Input("mon-poll", "n_intervals"))
+    def update_map(state: dict[str, Any], _refresh: Any, _poll: Any) -> tuple[Any, ...]:
+        try:
+            out = _map_outputs(state)
+        except (ScopeError, LayerError):
+            raise PreventUpdate from None
+        if ctx.triggered_id in ("mon-refresh", "mon-poll"):
+            out = (*out[:7], no_update, *out[8:])  # keep the user's view on a background refresh
+        return out
+
+    @dash_app.callback(
+        Output("mon-kpis", "children"), Output("mon-signal-states", "children"), Output("mon-qc", "children"),
+        Output("mon-top", "children"), Output("mon-epicurve", "figure"), Output("mon-signal-list", "children"),
+        Input("mon-state", "data"), Input("mon-refresh", "data"), Input("mon-poll", "n_intervals"),
+        State("mon-page", "className"))
+    def update_panels(state: dict[str, Any], _refresh: Any, _poll: Any, page_class: str) -> tuple[Any, ...]:
+        try:
+            return _panel_outputs(state, "is-wall" in (page_class or ""))
+        except (ScopeError, LayerError):
+            raise PreventUpdate from None
+
+    @dash_app.callback(
+        Output("mon-evidence", "children"), Output("mon-evidence", "hidden"),
+        Input({"type": "mon-sig", "id": ALL}, "n_clicks"), Input("mon-signals", "clickData"),
+        prevent_initial_call=True)
+    def open_evidence(clicks: Any, map_click: Any) -> tuple[Any, ...]:
+        trigger = ctx.triggered_id
+        if isinstance(trigger, dict):
+            if not ctx.triggered[0]["value"]:
+                raise PreventUpdate
+            signal_id = int(trigger["id"])
+        elif map_click:
+            signal_id = int(map_click["properties"]["id"])
+        else:
+            raise PreventUpdate
+        principal = current_principal()
+        if principal is None:
+            raise PreventUpdate
+        with services().session_factory() as session:
+            try:
+                ev = signal_evidence(session, principal, signal_id)
+            except (ScopeError, LayerError):
+                return [html.P("无权查看或信号不存在"), html.Button("关闭", id="mon-evidence-close", n_clicks=0)], False
+        return _evidence(ev), False
+
+    dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "closeEvidence"),
+                                 Output("mon-evidence", "hidden", allow_duplicate=True),
+                                 Input("mon-evidence-close", "n_clicks"), prevent_initial_call=True)
+    dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "applyLive"),
+                                 Output("mon-live-cases", "data"), Output("mon-refresh", "data"),
+                                 Input("mon-live", "data"), State("mon-state", "data"), prevent_initial_call=True)
+    dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "markSynced"),
+                                 Output("mon-ages", "className"), Input("mon-sync", "data"), prevent_initial_call=True)

@@ -1,0 +1,240 @@
+"""Printable briefing `/reports/briefing?date=…&period=day|week`: folium map, charts, KPIs, QC and signals.
+
+Everything is served by us: folium's CDN defaults are replaced by our copy of Leaflet (assets/vendor),
+and the map's inline script is moved to a short-lived same-origin file so the strict CSP holds.
+"""
+from __future__ import annotations
+
+import html as htmlmod
+import re
+import secrets
+import datetime as dt
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import folium
+from flask import Blueprint, Response, abort, render_template_string, request, send_file
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from accounts.scope import ScopeError
+from dashboard.auth import current_principal
+from dashboard.extensions import services
+from layers import indicators
+from layers.base import CST, LayerError, LayerFilters, resolve_area, today_cst
+from layers.incidence import incidence_layer
+from layers.signals import signals_layer
+
+bp = Blueprint("reports", __name__)
+VENDOR = Path(__file__).resolve().parent.parent / "assets" / "vendor"
+VENDOR_FILES = {"leaflet.js": ("leaflet/leaflet.js.src", "text/javascript"),
+                "leaflet.css": ("leaflet/leaflet.css.src", "text/css")}
+SCRIPT_TTL = 900
+PALETTE = ("#e4572e", "#f3a712", "#29335c", "#669bbc", "#a8c686", "#9e9e9e")
+
+
+class BriefingQuery(BaseModel):
+    """Query of the briefing page."""
+
+    model_config = ConfigDict(extra="ignore")
+    date: dt.date | None = None
+    period: Literal["day", "week"] = "day"
+    region: str | None = None
+    disease: str | None = None
+
+
+def _script_key(token: str) -> str:
+    return f"{services().settings.redis_namespace}:briefing-js:{token}"
+
+
+def folium_parts(m: folium.Map) -> tuple[str, str, str]:
+    """(head, body, script) of a rendered folium map, inline scripts moved out into `script`."""
+    m.default_js = [("leaflet", "/reports/vendor/leaflet.js")]
+    m.default_css = [("leaflet_css", "/reports/vendor/leaflet.css")]
+    page = m.get_root().render()
+    scripts = re.findall(r"<script>(.*?)</script>", page, flags=re.S)
+    page = re.sub(r"<script>.*?</script>", "", page, flags=re.S)
+    head = re.search(r"<head>(.*?)</head>", page, flags=re.S)
+    body = re.search(r"<body>(.*?)</body>", page, flags=re.S)
+    return (head.group(1) if head else ""), (body.group(1) if body else ""), "\n;\n".join(scripts)
+
+
+def _map(choro: dict[str, Any], signals: dict[str, Any]) -> folium.Map:
+    m = folium.Map(tiles=None, zoom_control=False, control_scale=True, prefer_canvas=True, attribution_control=True)
+    folium.GeoJson(
+        choro, name="发病率", attr="© OpenStreetMap contributors, geoBoundaries",
+        style_function=lambda f: {"fillColor": f["properties"]["color"], "color": "#5b6b7c", "weight": 1,
+                                  "fillOpacity": 0.75},
+        tooltip=folium.GeoJsonTooltip(fields=["name", "cases", "rate"], aliases=["区域", "病例", "发病率/10万"]),
+    ).add_to(m)
+    for f in choro["features"]:
+        lon, lat = f["properties"]["label"]
+        if choro.get("level") != "grid":
+            folium.Marker([lat, lon], icon=folium.DivIcon(
+                html=f'<div class="map-label">{htmlmod.escape(f["properties"]["name"])}</div>')).add_to(m)
+    for f in signals["features"]:
+        lon, lat = f["geometry"]["coordinates"][:2]
+        folium.CircleMarker([lat, lon], radius=9, color="#fff", weight=2, fill=True, fill_color="#ff1744",
+                            fill_opacity=1, tooltip=htmlmod.escape(f["properties"]["title"])).add_to(m)
+    xs, ys = [], []
+    for f in choro["features"]:
+        _coords(f["geometry"]["coordinates"], xs, ys)
+    if xs:
+        m.fit_bounds([[min(ys), min(xs)], [max(ys), max(xs)]])
+    m.get_root().attribution = "© OpenStreetMap contributors, geoBoundaries"
+    return m
+
+
+def _coords(c: Any, xs: list[float], ys: list[float]) -> None:
+    if c and isinstance(c[0], (int, float)):
+        xs.append(c[0])
+        ys.append(c[1])
+    else:
+        for x in c:
+            _coords(x, xs, ys)
+
+
+def epicurve_svg(e: dict[str, Any], *, width: int = 680, height: int = 220) -> str:
+    """A stacked bar chart of the epidemic curve as inline SVG (prints crisply, needs no script)."""
+    days, traces = e["days"], e["traces"]
+    totals = [sum(t["counts"][i] for t in traces) for i in range(len(days))]
+    peak = max(totals or [0]) or 1
+    left, bottom, top = 40, 28, 10
+    bw = (width - left - 10) / max(len(days), 1)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart" role="img" '
+             f'aria-label="流行曲线">']
+    for frac in (0, 0.5, 1):
+        y = height - bottom - frac * (height - bottom - top)
+        parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+                     f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="10">{round(peak * frac)}</text>')
+    for i, _ in enumerate(days):
+        base = 0
+        for k, t in enumerate(traces):
+            v = t["counts"][i]
+            if not v:
+                continue
+            h = v / peak * (height - bottom - top)
+            y = height - bottom - base - h
+            parts.append(f'<rect x="{left + i * bw + 0.5:.1f}" y="{y:.1f}" width="{max(bw - 1, 0.5):.1f}" '
+                         f'height="{h:.1f}" fill="{PALETTE[k % len(PALETTE)]}"/>')
+            base += h
+    step = max(1, len(days) // 7)
+    for i in range(0, len(days), step):
+        parts.append(f'<text x="{left + i * bw:.1f}" y="{height - 10}" font-size="10">{days[i][5:]}</text>')
+    parts.append("</svg>")
+    legend = "".join(f'<span class="lg"><i style="background:{PALETTE[k % len(PALETTE)]}"></i>'
+                     f'{htmlmod.escape(t["name"])}</span>' for k, t in enumerate(traces))
+    return "".join(parts) + f'<div class="legend">{legend}</div>'
+
+
+_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ title }}</title>
+{{ map_head|safe }}
+<style>
+body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;color:#1d2733;margin:0;background:#eef1f5}
+main{max-width:900px;margin:16px auto;background:#fff;padding:24px 32px}
+h1{font-size:22px;margin:0 0 4px;text-align:center} .sub{text-align:center;color:#5f6b7a;margin:0 0 16px}
+h2{font-size:16px;border-left:4px solid #1565c0;padding-left:8px;margin:18px 0 8px}
+table{border-collapse:collapse;width:100%;font-size:13px} td,th{border:1px solid #cfd8e3;padding:4px 6px;text-align:center}
+th{background:#f1f5f9} .kpis{display:grid;grid-template-columns:repeat(4,1fr);gap:8px}
+.kpi{border:1px solid #cfd8e3;padding:8px;text-align:center} .kpi b{display:block;font-size:22px}
+.mapbox{height:420px;border:1px solid #cfd8e3;position:relative} .mapbox .folium-map{height:420px!important}
+.map-label{font-size:11px;font-weight:600;white-space:nowrap;text-shadow:0 0 3px #fff}
+.chart{width:100%;height:auto} .legend{font-size:12px} .lg{margin-right:12px} .lg i{display:inline-block;width:10px;height:10px;margin-right:4px}
+.maplegend{font-size:12px;margin-top:4px} .maplegend i{display:inline-block;width:14px;height:10px;margin:0 4px 0 10px;border:1px solid #999}
+.toolbar{text-align:right} .note{font-size:12px;color:#5f6b7a}
+@media print{body{background:#fff} main{margin:0;max-width:none;padding:0} .toolbar{display:none} h2{break-after:avoid}
+ .mapbox,.chart,table{break-inside:avoid}}
+</style></head><body><main>
+<p class="toolbar"><a href="/monitor">返回一张图</a> · 使用浏览器“打印”可保存为 PDF</p>
+<h1>{{ title }}</h1><p class="sub">{{ area }} · 统计期 {{ since }} 至 {{ until }} · 生成于 {{ generated }}</p>
+<h2>一、病例报告概况</h2><div class="kpis">
+<div class="kpi">当日报告<b id="b-today">{{ k.today.cases }}</b>同比 {{ yoy(k.today.yoy_pct) }}</div>
+<div class="kpi">近7天<b id="b-days7">{{ k.days7.cases }}</b>同比 {{ yoy(k.days7.yoy_pct) }}</div>
+<div class="kpi">近28天<b id="b-days28">{{ k.days28.cases }}</b>同比 {{ yoy(k.days28.yoy_pct) }}</div>
+<div class="kpi">活动预警信号<b id="b-signals">{{ k.signals.values()|sum }}</b>待核实 {{ k.signals.new + k.signals.verifying }}</div></div>
+<h2>二、发病率分布（{{ choro.level_zh }}，每10万，按发病日期）</h2>
+<div class="mapbox">{{ map_body|safe }}</div>
+<div class="maplegend">{% for i in choro.legend %}<i style="background:{{ i.color }}"></i>{{ i.label }}{% endfor %}
+ · 分级：自然断点（Fisher-Jenks）· 合计 {{ choro.totals.cases }} 例 · © OpenStreetMap contributors, geoBoundaries</div>
+<h2>三、流行曲线（按发病日期）</h2>{{ curve|safe }}
+<h2>四、主要病种</h2><table><tr><th>序号</th><th>病种</th><th>类别</th><th>病例数</th><th>发病率（/10万）</th></tr>
+{% for r in top %}<tr><td>{{ loop.index }}</td><td>{{ r.name }}</td><td>{{ r.klass }}</td><td>{{ r.cases }}</td>
+<td>{{ '%.2f'|format(r.rate) if r.rate is not none else '—' }}</td></tr>{% else %}<tr><td colspan="5">期间内无病例</td></tr>{% endfor %}</table>
+<h2>五、报告质量</h2><table><tr>{% for key, label in qc_labels %}<th title="{{ q.definitions[key] }}">{{ label }}</th>{% endfor %}</tr>
+<tr>{% for key, label in qc_labels %}<td>{{ '—' if q['values'][key] is none else q['values'][key] }}</td>{% endfor %}</tr></table>
+<p class="note">{% for key, label in qc_labels %}{{ q.definitions[key] }}；{% endfor %}</p>
+<h2>六、预警信号</h2><table><tr><th>信号</th><th>模型</th><th>状态</th><th>观测/阈值</th><th>最近触发</th></tr>
+{% for s in signals %}<tr><td>{{ s.title }}</td><td>{{ s.model_zh }}</td><td>{{ s.state_zh }}</td>
+<td>{{ s.observed if s.observed is not none else '—' }} / {{ s.threshold if s.threshold is not none else '—' }}</td>
+<td>{{ s.last_fired_at[:16].replace('T', ' ') }}</td></tr>{% else %}<tr><td colspan="5">统计期内无活动预警信号</td></tr>{% endfor %}</table>
+</main>{% if script_url %}<script src="{{ script_url }}"></script>{% endif %}</body></html>"""
+
+QC_LABELS = (("incidence", "报告发病率(/10万)"), ("death_rate", "死亡率(/10万)"), ("cfr", "病死率(%)"),
+             ("report_timeliness", "报告及时率(%)"), ("audit_timeliness", "审核及时率(%)"), ("completeness", "完整率(%)"))
+
+
+def _yoy(pct: float | None) -> str:
+    return "—" if pct is None else f"{pct:+.1f}%"
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(f'<!doctype html><meta charset="utf-8"><p role="alert">{htmlmod.escape(message)}</p>', status,
+                    mimetype="text/html")
+
+
+@bp.get("/reports/briefing")
+def briefing() -> Any:
+    principal = current_principal()
+    if principal is None:
+        abort(401)
+    try:
+        q = BriefingQuery.model_validate(request.args.to_dict())
+        end = q.date or today_cst()
+        since = end if q.period == "day" else end - timedelta(days=6)
+        filters = LayerFilters(since=since, until=end, region=q.region, disease=q.disease)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        return _error(422, f"参数不合法：{'.'.join(str(p) for p in err['loc'])}（{err['msg']}）")
+    svc = services()
+    try:
+        with svc.session_factory() as session:
+            area = resolve_area(session, principal, filters.region)
+            choro = incidence_layer(session, principal, filters)
+            sig = signals_layer(session, principal, filters)
+            ctx = dict(k=indicators.kpis(session, principal, filters), q=indicators.qc(session, principal, filters),
+                       top=indicators.top_diseases(session, principal, filters),
+                       curve=epicurve_svg(indicators.epicurve(session, principal, filters)),
+                       signals=[f["properties"] for f in sig["features"]])
+    except ScopeError:
+        return _error(403, "超出当前账号的数据范围")
+    except LayerError as exc:
+        return _error(exc.status, exc.message_zh)
+    head, body, script = folium_parts(_map(choro, sig))
+    token = secrets.token_urlsafe(16)
+    svc.redis.set(_script_key(token), script.encode(), ex=SCRIPT_TTL)
+    kind = "日报" if q.period == "day" else "周报"
+    return render_template_string(
+        _PAGE, title=f"{area.name}传染病监测预警{kind}（{end:%Y年%m月%d日}）", area=area.name, since=since, until=end,
+        generated=dt.datetime.now(CST).strftime("%Y-%m-%d %H:%M"), choro=choro, map_head=head, map_body=body,
+        script_url=f"/reports/briefing/map-{token}.js", yoy=_yoy, qc_labels=QC_LABELS, **ctx)
+
+
+@bp.get("/reports/briefing/map-<token>.js")
+def briefing_script(token: str) -> Any:
+    if current_principal() is None or not re.fullmatch(r"[A-Za-z0-9_\-]{10,40}", token):
+        abort(404)
+    script = services().redis.get(_script_key(token))
+    if script is None:
+        abort(404)
+    return Response(script, mimetype="text/javascript", headers={"Cache-Control": "private, max-age=900"})
+
+
+@bp.get("/reports/vendor/<path:name>")
+def vendor(name: str) -> Any:
+    """Leaflet for the briefing (css images are under images/)."""
+    if name in VENDOR_FILES:
+        path, mimetype = VENDOR_FILES[name]
+        return send_file(VENDOR / path, mimetype=mimetype, max_age=86400)
+    if re.fullmatch(r"images/[a-z0-9\-]+\.png", name) and (VENDOR / "leaflet" / name).is_file():
+        return send_file(VENDOR / "leaflet" / name, mimetype="image/png", max_age=86400)
+    abort(404)

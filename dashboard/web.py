@@ -1,0 +1,46 @@
+"""The Dash app mounted on the Flask server: one router, one module per screen."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from dash import Dash, Input, Output, dcc, html
+from flask import Flask
+
+from dashboard import ids
+from dashboard.pages import PAGES
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def _not_found(path: str) -> Any:
+    links = [html.Li(dcc.Link(mod.TITLE, href=p)) for p, mod in PAGES.items()]
+    return html.Div([html.H2("页面不存在"), html.P(path), html.Ul(links)], className="page page-404")
+
+
+def build_dash(server: Flask) -> Dash:
+    """Create the Dash app on `server`; callbacks are bound to this instance, not globally."""
+    dash_app = Dash(
+        __name__,
+        server=server,
+        url_base_pathname="/",
+        assets_folder=str(ASSETS),
+        serve_locally=True,
+        title="OneMap 一张图",
+        suppress_callback_exceptions=True,
+        update_title=None,
+    )
+    dash_app.layout = html.Div([dcc.Location(id=ids.URL), html.Div(id=ids.PAGE)])
+
+    @dash_app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "pathname"), Input(ids.URL, "search"))
+    def route(pathname: str | None, search: str | None) -> Any:
+        query = dict(parse_qsl((search or "").lstrip("?")))
+        page = PAGES.get((pathname or "/").rstrip("/") or "/monitor")
+        if pathname in (None, "", "/"):
+            page = PAGES["/monitor"]
+        return page.layout(query) if page else _not_found(pathname or "")
+
+    for page in PAGES.values():
+        page.register(dash_app)
+    return dash_app

@@ -1,0 +1,1 @@
+"""Deterministic demo data: Changning in detail, the other 15 districts at district level."""
