@@ -97,6 +97,8 @@ def test_city_callback_endpoint_down(fresh_settings: Any, ledger: Ledger) -> Non
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len({r.idempotency_key for r in city.callbacks}) < len(keys):
             time.sleep(0.3)
+        # The city has them all; a sender marks its last one delivered only after the city's answer.
+        _wait_for(svc, "true HAVING bool_and(status = 'delivered')", seconds=30)
     finally:
         for w in workers:
             stop(w)
