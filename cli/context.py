@@ -20,5 +20,14 @@ class CliContext:
             self._services = build_services(self.settings, pool_size=4)
         return self._services
 
+    def announce_bulk_change(self) -> None:
+        """Tell every web process that cached answers predate this load (seed, imports)."""
+        from ingest.events import announce_bulk_change
+
+        try:
+            announce_bulk_change(self.services.redis, self.settings.redis_namespace)
+        except Exception as exc:  # noqa: BLE001 - the load itself succeeded; cached answers expire anyway
+            click.echo(f"warning: could not announce the change to web processes ({exc})", err=True)
+
 
 pass_ctx = click.make_pass_decorator(CliContext, ensure=True)

@@ -37,6 +37,7 @@ def regions(ctx: CliContext, file: Path, level: str, crs: str | None, code_field
             count = store_regions(session, rows, source=f"import:{file.name}")
     except ImportRejected as exc:
         raise click.ClickException(str(exc)) from exc
+    ctx.announce_bulk_change()
     click.echo(f"imported {count} {level} regions from {file.name}")
 
 
@@ -51,4 +52,5 @@ def institutions(ctx: CliContext, file: Path, crs: str | None) -> None:
             count = import_institutions(session, file, crs=crs)
     except ImportRejected as exc:
         raise click.ClickException(str(exc)) from exc
+    ctx.announce_bulk_change()
     click.echo(f"imported {count} institutions from {file.name}")

@@ -31,4 +31,5 @@ def roster(ctx: CliContext, file: Path, district: str | None) -> None:
                                       district_code=district or ctx.settings.district_code)
     except ImportRejected as exc:
         raise click.ClickException(str(exc)) from exc
+    ctx.announce_bulk_change()
     click.echo(f"imported {count} duty roster rows from {file.name}")

@@ -37,6 +37,7 @@ def seed(ctx: CliContext, demo: bool, end_date: datetime | None, keys_dir: Path)
     with session_scope(services.session_factory) as session:
         report = seed_demo(session, cipher=services.cipher, end=end, keys_dir=keys_dir, progress=progress)
     bar.close()
+    ctx.announce_bulk_change()
     if report.skipped:
         click.echo("demo data already present: nothing written")
         return

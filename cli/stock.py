@@ -27,4 +27,5 @@ def stock(ctx: CliContext, file: Path, district: str | None) -> None:
             count = import_stock_csv(session, data, district_code=district or ctx.settings.district_code)
     except ImportRejected as exc:
         raise click.ClickException(str(exc)) from exc
+    ctx.announce_bulk_change()
     click.echo(f"applied {count} stock movements from {file.name} (repeated source_id rows skipped)")

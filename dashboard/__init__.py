@@ -5,7 +5,8 @@ from flask import Flask
 
 from config import Settings, load_settings
 from config.runtime import build_services
-from dashboard.extensions import EXTENSION_KEY
+from dashboard.answer_cache import AnswerCache
+from dashboard.extensions import ANSWERS_KEY, EXTENSION_KEY
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -18,7 +19,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION_KEY] = build_services(settings)
+    svc = app.extensions[EXTENSION_KEY] = build_services(settings)
+    app.extensions[ANSWERS_KEY] = AnswerCache(svc.redis, settings.redis_namespace)
 
     from dashboard.api import bp as api_bp
     from dashboard.errors import register_error_handlers

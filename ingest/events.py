@@ -101,3 +101,24 @@ def parse_event_id(value: str) -> tuple[int, int] | None:
     if not ms.isdigit() or (seq and not seq.isdigit()):
         return None
     return int(ms), int(seq or 0)
+
+
+def generation_key(namespace: str) -> str:
+    return f"{namespace}:events:generation"
+
+
+def announce_bulk_change(redis: redis_lib.Redis, namespace: str) -> None:
+    """After a bulk load (seed, imports) that publishes no per-record events: answers cached before it expire."""
+    redis.incr(generation_key(namespace))
+
+
+def data_version(redis: redis_lib.Redis, namespace: str) -> str:
+    """The id of the last published change and the bulk generation: it changes with every announced write."""
+    pipe = redis.pipeline(transaction=False)
+    pipe.xrevrange(events_key(namespace), count=1)
+    pipe.get(generation_key(namespace))
+    last, generation = pipe.execute()
+    last_id = last[0][0] if last else b"0-0"
+    last_id = last_id.decode() if isinstance(last_id, bytes) else str(last_id)
+    gen = generation.decode() if isinstance(generation, bytes) else (generation or "0")
+    return f"{last_id}/{gen}"

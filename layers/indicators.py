@@ -160,3 +160,10 @@ def signal_list(session: Session, principal: Principal, filters: LayerFilters, *
 
     fc = signals_layer(session, principal, filters.model_copy(update={"limit": limit, "since": None, "bbox": None}))
     return [f["properties"] for f in fc["features"]]
+
+
+def monitor_summary(session: Session, principal: Principal, filters: LayerFilters) -> dict[str, Any]:
+    """KPIs, QC indicators, top diseases and the epidemic curve: the monitor's panels in one answer."""
+    return {"kpis": kpis(session, principal, filters), "qc": qc(session, principal, filters),
+            "top_diseases": top_diseases(session, principal, filters),
+            "epicurve": epicurve(session, principal, filters)}

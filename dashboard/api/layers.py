@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
 from pydantic import ValidationError
 
 from accounts.principal import Principal
@@ -11,7 +11,8 @@ from accounts.scope import ScopeError
 from dashboard.api import bp
 from dashboard.auth import current_principal, require_principal
 from dashboard.errors import ApiError, validation_errors
-from dashboard.extensions import services
+from dashboard.answer_cache import layer_question, summary_question
+from dashboard.extensions import answers, services
 from layers import indicators
 from layers.base import LayerError, LayerFilters
 from layers.registry import all_layers, get_layer
@@ -49,6 +50,21 @@ def run_scoped(fn: Callable[..., T], *args: Any) -> T:
             raise ApiError(exc.status, exc.code, str(exc), exc.message_zh, exc.field) from None
 
 
+def cached_json(question: str, compute: Callable[[], Any], mimetype: str = "application/json") -> Response:
+    """The answer from the shared cache (computed once per data version), with an ETag for 304s."""
+    principal = current_principal()
+    assert principal is not None
+    answer = answers().answer(question, principal, compute)
+    if answer.etag in request.if_none_match:
+        resp = Response(status=304)
+    else:
+        resp = Response(answer.body, mimetype=mimetype)
+    resp.set_etag(answer.etag)
+    resp.headers["Cache-Control"] = "private, no-cache"  # revalidate every time: the data is live
+    resp.headers["X-Answer-Cache"] = "hit" if answer.cached else "miss"
+    return resp
+
+
 def _catalogue(session: Any, principal: Principal) -> list[dict[str, Any]]:
     return [layer.describe(session, principal) for layer in all_layers().values()]
 
@@ -66,10 +82,8 @@ def layer_geojson(layer_id: str):  # type: ignore[no-untyped-def]
     if layer is None:
         raise ApiError(404, "layer.not_found", f"unknown layer {layer_id}", "图层不存在", "layer_id")
     filters = parse_filters(request.args)
-    body = run_scoped(layer.query, filters)
-    resp = jsonify(body)
-    resp.headers["Content-Type"] = "application/geo+json"
-    return resp
+    return cached_json(layer_question(layer_id, filters), lambda: run_scoped(layer.query, filters),
+                       mimetype="application/geo+json")
 
 
 @bp.get("/monitor/summary")
@@ -77,11 +91,7 @@ def layer_geojson(layer_id: str):  # type: ignore[no-untyped-def]
 def monitor_summary():  # type: ignore[no-untyped-def]
     """KPIs, QC indicators, top diseases and the epidemic curve for the same filters as the layers."""
     filters = parse_filters(request.args)
-    return jsonify({
-        "kpis": run_scoped(indicators.kpis, filters), "qc": run_scoped(indicators.qc, filters),
-        "top_diseases": run_scoped(indicators.top_diseases, filters),
-        "epicurve": run_scoped(indicators.epicurve, filters),
-    })
+    return cached_json(summary_question(filters), lambda: run_scoped(indicators.monitor_summary, filters))
 
 
 @bp.get("/monitor/signals/<int:signal_id>")

@@ -1,6 +1,7 @@
 """监测预警一张图: incidence map, case points, sentinels, signals; KPIs, QC, epicurve; drill-down; video wall."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -12,10 +13,11 @@ from sqlalchemy import text
 
 from accounts.principal import Principal
 from accounts.scope import ScopeError
+from dashboard.answer_cache import layer_question, summary_question
 from dashboard.auth import current_principal
 from dashboard.components.wall import layer_ages, rotate_seconds, wall_enabled, wall_shell
 from dashboard.components.weather_strip import weather_strip
-from dashboard.extensions import services
+from dashboard.extensions import answers, services
 from layers import indicators
 from layers.base import LayerError, LayerFilters, home_region, resolve_area, today_cst
 from layers.institutions import KINDS
@@ -51,10 +53,15 @@ def _diseases() -> list[dict[str, str]]:
 
 
 def _layer(layer_id: str, principal: Principal, filters: LayerFilters) -> dict[str, Any]:
+    """The layer's GeoJSON, shared through the answer cache with the layer API."""
     layer = get_layer(layer_id)
     assert layer is not None
-    with services().session_factory() as session:
-        return layer.query(session, principal, filters)
+
+    def compute() -> dict[str, Any]:
+        with services().session_factory() as session:
+            return layer.query(session, principal, filters)
+
+    return json.loads(answers().answer(layer_question(layer_id, filters), principal, compute).body)
 
 
 def _institution_layers(principal: Principal) -> list[Any]:
@@ -403,14 +410,17 @@ def _panel_outputs(state: dict[str, Any], dark: bool) -> tuple[Any, ...]:
     if principal is None:
         raise PreventUpdate
     filters = _filters(state)
+
+    def compute() -> dict[str, Any]:
+        with services().session_factory() as session:
+            return indicators.monitor_summary(session, principal, filters)
+
+    summary = json.loads(answers().answer(summary_question(filters), principal, compute).body)
     with services().session_factory() as session:
-        k = indicators.kpis(session, principal, filters)
-        q = indicators.qc(session, principal, filters)
-        top = indicators.top_diseases(session, principal, filters)
-        e = indicators.epicurve(session, principal, filters)
         sigs = indicators.signal_list(session, principal, filters)
-    return _kpi_cards(k), _state_chips(k["signals"]), _qc_grid(q), _top_list(top), _epicurve_figure(e, dark), \
-        _signal_items(sigs)
+    k = summary["kpis"]
+    return _kpi_cards(k), _state_chips(k["signals"]), _qc_grid(summary["qc"]), _top_list(summary["top_diseases"]), \
+        _epicurve_figure(summary["epicurve"], dark), _signal_items(sigs)
 
 
 def _next_state(state: dict[str, Any], trigger: Any, value: Any) -> dict[str, Any]:

@@ -1,0 +1,136 @@
+"""A shared cache of layer and indicator answers, keyed by the version of the data.
+
+Every committed change publishes an event on `<ns>:events` after its commit, and bulk loaders bump
+`<ns>:events:generation` (see `ingest.events`). An answer is stored under (last event id, generation,
+today's date, the caller's scope, the request), so a screen never gets an answer computed before a
+change it could already have heard of; writes that announce nothing are bounded by the TTL.
+
+Many screens ask the same question at once (a video wall, a command room, 50 browsers after a new
+signal): one thread per process computes, the others wait for its answer.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import redis as redis_lib
+
+from accounts.principal import Principal
+from ingest.events import data_version
+from layers.base import LayerFilters, today_cst
+
+log = logging.getLogger(__name__)
+DEFAULT_TTL_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A JSON answer as bytes, with an ETag that changes whenever the data or the question does."""
+
+    body: bytes
+    etag: str
+    cached: bool
+
+
+def scope_key(principal: Principal) -> str:
+    """What an answer may depend on about its caller: role, region, institution, right to unmask."""
+    return f"{principal.role}|{principal.region_code}|{principal.institution_id}|{int(principal.can_unmask_pii)}"
+
+
+def layer_question(layer_id: str, filters: LayerFilters) -> str:
+    """The cache question of a layer request: the API and the pages share its answers."""
+    return f"layer:{layer_id}?{filters.model_dump_json()}"
+
+
+def summary_question(filters: LayerFilters) -> str:
+    """The cache question of the monitor summary (KPIs, QC, top diseases, epidemic curve)."""
+    return f"monitor-summary?{filters.model_dump_json()}"
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON, as the API has always answered (dates are ISO strings already)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class AnswerCache:
+    """Answers in Redis under `<ns>:answer:<digest>`, computed once per data version."""
+
+    def __init__(self, redis: redis_lib.Redis, namespace: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> None:
+        self.redis, self.namespace, self.ttl = redis, namespace, ttl_seconds
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def answer(self, question: str, principal: Principal, compute: Callable[[], Any]) -> Answer:
+        """The cached answer to `question` for `principal`, computing and storing it when missing.
+
+        `question` must name everything the answer depends on apart from the caller and the data
+        (e.g. the path and the validated filters). Redis trouble never fails a request: it computes.
+        """
+        try:
+            key = self._key(question, principal)
+            hit = self.redis.get(key)
+        except redis_lib.RedisError as exc:
+            log.warning("answer cache unavailable (%s); computing directly", exc)
+            body = dumps(compute())
+            return Answer(body, _etag(body), cached=False)
+        if hit is not None:
+            return Answer(hit, _etag_of_key(key), cached=True)
+        with self._lock_for(key):
+            hit = self._get(key)  # another thread may have answered while we waited
+            if hit is not None:
+                return Answer(hit, _etag_of_key(key), cached=True)
+            body = dumps(compute())
+            self._set(key, body)
+        return Answer(body, _etag_of_key(key), cached=False)
+
+    def _key(self, question: str, principal: Principal) -> str:
+        version = data_version(self.redis, self.namespace)
+        raw = f"{version}\n{today_cst().isoformat()}\n{scope_key(principal)}\n{question}"
+        return f"{self.namespace}:answer:{hashlib.sha1(raw.encode()).hexdigest()}"
+
+    def _lock_for(self, key: str) -> "_KeyLock":
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        return _KeyLock(self, key, lock)
+
+    def _release(self, key: str) -> None:
+        with self._guard:
+            self._locks.pop(key, None)
+
+    def _get(self, key: str) -> bytes | None:
+        try:
+            return self.redis.get(key)  # type: ignore[return-value]
+        except redis_lib.RedisError:
+            return None
+
+    def _set(self, key: str, body: bytes) -> None:
+        try:
+            self.redis.set(key, body, ex=self.ttl)
+        except redis_lib.RedisError as exc:
+            log.warning("answer cache: could not store (%s)", exc)
+
+
+class _KeyLock:
+    """Holds the per-key lock; the last holder removes it so the lock table stays small."""
+
+    def __init__(self, cache: AnswerCache, key: str, lock: threading.Lock) -> None:
+        self.cache, self.key, self.lock = cache, key, lock
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cache._release(self.key)
+        self.lock.release()
+
+
+def _etag_of_key(key: str) -> str:
+    return key.rsplit(":", 1)[-1][:20]
+
+
+def _etag(body: bytes) -> str:
+    return hashlib.sha1(body).hexdigest()[:20]
