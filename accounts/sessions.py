@@ -10,6 +10,7 @@ from typing import Any
 import redis
 
 from accounts.principal import Principal
+from accounts.token_cache import TokenCache
 
 
 @dataclass
@@ -63,7 +64,8 @@ class SessionStore:
         self._r.delete(self._key(sid))
 
     def destroy_user(self, user_id: int) -> int:
-        """End every session of a user (password, role or status change); returns how many."""
+        """End every session of a user (password, role or status change) and forget their cached tokens."""
+        TokenCache(self._r, self._ns).forget_user(user_id)
         sids = [s.decode() if isinstance(s, bytes) else s for s in self._r.smembers(self._user_key(user_id))]
         if sids:
             self._r.delete(*[self._key(s) for s in sids])

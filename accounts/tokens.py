@@ -5,7 +5,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from accounts import audit
@@ -41,15 +41,19 @@ def create_token(
     return row, clear
 
 
-def revoke_token(session: Session, *, token_id: int, actor: Principal | None, owner_id: int | None = None) -> bool:
-    """Revoke a token (only the owner's when `owner_id` is given); False if none matched. Audited."""
+def revoke_token(session: Session, *, token_id: int, actor: Principal | None, owner_id: int | None = None
+                 ) -> int | None:
+    """Revoke a token (only the owner's when `owner_id` is given); its user's id, or None if none matched. Audited.
+
+    After the commit, call `TokenCache.forget_user` with the returned id so the revocation applies at once.
+    """
     row = session.get(ApiToken, token_id)
     if row is None or row.revoked_at is not None or (owner_id is not None and row.user_id != owner_id):
-        return False
+        return None
     row.revoked_at = datetime.now(timezone.utc)
     audit.record(session, actor=actor, action="token.revoke", object_type="api_token", object_id=str(row.id),
                  detail={"user_id": row.user_id})
-    return True
+    return row.user_id
 
 
 @dataclass(frozen=True)
@@ -81,17 +85,32 @@ def principal_for_user(session: Session, user: AppUser) -> Principal:
 
 def principal_for_token(session: Session, clear: str, kinds: tuple[str, ...] = TOKEN_KINDS) -> Principal | None:
     """Resolve a bearer token to its user's principal; None if unknown, expired or revoked."""
+    resolved = resolve_token(session, clear, kinds)
+    return resolved[0] if resolved else None
+
+
+def resolve_token(session: Session, clear: str, kinds: tuple[str, ...] = TOKEN_KINDS
+                  ) -> tuple[Principal, str, datetime | None] | None:
+    """(principal, token kind, expiry) of a valid bearer token; None if unknown, expired, revoked or disabled."""
     if not clear.startswith(TOKEN_PREFIX) or len(clear) > 200:
         return None
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(clear)))
+    # One round trip for token, user and organisation: this runs on every API call the cache misses.
+    row = session.execute(
+        select(ApiToken.id, ApiToken.kind, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
+               AppUser.id.label("user_id"), AppUser.username, AppUser.role, AppUser.is_active, AppUser.may_view_pii,
+               Org.id.label("org_id"), Org.region_code, Org.institution_id)
+        .join(AppUser, AppUser.id == ApiToken.user_id).join(Org, Org.id == AppUser.org_id)
+        .where(ApiToken.token_hash == _hash(clear))).one_or_none()
     now = datetime.now(timezone.utc)
     if row is None or row.kind not in kinds or row.revoked_at is not None or (row.expires_at and row.expires_at < now):
         return None
-    user = session.get(AppUser, row.user_id)
-    if user is None or not user.is_active:
+    if not row.is_active:
         return None
     # Recorded to the minute's precision that matters, not on every request (a write per API call
     # cost ~9 ms of each request under load).
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        row.last_used_at = now
-    return principal_for_user(session, user)
+        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    principal = Principal(user_id=row.user_id, username=row.username, role=row.role, org_id=row.org_id,
+                          region_code=row.region_code, institution_id=row.institution_id,
+                          may_view_pii=row.may_view_pii)
+    return principal, row.kind, row.expires_at

@@ -1,21 +1,29 @@
 """Benchmark /monitor: first render in headless Chromium and the layer API p95 under 50 concurrent clients.
 
-Run against a database with the demo data (e.g. `DATABASE_URL=… PII_KEYS=… python bench/bench_monitor.py`);
-it starts the app on a free local port, logs in a district analyst and a city admin, and prints figures.
+    .venv/bin/python -m bench.bench_monitor [--runs 6] [--clients 50] [--requests 20]
+
+On a copy of the seeded demo database (see bench.load.stack) after one warning run, with the web
+tier as `onemap serve` runs it (gunicorn gthread, 2 workers). The layer API is measured three ways:
+data at rest; while the demo's live feed runs (`onemap worker` + `onemap simulate --rate 2`, so the
+shared answer cache is invalidated twice a second); and with every request a question never asked
+before (no cache hit at all). Prints figures and a RESULT line for bench/RESULTS.md.
 """
 from __future__ import annotations
 
 import argparse
-import socket
+import json
 import statistics
-import sys
-import threading
+import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from urllib.request import Request, urlopen
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import date, timedelta
+from typing import Any, Iterator
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import requests
+
+from bench.load.stack import DISTRICT, bench_database, make_tokens, start_gunicorn
+from tests.chaos.support import ONEMAP, ROOT, free_port, service_env, stop
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
@@ -23,23 +31,20 @@ LAYER_URLS = ("/api/v1/layers/incidence", "/api/v1/layers/cases", "/api/v1/layer
               "/api/v1/layers/institutions.fever_clinic", "/api/v1/layers/incidence?level=grid")
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def session_cookie(settings: Any) -> str:
+    """A logged-in district analyst's session cookie, valid for the server (same secret key and Redis)."""
+    from dashboard import create_app
+    from tests.security.support import login, make_user
 
-
-def _start(app):  # type: ignore[no-untyped-def]
-    from werkzeug.serving import make_server
-
-    port = _port()
-    srv = make_server("127.0.0.1", port, app, threaded=True)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv, f"http://127.0.0.1:{port}"
+    app = create_app(settings)
+    user, _ = make_user(app.extensions["onemap"], "district_analyst", DISTRICT)
+    client = app.test_client()
+    login(client, user)
+    return client.get_cookie("onemap_session").value  # type: ignore[union-attr]
 
 
 def first_render(base: str, cookie: str, runs: int) -> list[float]:
-    """Seconds from navigation until the choropleth, KPI and QC panels are drawn."""
+    """Seconds from navigation until the choropleth, KPI and QC panels are drawn, each in a fresh browser context."""
     from playwright.sync_api import sync_playwright
 
     times = []
@@ -60,20 +65,61 @@ def first_render(base: str, cookie: str, runs: int) -> list[float]:
     return times
 
 
-def layer_api(base: str, token: str, clients: int, requests_each: int) -> list[float]:
-    """Latencies (s) of layer requests issued by `clients` concurrent clients."""
-    def one(i: int) -> list[float]:
-        out = []
-        for j in range(requests_each):
-            url = base + LAYER_URLS[(i + j) % len(LAYER_URLS)]
-            t0 = time.perf_counter()
-            with urlopen(Request(url, headers={"Authorization": f"Bearer {token}"}), timeout=60) as resp:
-                resp.read()
-            out.append(time.perf_counter() - t0)
-        return out
+def _client(args: tuple[str, str, int, int, bool]) -> tuple[list[float], int]:
+    """One client: `requests_each` layer requests over one keep-alive connection, as a browser makes them."""
+    base, token, i, requests_each, fresh_questions = args
+    out, hits = [], 0
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {token}"
+    for j in range(requests_each):
+        url = base + LAYER_URLS[(i + j) % len(LAYER_URLS)]
+        if fresh_questions:
+            until = date.today() - timedelta(days=1 + i * requests_each + j)
+            url += ("&" if "?" in url else "?") + f"until={until.isoformat()}"
+        t0 = time.perf_counter()
+        resp = http.get(url, timeout=60)
+        resp.raise_for_status()
+        hits += resp.headers.get("X-Answer-Cache") == "hit"
+        out.append(time.perf_counter() - t0)
+    http.close()
+    return out, hits
 
-    with ThreadPoolExecutor(clients) as pool:
-        return [t for chunk in pool.map(one, range(clients)) for t in chunk]
+
+def _client_group(args: tuple[str, list[str], list[int], int, bool]) -> list[tuple[list[float], int]]:
+    base, tokens, ids, requests_each, fresh = args
+    with ThreadPoolExecutor(len(ids)) as pool:
+        return list(pool.map(_client, [(base, tokens[i % len(tokens)], i, requests_each, fresh) for i in ids]))
+
+
+def layer_api(base: str, tokens: list[str], clients: int, requests_each: int, fresh_questions: bool = False
+              ) -> tuple[list[float], int]:
+    """Latencies (s) of layer requests by `clients` concurrent clients, and how many answers were cache hits.
+
+    The clients run in several processes (10 threads each) so that the load generator's own GIL does not
+    add to the latencies measured. With `fresh_questions`, each request asks for a period ending on a
+    different day, so no answer is cached.
+    """
+    groups = [list(range(clients))[k:k + 10] for k in range(0, clients, 10)]
+    with ProcessPoolExecutor(len(groups)) as pool:
+        chunks = [c for g in pool.map(_client_group, [(base, tokens, ids, requests_each, fresh_questions)
+                                                       for ids in groups]) for c in g]
+    return [t for c, _ in chunks for t in c], sum(h for _, h in chunks)
+
+
+@contextmanager
+def live_feed(settings: Any, rate: float) -> Iterator[None]:
+    """The demo's live feed: the intake worker and the simulator at `rate` records per second."""
+    env = service_env(settings)
+    procs = [subprocess.Popen([ONEMAP, "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL),
+             subprocess.Popen([ONEMAP, "simulate", "--rate", str(rate), "--district", DISTRICT], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        time.sleep(3)
+        yield
+    finally:
+        for proc in procs:
+            stop(proc)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -81,34 +127,50 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+def describe(label: str, lat: list[float], hits: int) -> dict[str, float]:
+    figures = {"p50": pct(lat, 0.5) * 1000, "p95": pct(lat, 0.95) * 1000, "max": max(lat) * 1000,
+               "requests": len(lat), "hit_share": hits / len(lat)}
+    print(f"layer API, {label}: {len(lat)} requests, p50 {figures['p50']:.0f} ms, p95 {figures['p95']:.0f} ms, "
+          f"max {figures['max']:.0f} ms; {hits / len(lat):.0%} cache hits (goal p95 < 200 ms)")
+    return figures
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=6, help="page loads (the first after the server starts is "
+                                                            "reported apart)")
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=10)
+    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--live-rate", type=float, default=2.0)
     args = parser.parse_args()
 
-    from config import load_settings
-    from dashboard import create_app
-    from tests.security.support import login, make_user
-
-    app = create_app(load_settings())
-    svc = app.extensions["onemap"]
-    user, token = make_user(svc, "district_analyst", "310105")
-    client = app.test_client()
-    login(client, user)
-    cookie = client.get_cookie("onemap_session").value  # type: ignore[union-attr]
-    srv, base = _start(app)
-    try:
-        renders = first_render(base, cookie, args.runs)
-        print(f"first render /monitor (district analyst, 1920x1080): median {statistics.median(renders):.2f} s, "
-              f"max {max(renders):.2f} s over {len(renders)} runs (goal < 2 s)")
-        layer_api(base, token, 5, 2)  # warm-up
-        lat = layer_api(base, token, args.clients, args.requests)
-        print(f"layer API, {args.clients} concurrent clients, {len(lat)} requests: p50 {pct(lat, 0.5) * 1000:.0f} ms, "
-              f"p95 {pct(lat, 0.95) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms (goal p95 < 200 ms)")
-    finally:
-        srv.shutdown()
+    with bench_database("monitor") as settings:
+        subprocess.run([ONEMAP, "warn", "run"], cwd=ROOT, env=service_env(settings), check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tokens = make_tokens(settings, 10)
+        cookie = session_cookie(settings)
+        port = free_port(8350)
+        web = start_gunicorn(settings, port, workers=2, threads=64, connections=1000)
+        base = f"http://127.0.0.1:{port}"
+        result: dict[str, Any] = {"clients": args.clients}
+        try:
+            renders = first_render(base, cookie, args.runs)
+            first, rest = renders[0], renders[1:] or renders
+            result["render"] = {"first": first, "median": statistics.median(rest), "max": max(rest)}
+            print(f"first render /monitor (district analyst, 1920x1080, gunicorn 2 workers): first page after the "
+                  f"server started {first:.2f} s; then median {statistics.median(rest):.2f} s, max {max(rest):.2f} s "
+                  f"over {len(rest)} fresh browser contexts (goal < 2 s)")
+            layer_api(base, tokens, 5, 2)  # warm-up: one answer per question
+            result["at_rest"] = describe(f"{args.clients} concurrent clients, data at rest",
+                                         *layer_api(base, tokens, args.clients, args.requests))
+            with live_feed(settings, args.live_rate):
+                result["live"] = describe(f"{args.clients} concurrent clients, live feed at {args.live_rate:g} "
+                                          f"records/s", *layer_api(base, tokens, args.clients, args.requests))
+            result["uncached"] = describe(f"{args.clients} concurrent clients, every request a new question",
+                                          *layer_api(base, tokens, args.clients, args.requests, fresh_questions=True))
+        finally:
+            stop(web)
+        print("RESULT " + json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from accounts.demo_users import create_demo_users
 from accounts.passwords import PasswordPolicyError
 from accounts.sessions import SessionStore
 from accounts.tokens import create_token, list_tokens, revoke_token
+from accounts.token_cache import TokenCache
 from accounts.users import AccountError, create_user, list_users, set_password, update_user
 from cli.context import CliContext, pass_ctx
 from security.secrets import parse_sm2_private_key
@@ -65,9 +66,11 @@ def token_create(ctx: CliContext, username: str, name: str, days: int | None, de
 def token_revoke(ctx: CliContext, token_id: int) -> None:
     """Revoke token TOKEN_ID."""
     with ctx.services.session_factory() as db:
-        if not revoke_token(db, token_id=token_id, actor=None):
+        user_id = revoke_token(db, token_id=token_id, actor=None)
+        if user_id is None:
             raise click.ClickException(f"no active token {token_id}")
         db.commit()
+    TokenCache(ctx.services.redis, ctx.settings.redis_namespace).forget_user(user_id)
     click.echo(f"token {token_id} revoked")
 
 

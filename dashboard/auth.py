@@ -4,13 +4,15 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, Callable, TypeVar
 
+import redis
 from flask import g, request, session
 from sqlalchemy import select
 
 from accounts.principal import Principal
 from accounts.request_signing import H_SIGNATURE, SignatureError, verify_request
 from accounts.sessions import SessionStore, WebSession
-from accounts.tokens import principal_for_token, principal_for_user
+from accounts.token_cache import TokenCache
+from accounts.tokens import principal_for_user, resolve_token
 from dashboard.errors import ApiError
 from dashboard.extensions import services
 from store.accounts import ApiClient, AppUser
@@ -54,15 +56,40 @@ def current_principal() -> Principal | None:
     principal = None
     method = auth_method()
     if method == "bearer":
-        with services().session_factory() as db:
-            principal = principal_for_token(db, request.headers["Authorization"][7:].strip())
-            db.commit()
+        principal = _bearer_principal(request.headers["Authorization"][7:].strip())
     elif method == "signed":
         principal = _signed_principal()
     elif method == "session":
         ws = web_session()
         principal = ws.principal if ws else None
     g.principal = principal
+    return principal
+
+
+def token_cache() -> TokenCache:
+    svc = services()
+    return TokenCache(svc.redis, svc.settings.redis_namespace)
+
+
+def _bearer_principal(clear: str) -> Principal | None:
+    """The token's principal: from the one-minute cache, else the database (then cached)."""
+    cache = token_cache()
+    try:
+        hit = cache.get(clear)
+    except redis.RedisError:
+        hit = None
+    if hit is not None:
+        return hit[0]
+    with services().session_factory() as db:
+        resolved = resolve_token(db, clear)
+        db.commit()
+    if resolved is None:
+        return None
+    principal, kind, expires_at = resolved
+    try:
+        cache.put(clear, principal, kind, expires_at)
+    except redis.RedisError:
+        pass  # the next call asks the database again
     return principal
 
 

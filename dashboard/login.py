@@ -12,7 +12,7 @@ from accounts.passwords import PasswordPolicyError
 from accounts.principal import Principal
 from accounts.tokens import create_token, list_tokens, revoke_token
 from accounts.users import set_password
-from dashboard.auth import session_store, web_session
+from dashboard.auth import session_store, token_cache, web_session
 from dashboard.errors import ApiError
 from dashboard.extensions import services
 from dashboard.security_headers import app_config, client_ip, csrf_token, hit_limit, rotate_csrf
@@ -225,8 +225,10 @@ def profile_revoke_token(token_id: int) -> Any:
     if principal is None:
         return redirect("/login?next=/profile")
     with services().session_factory() as db:
-        ok = revoke_token(db, token_id=token_id, actor=principal, owner_id=principal.user_id)
+        ok = revoke_token(db, token_id=token_id, actor=principal, owner_id=principal.user_id) is not None
         db.commit()
+    if ok:
+        token_cache().forget_user(principal.user_id)
     return _profile(principal, status=200 if ok else 404, notice="令牌已吊销" if ok else "", error="" if ok else "令牌不存在")
 
 

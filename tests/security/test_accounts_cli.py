@@ -39,7 +39,7 @@ def _ctx(settings) -> CliContext:  # type: ignore[no-untyped-def]
     return CliContext(settings=settings)
 
 
-def test_token_commands(settings, services, principal_token) -> None:  # type: ignore[no-untyped-def]
+def test_token_commands(app, settings, services, principal_token) -> None:  # type: ignore[no-untyped-def]
     user, _ = principal_token("district_analyst", "310105")
     runner = CliRunner()
     out = runner.invoke(cli, ["token", "create", "--user", user.username, "--expires", "7"], obj=_ctx(settings))
@@ -47,7 +47,10 @@ def test_token_commands(settings, services, principal_token) -> None:  # type: i
     token_id, clear = re.search(r"token id (\d+) for \S+: (om_\S+)", out.output).groups()  # type: ignore[union-attr]
     listed = runner.invoke(cli, ["token", "list", "--user", user.username], obj=_ctx(settings)).output
     assert f"{token_id}\tpersonal\tactive" in listed and clear not in listed
+    api, auth = app.test_client(), {"Authorization": f"Bearer {clear}"}
+    assert api.get("/api/v1/me", headers=auth).status_code == 200  # now in the one-minute token cache
     assert runner.invoke(cli, ["token", "revoke", token_id], obj=_ctx(settings)).exit_code == 0
+    assert api.get("/api/v1/me", headers=auth).status_code == 401  # revocation applies at once
     assert "revoked" in runner.invoke(cli, ["token", "list", "--user", user.username], obj=_ctx(settings)).output
     assert runner.invoke(cli, ["token", "revoke", token_id], obj=_ctx(settings)).exit_code == 1
     assert runner.invoke(cli, ["token", "create", "--user", "nobody-" + uuid.uuid4().hex],
@@ -81,3 +84,11 @@ def test_user_create_enforces_policy(settings, services, principal_token) -> Non
     assert runner.invoke(cli, ["user", "disable", name], obj=_ctx(settings)).exit_code == 0
     assert f"{name}\tdistrict_analyst\t310105\t310105 disabled" in runner.invoke(cli, ["user", "list"],
                                                                                    obj=_ctx(settings)).output
+
+
+def test_disabling_a_user_ends_their_cached_tokens_at_once(app, settings, principal_token) -> None:  # type: ignore[no-untyped-def]
+    user, token = principal_token("district_analyst", "310105")
+    api, auth = app.test_client(), {"Authorization": f"Bearer {token}"}
+    assert api.get("/api/v1/me", headers=auth).status_code == 200
+    assert CliRunner().invoke(cli, ["user", "disable", user.username], obj=_ctx(settings)).exit_code == 0
+    assert api.get("/api/v1/me", headers=auth).status_code == 401
