@@ -1,6 +1,7 @@
 """The Dash app mounted on the Flask server: one router, one module per screen."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -43,4 +44,23 @@ def build_dash(server: Flask) -> Dash:
 
     for page in PAGES.values():
         page.register(dash_app)
+    _register_bundles_in_every_process(server, dash_app)
     return dash_app
+
+
+def _register_bundles_in_every_process(server: Flask, dash_app: Dash) -> None:
+    """Let every worker serve the component bundles, not only those that rendered the index page.
+
+    Dash learns which bundle paths it may serve while it renders its index page. Under gunicorn with
+    several workers a browser fetches the index from one worker and a bundle from another, which then
+    answered 500 ("the path requested is not valid") and left the screen blank.
+    """
+    done = threading.Event()
+
+    def register_once() -> None:
+        if not done.is_set():
+            dash_app._generate_scripts_html()  # noqa: SLF001 - Dash has no public hook for this
+            dash_app._generate_css_dist_html()  # noqa: SLF001
+            done.set()
+
+    server.before_request(register_once)

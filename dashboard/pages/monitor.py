@@ -34,6 +34,7 @@ STATE_ORDER = ("new", "verifying", "suspected", "confirmed", "responding")
 STATE_ZH = {"new": "新信号", "verifying": "核实中", "suspected": "疑似事件", "confirmed": "已确认", "responding": "处置中"}
 DEFAULT_DAYS = 28
 PLAY_MS = 1200
+HEAT_OVERLAY = "病例热力"  # assets/monitor_map.js heatData() fills the heat layer only while this is checked
 
 
 def _fn(name: str) -> dict[str, str]:
@@ -126,7 +127,7 @@ def _map(principal: Principal, wall: bool, state: dict[str, Any]) -> Any:
                               superClusterOptions={"radius": 60, "maxZoom": 15}),
                    name="病例点位（聚合）", checked=True),
         dl.Overlay(dl.GeoJSON(id="mon-heat", data=None, pointToLayer=_fn("heatPoint"), interactive=False),
-                   name="病例热力", checked=False),
+                   name=HEAT_OVERLAY, checked=False),
         dl.Overlay(dl.GeoJSON(id="mon-live-cases", data={"type": "FeatureCollection", "features": []},
                               pointToLayer=_fn("liveCasePoint")), name="实时新增病例", checked=True),
         dl.Overlay(dl.GeoJSON(id="mon-clusters", data=None, style=_fn("clusterStyle")), name="时空聚集区", checked=True),
@@ -401,7 +402,7 @@ def _map_outputs(state: dict[str, Any]) -> tuple[Any, ...]:
     bounds = _bounds(choro)
     viewport = {"bounds": bounds, "transition": "flyToBounds", "options": {"duration": 0.6}} if bounds else no_update
     period = f"{filters.period()[0]} 至 {filters.period()[1]} · {area.name}"
-    return (choro, labels, _legend(choro), cases, cases, signals, clusters, viewport, _crumbs(area.trail), period,
+    return (choro, labels, _legend(choro), cases, signals, clusters, viewport, _crumbs(area.trail), period,
             {"at": datetime.now().astimezone().isoformat(), "updated": stamps})
 
 
@@ -498,7 +499,7 @@ def register(dash_app: Dash) -> None:
 
     @dash_app.callback(
         Output("mon-choropleth", "data"), Output("mon-labels", "data"), Output("mon-legend", "children"),
-        Output("mon-cases", "data"), Output("mon-heat", "data"), Output("mon-signals", "data"),
+        Output("mon-cases", "data"), Output("mon-signals", "data"),
         Output("mon-clusters", "data"), Output("mon-map", "viewport"), Output("mon-crumbs", "children"),
         Output("mon-period", "children"), Output("mon-sync", "data"),
         Input("mon-state", "data"), Input("mon-refresh", "data"), Input("mon-poll", "n_intervals"))
@@ -508,7 +509,7 @@ def register(dash_app: Dash) -> None:
         except (ScopeError, LayerError):
             raise PreventUpdate from None
         if ctx.triggered_id in ("mon-refresh", "mon-poll"):
-            out = (*out[:7], no_update, *out[8:])  # keep the user's view on a background refresh
+            out = (*out[:6], no_update, *out[7:])  # keep the user's view on a background refresh
         return out
 
     @dash_app.callback(
@@ -552,5 +553,8 @@ def register(dash_app: Dash) -> None:
     dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "applyLive"),
                                  Output("mon-live-cases", "data"), Output("mon-refresh", "data"),
                                  Input("mon-live", "data"), State("mon-state", "data"), prevent_initial_call=True)
+    dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "heatData"),
+                                 Output("mon-heat", "data"), Input("mon-cases", "data"),
+                                 Input("mon-layers-control", "overlays"))
     dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "markSynced"),
                                  Output("mon-ages", "className"), Input("mon-sync", "data"), prevent_initial_call=True)
