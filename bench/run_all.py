@@ -49,6 +49,9 @@ BENCHES = [
     Bench("load-paced", "HTTP API at screen pace (think time 5-15 s) with 1,000 SSE screens open",
           ["-m", "bench.load.run_load", "--users", "200", "--screens", "1000", "--seconds", "90", "--wait", "5,15"],
           ["-m", "bench.load.run_load", "--users", "20", "--screens", "50", "--seconds", "15", "--wait", "5,15"], 900),
+    Bench("monitor", "/monitor first render and the layer API under 50 concurrent clients",
+          ["-m", "bench.bench_monitor"], ["-m", "bench.bench_monitor", "--runs", "2", "--clients", "10",
+                                          "--requests", "5"], 900),
     Bench("memory", "Resident memory per web process",
           ["-m", "bench.bench_memory"], ["-m", "bench.bench_memory", "--rounds", "2"], 600),
     Bench("intake", "Intake throughput (HTTP and Streams) against PostgreSQL COPY",
@@ -136,6 +139,18 @@ def summary(b: dict[str, Bench]) -> list[str]:
             s["opened"] >= s["screens"] and s["matched_min"] == r["posted"])
         row("… RSS per web process, peak during that load",
             ", ".join(f"{k} {v:.0f} MiB" for k, v in r["rss_peak"].items()), "—", None)
+    mon = b["monitor"].result
+    if mon:
+        r = mon["render"]
+        row("First render of /monitor (district analyst, demo data, 1920×1080)",
+            f"median {r['median']:.2f} s, max {r['max']:.2f} s; first page after server start {r['first']:.2f} s",
+            "< 2 s", r["median"] < 2)
+        for key, what in (("at_rest", "data at rest"), ("live", "live feed running"),
+                          ("uncached", "every request a new question")):
+            f = mon[key]
+            row(f"Layer API, {mon['clients']} concurrent clients, {what}",
+                f"p50 {f['p50']:.0f} ms, p95 {f['p95']:.0f} ms ({f['hit_share']:.0%} cache hits)", "p95 < 200 ms",
+                f["p95"] < 200)
     mem = b["memory"].out
     row("RSS per web worker, idle → after every endpoint", _num(r"idle after start\s+(.+)", mem) + " → " +
         _num(r"requests\s+(master.+)", mem) + " (MiB)", "—", None)
