@@ -50,10 +50,6 @@
       return L.circleMarker(latlng, {radius: 8, color: "#fff", weight: 2, fillColor: "#ff6d00", fillOpacity: 1,
                                      className: "live-case"});
     },
-    heatPoint: function (feature, latlng) {
-      return L.circleMarker(latlng, {radius: 16, stroke: false, fillColor: "#ff3d00", fillOpacity: 0.14,
-                                     interactive: false, className: "heat-point"});
-    },
     signalPoint: function (feature, latlng) {
       return L.marker(latlng, {icon: icon("signal.svg"), zIndexOffset: 1000, title: feature.properties.title,
                                alt: feature.properties.title});
@@ -111,12 +107,6 @@
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.onemap_monitor = {
     closeEvidence: function () { return true; },
-    // The heat layer draws the case points only while its overlay ("病例热力", HEAT_OVERLAY in
-    // dashboard/pages/monitor.py) is checked, so the first render does not build every case twice.
-    heatData: function (cases, overlays) {
-      var on = (overlays || []).indexOf("病例热力") >= 0;
-      return on && cases ? cases : {type: "FeatureCollection", features: []};
-    },
     markSynced: function (sync) {
       var now = String(Date.now()), updated = (sync && sync.updated) || {};
       document.querySelectorAll("#mon-ages .layer-age").forEach(function (el) {

@@ -11,6 +11,7 @@ _LAYERS: dict[str, Layer] = {}
 LAYER_MODULES = (
     "layers.incidence",
     "layers.cases",
+    "layers.heat",
     "layers.institutions",
     "layers.signals",
     "layers.tasks",

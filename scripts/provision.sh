@@ -21,7 +21,8 @@ local_redis=1; [ -n "${REDIS_URL:-}" ] && local_redis=0
 pkgs=()
 [ $local_db = 1 ] && pkgs+=(postgresql-15 postgresql-15-postgis-3)
 [ $local_redis = 1 ] && pkgs+=(redis-server)
-[ "$want_test" = "--test" ] && pkgs+=(chromium)
+# a CJK font, so that the browser tests' screenshots show the Chinese UI legibly
+[ "$want_test" = "--test" ] && pkgs+=(chromium fonts-wqy-microhei)
 [ ${#pkgs[@]} -gt 0 ] && apt_install "${pkgs[@]}"
 
 if [ $local_db = 1 ] && ! pg_isready -h 127.0.0.1 -p 5432 -q; then

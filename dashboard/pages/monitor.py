@@ -20,6 +20,7 @@ from dashboard.components.weather_strip import weather_strip
 from dashboard.extensions import answers, services
 from layers import indicators
 from layers.base import LayerError, LayerFilters, home_region, resolve_area, today_cst
+from layers.heat import BLANK_IMAGE
 from layers.institutions import KINDS
 from layers.registry import get_layer
 from layers.signals import signal_evidence
@@ -34,7 +35,8 @@ STATE_ORDER = ("new", "verifying", "suspected", "confirmed", "responding")
 STATE_ZH = {"new": "新信号", "verifying": "核实中", "suspected": "疑似事件", "confirmed": "已确认", "responding": "处置中"}
 DEFAULT_DAYS = 28
 PLAY_MS = 1200
-HEAT_OVERLAY = "病例热力"  # assets/monitor_map.js heatData() fills the heat layer only while this is checked
+HEAT_OVERLAY = "病例热力"  # computed (kernel density, layers/heat.py) only while this overlay is checked
+SHANGHAI_BOUNDS = [[30.68, 120.85], [31.88, 122.01]]
 
 
 def _fn(name: str) -> dict[str, str]:
@@ -126,8 +128,8 @@ def _map(principal: Principal, wall: bool, state: dict[str, Any]) -> Any:
                               pointToLayer=_fn("casePoint"), clusterToLayer=_fn("clusterPoint"),
                               superClusterOptions={"radius": 60, "maxZoom": 15}),
                    name="病例点位（聚合）", checked=True),
-        dl.Overlay(dl.GeoJSON(id="mon-heat", data=None, pointToLayer=_fn("heatPoint"), interactive=False),
-                   name=HEAT_OVERLAY, checked=False),
+        dl.Overlay(dl.ImageOverlay(id="mon-heat", url=BLANK_IMAGE, bounds=SHANGHAI_BOUNDS, opacity=0.85,
+                                   interactive=False), name=HEAT_OVERLAY, checked=False),
         dl.Overlay(dl.GeoJSON(id="mon-live-cases", data={"type": "FeatureCollection", "features": []},
                               pointToLayer=_fn("liveCasePoint")), name="实时新增病例", checked=True),
         dl.Overlay(dl.GeoJSON(id="mon-clusters", data=None, style=_fn("clusterStyle")), name="时空聚集区", checked=True),
@@ -524,6 +526,23 @@ def register(dash_app: Dash) -> None:
             raise PreventUpdate from None
 
     @dash_app.callback(
+        Output("mon-heat", "url"), Output("mon-heat", "bounds"),
+        Input("mon-layers-control", "overlays"), Input("mon-state", "data"), Input("mon-refresh", "data"),
+        prevent_initial_call=True)
+    def update_heat(overlays: list[str] | None, state: dict[str, Any], _refresh: Any) -> tuple[Any, ...]:
+        principal = current_principal()
+        if principal is None or HEAT_OVERLAY not in (overlays or []):
+            raise PreventUpdate
+        try:
+            fc = _layer("cases.heat", principal, _filters(state))
+        except (ScopeError, LayerError):
+            raise PreventUpdate from None
+        if not fc["features"]:
+            return BLANK_IMAGE, no_update
+        props = fc["features"][0]["properties"]
+        return props["image"], props["bounds"]
+
+    @dash_app.callback(
         Output("mon-evidence", "children"), Output("mon-evidence", "hidden"),
         Input({"type": "mon-sig", "id": ALL}, "n_clicks"), Input("mon-signals", "clickData"),
         prevent_initial_call=True)
@@ -553,8 +572,5 @@ def register(dash_app: Dash) -> None:
     dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "applyLive"),
                                  Output("mon-live-cases", "data"), Output("mon-refresh", "data"),
                                  Input("mon-live", "data"), State("mon-state", "data"), prevent_initial_call=True)
-    dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "heatData"),
-                                 Output("mon-heat", "data"), Input("mon-cases", "data"),
-                                 Input("mon-layers-control", "overlays"))
     dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "markSynced"),
                                  Output("mon-ages", "className"), Input("mon-sync", "data"), prevent_initial_call=True)

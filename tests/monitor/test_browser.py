@@ -104,10 +104,12 @@ def test_monitor_layers_and_drill_down(app, server, browser):
     district_qc = _text(page, "#mon-qc-incidence")
     page.screenshot(path=str(ARTIFACTS / "monitor_1920.png"))
 
-    # the heat layer is drawn on demand only
-    assert page.locator("path.heat-point").count() == 0
+    # the heat layer (kernel density image) is computed on demand only
+    assert page.locator("img.leaflet-image-layer").count() == 0
     page.locator(".leaflet-control-layers-overlays label", has_text="病例热力").locator("input").check()
-    page.wait_for_function("() => document.querySelectorAll('path.heat-point').length > 0", timeout=10000)
+    page.wait_for_function("() => { const i = document.querySelector('img.leaflet-image-layer');"
+                           " return i && i.src.length > 1000 && i.naturalWidth > 50; }", timeout=15000)
+    page.screenshot(path=str(ARTIFACTS / "monitor_heat.png"))
     page.locator(".leaflet-control-layers-overlays label", has_text="病例热力").locator("input").uncheck()
 
     # drill down: click one street polygon
