@@ -6,6 +6,11 @@
   var STATUS_COLOR = {standby: "#2e7d32", dispatched: "#e65100", on_site: "#c62828", resting: "#607d8b"};
   var TYPE_GLYPH = {epi: "流", sampling: "采", disinfection: "消", treatment: "医"};
   var TRACK_POINTS = 6;
+  // Markers grow with the screen (1 on 1080p, 2 on a 4K wall) so they stay visible from across the room;
+  // command.css scales the glyphs with the same --marker-scale.
+  var S = Math.max(1, Math.min(2.5, window.innerWidth / 1920));
+  document.documentElement.style.setProperty("--marker-scale", String(S));
+  function px(n) { return Math.round(n * S); }
   var markers = {};   // team id → Leaflet marker (filled by teamPoint as dash-leaflet builds the layer)
   var tracks = {};    // team id → Leaflet polyline
 
@@ -20,7 +25,7 @@
     return L.divIcon({
       className: "cmd-team status-" + esc(p.status) + " " + video,
       html: "<span class=\"glyph\">" + (TYPE_GLYPH[p.type] || "队") + "</span><span class=\"video-dot\"></span>",
-      iconSize: [26, 26], iconAnchor: [13, 13], tooltipAnchor: [13, 0]
+      iconSize: [px(26), px(26)], iconAnchor: [px(13), px(13)], tooltipAnchor: [px(13), 0]
     });
   }
 
@@ -50,8 +55,8 @@
       var cls = "cmd-site" + (p.below_min ? " below" : "");
       var badge = p.below_min ? "<span class=\"badge\">" + p.below_min + "</span>" : "";
       return L.marker(latlng, {title: p.name, alt: p.name,
-        icon: L.divIcon({className: cls, html: "<span class=\"glyph\">储</span>" + badge, iconSize: [24, 24],
-                         iconAnchor: [12, 12], tooltipAnchor: [12, 0]})});
+        icon: L.divIcon({className: cls, html: "<span class=\"glyph\">储</span>" + badge, iconSize: [px(24), px(24)],
+                         iconAnchor: [px(12), px(12)], tooltipAnchor: [px(12), 0]})});
     },
     incidentStyle: function (feature) {
       var signal = feature.properties.source === "signal";
@@ -60,12 +65,13 @@
     },
     incidentPoint: function (feature, latlng) {
       return L.marker(latlng, {title: feature.properties.title, alt: feature.properties.title, zIndexOffset: 800,
-        icon: L.divIcon({className: "cmd-incident", html: "<span>!</span>", iconSize: [24, 24], iconAnchor: [12, 12]})});
+        icon: L.divIcon({className: "cmd-incident", html: "<span>!</span>", iconSize: [px(24), px(24)],
+                         iconAnchor: [px(12), px(12)]})});
     },
     taskPoint: function (feature, latlng) {
       var p = feature.properties;
       return L.marker(latlng, {title: p.title, alt: p.title,
-        icon: L.divIcon({className: "cmd-task" + (p.overdue ? " overdue" : ""), iconSize: [20, 20], iconAnchor: [10, 10],
+        icon: L.divIcon({className: "cmd-task" + (p.overdue ? " overdue" : ""), iconSize: [px(20), px(20)], iconAnchor: [px(10), px(10)],
                          html: "<span>" + (p.overdue ? "超" : "任") + "</span>"})});
     },
     boundaryStyle: function (feature) {

@@ -9,7 +9,7 @@
     });
   }
 
-  var ICON_SIZE = 26;
+  var ICON_SIZE = Math.round(26 * Math.max(1, Math.min(2.5, window.innerWidth / 1920)));  // 52 px on a 4K wall
   var icons = {};
   function icon(file) {
     if (!icons[file]) {

@@ -118,6 +118,8 @@ def test_command_page_renders_layers_without_errors(live_url: str, session_cooki
             assert name in labels
         if wall:
             assert page.locator(".wall-clock").count() == 1
+        marker = page.locator(".cmd-team").first.bounding_box()
+        assert marker and marker["width"] >= 26 * size[0] / 1920 - 1  # 26 px on 1080p, 52 px on a 4K wall
         page.wait_for_timeout(500)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"command_{'wall' if wall else 'normal'}_{size[0]}x{size[1]}.png"))
