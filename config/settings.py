@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     basemap_attribution: str = ""
     wall_rotate_seconds: int = Field(default=60, ge=5)
     session_idle_minutes: int = 30
+    # Seconds a layer / summary answer may be kept (keyed by the data version); 0 turns the cache off.
+    answer_cache_seconds: int = Field(default=60, ge=0, le=3600)
     testing: bool = False
 
     @classmethod

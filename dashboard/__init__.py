@@ -20,7 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     svc = app.extensions[EXTENSION_KEY] = build_services(settings)
-    app.extensions[ANSWERS_KEY] = AnswerCache(svc.redis, settings.redis_namespace)
+    app.extensions[ANSWERS_KEY] = AnswerCache(svc.redis, settings.redis_namespace, settings.answer_cache_seconds)
 
     from dashboard.api import bp as api_bp
     from dashboard.errors import register_error_handlers

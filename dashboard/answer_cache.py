@@ -70,6 +70,9 @@ class AnswerCache:
         `question` must name everything the answer depends on apart from the caller and the data
         (e.g. the path and the validated filters). Redis trouble never fails a request: it computes.
         """
+        if self.ttl <= 0:  # cache turned off (ANSWER_CACHE_SECONDS=0)
+            body = dumps(compute())
+            return Answer(body, _etag(body), cached=False)
         try:
             key = self._key(question, principal)
             hit = self.redis.get(key)

@@ -88,3 +88,10 @@ def test_layer_api_revalidates_with_etag_and_sees_announced_changes(client, worl
     publish_change(services.redis, services.settings.redis_namespace, ChangeEvent(kind="case", id=0, district_code=D1))
     after = client.get("/api/v1/layers/cases", headers={**headers, "If-None-Match": f'"{etag}"'})
     assert after.status_code == 200 and after.headers["X-Answer-Cache"] == "miss"
+
+
+def test_a_zero_ttl_turns_the_cache_off(services):
+    cache = AnswerCache(services.redis, f"{services.settings.redis_namespace}:t5", ttl_seconds=0)
+    compute = Counter()
+    assert cache.answer("q", CITY, compute).cached is False
+    assert cache.answer("q", CITY, compute).cached is False and compute.calls == 2
