@@ -151,6 +151,12 @@
 
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.onemap_command = {
+    fitHome: function (sync, bounds) {
+      var el = document.getElementById("cmd-map");  // a new page render brings a new element: fit once per render
+      if (!sync || !bounds || !el || el.dataset.fitted) { return window.dash_clientside.no_update; }
+      el.dataset.fitted = "1";
+      return {bounds: bounds, transition: "fitBounds"};
+    },
     markSynced: function (iso) {
       var now = String(Date.now());
       document.querySelectorAll("#cmd-ages .layer-age, #cmd-wall .layer-age").forEach(function (el) {

@@ -107,6 +107,15 @@
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.onemap_monitor = {
     closeEvidence: function () { return true; },
+    scaleFigure: function (fig, pageClass) {
+      if (!fig) { return window.dash_clientside.no_update; }
+      var k = (pageClass || "").indexOf("is-wall") >= 0 ? Math.max(1, window.innerWidth / 1920) : 1;
+      if (k === 1) { return fig; }
+      var layout = Object.assign({}, fig.layout);
+      layout.font = Object.assign({}, layout.font, {size: Math.round(12 * k * 1.15)});
+      layout.margin = {l: 40 * k, r: 10 * k, t: 10 * k, b: 30 * k};
+      return Object.assign({}, fig, {layout: layout});
+    },
     markSynced: function (sync) {
       var now = String(Date.now()), updated = (sync && sync.updated) || {};
       document.querySelectorAll("#mon-ages .layer-age").forEach(function (el) {

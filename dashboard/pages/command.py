@@ -177,6 +177,7 @@ def layout(query: dict[str, str]) -> Any:
         dcc.Store(id="cmd-refresh", data=0),
         dcc.Store(id="cmd-point", data=None),
         dcc.Store(id="cmd-sync", data=None),
+        dcc.Store(id="cmd-home", data=_bounds(district_of(principal))),
         dcc.Interval(id="cmd-poll", interval=30_000),
         html.Div([html.H1(TITLE, className="cmd-title"), html.Div(id="cmd-legend", className="cmd-legend",
                                                                   children=_legend())], className="cmd-header"),
@@ -377,6 +378,10 @@ def register(dash_app: Dash) -> None:
 
     dash_app.clientside_callback(ClientsideFunction("onemap_command", "markSynced"),
                                  Output("cmd-ages", "className"), Input("cmd-sync", "data"))
+    # Fit the district once the first data arrive: the wall's layout has its final size by then
+    # (the map's initial bounds were fitted to a smaller container on 4K screens).
+    dash_app.clientside_callback(ClientsideFunction("onemap_command", "fitHome"),
+                                 Output("cmd-map", "viewport"), Input("cmd-sync", "data"), State("cmd-home", "data"))
 
     @dash_app.callback(
         Output("cmd-coverage", "data"), Output("cmd-service", "data"), Output("cmd-coverage-table", "children"),

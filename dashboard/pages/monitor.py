@@ -195,6 +195,7 @@ def layout(query: dict[str, str]) -> Any:
         dcc.Store(id="mon-live", data=None),
         dcc.Store(id="mon-refresh", data=0),
         dcc.Store(id="mon-sync", data=None),
+        dcc.Store(id="mon-epicurve-data", data=None),
         dcc.Interval(id="mon-tick", interval=PLAY_MS, disabled=True),
         dcc.Interval(id="mon-poll", interval=60_000),
         html.Div([
@@ -516,7 +517,7 @@ def register(dash_app: Dash) -> None:
 
     @dash_app.callback(
         Output("mon-kpis", "children"), Output("mon-signal-states", "children"), Output("mon-qc", "children"),
-        Output("mon-top", "children"), Output("mon-epicurve", "figure"), Output("mon-signal-list", "children"),
+        Output("mon-top", "children"), Output("mon-epicurve-data", "data"), Output("mon-signal-list", "children"),
         Input("mon-state", "data"), Input("mon-refresh", "data"), Input("mon-poll", "n_intervals"),
         State("mon-page", "className"))
     def update_panels(state: dict[str, Any], _refresh: Any, _poll: Any, page_class: str) -> tuple[Any, ...]:
@@ -572,5 +573,9 @@ def register(dash_app: Dash) -> None:
     dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "applyLive"),
                                  Output("mon-live-cases", "data"), Output("mon-refresh", "data"),
                                  Input("mon-live", "data"), State("mon-state", "data"), prevent_initial_call=True)
+    # The figure's fonts scale with the screen on the wall (plotly sizes text in pixels).
+    dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "scaleFigure"),
+                                 Output("mon-epicurve", "figure"), Input("mon-epicurve-data", "data"),
+                                 State("mon-page", "className"))
     dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "markSynced"),
                                  Output("mon-ages", "className"), Input("mon-sync", "data"), prevent_initial_call=True)
