@@ -73,7 +73,7 @@ def incidence_rows(session: Session, principal: Principal, filters: LayerFilters
     sql = f"""
         WITH polys AS (SELECT r.code, r.name, r.population, r.geom, r.district_code, r.label_point
                        FROM region r WHERE {region_sql}{bbox_sql}),
-             counted AS (SELECT r.code, count(c.id) AS cases
+             counted AS (SELECT r.code, count(*) AS cases
                          FROM polys r JOIN case_report c ON {_assign_sql(level)} AND {case_sql}
                          GROUP BY r.code)
         SELECT p.code, p.name, p.population, p.district_code, coalesce(k.cases, 0) AS cases,
