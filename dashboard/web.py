@@ -49,11 +49,12 @@ def build_dash(server: Flask) -> Dash:
 
 
 def _register_bundles_in_every_process(server: Flask, dash_app: Dash) -> None:
-    """Let every worker serve the component bundles, not only those that rendered the index page.
+    """Make every request of a fresh worker see the full list of bundle paths Dash may serve.
 
-    Dash learns which bundle paths it may serve while it renders its index page. Under gunicorn with
-    several workers a browser fetches the index from one worker and a bundle from another, which then
-    answered 500 ("the path requested is not valid") and left the screen blank.
+    Dash marks its first-request setup as done before the setup has registered those paths. Under
+    gunicorn's threads a second request arriving meanwhile was checked against a partial list and
+    answered 500 ("the path requested is not valid"), which left a screen blank. Seen with 2 workers;
+    reproduced in tests/test_health.py.
     """
     done = threading.Event()
 

@@ -38,3 +38,19 @@ def test_unknown_api_path_is_json_404(client) -> None:  # type: ignore[no-untype
     resp = client.get("/api/v1/nope")
     assert resp.status_code == 404
     assert resp.get_json()["error"]["code"] == "http.404"
+
+
+def test_bundles_are_served_while_another_thread_is_still_setting_dash_up(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Dash marks its first-request setup done before it registers its bundle paths, so under gunicorn a
+    second thread of a fresh worker validated against an empty registry and answered 500 (a blank wall).
+    Here the setup is skipped altogether, as that second thread sees it."""
+    import dash
+    import dash._dash_renderer as renderer
+
+    from dashboard import create_app
+
+    monkeypatch.setattr(dash.Dash, "_setup_server", lambda self: None)
+    react_dom = next(p for p in renderer._js_dist_dependencies[0]["relative_package_path"]["prod"] if "react-dom" in p)
+    client = create_app(settings).test_client()
+    resp = client.get(f"/_dash-component-suites/dash/{react_dom}")
+    assert resp.status_code == 200 and len(resp.data) > 10_000
