@@ -6,11 +6,8 @@
   var STATUS_COLOR = {standby: "#2e7d32", dispatched: "#e65100", on_site: "#c62828", resting: "#607d8b"};
   var TYPE_GLYPH = {epi: "流", sampling: "采", disinfection: "消", treatment: "医"};
   var TRACK_POINTS = 6;
-  // Markers grow with the screen (1 on 1080p, 2 on a 4K wall) so they stay visible from across the room;
-  // command.css scales the glyphs with the same --marker-scale.
-  var S = Math.max(1, Math.min(2.5, window.innerWidth / 1920));
-  document.documentElement.style.setProperty("--marker-scale", String(S));
-  function px(n) { return Math.round(n * S); }
+  // Markers grow with the screen so they stay visible from across the room (assets/screen_scale.js).
+  function px(n) { return Math.round(n * window.onemap.screenScale()); }
   var markers = {};   // team id → Leaflet marker (filled by teamPoint as dash-leaflet builds the layer)
   var tracks = {};    // team id → Leaflet polyline
 

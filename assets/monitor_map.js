@@ -9,12 +9,12 @@
     });
   }
 
-  var ICON_SIZE = Math.round(26 * Math.max(1, Math.min(2.5, window.innerWidth / 1920)));  // 52 px on a 4K wall
   var icons = {};
   function icon(file) {
     if (!icons[file]) {
-      icons[file] = L.icon({iconUrl: "/assets/icons/" + file, iconSize: [ICON_SIZE, ICON_SIZE],
-                            iconAnchor: [ICON_SIZE / 2, ICON_SIZE / 2], tooltipAnchor: [ICON_SIZE / 2, 0]});
+      var size = Math.round(26 * window.onemap.screenScale());  // 52 px on a 4K wall (assets/screen_scale.js)
+      icons[file] = L.icon({iconUrl: "/assets/icons/" + file, iconSize: [size, size],
+                            iconAnchor: [size / 2, size / 2], tooltipAnchor: [size / 2, 0]});
     }
     return icons[file];
   }
@@ -109,7 +109,7 @@
     closeEvidence: function () { return true; },
     scaleFigure: function (fig, pageClass) {
       if (!fig) { return window.dash_clientside.no_update; }
-      var k = (pageClass || "").indexOf("is-wall") >= 0 ? Math.max(1, window.innerWidth / 1920) : 1;
+      var k = (pageClass || "").indexOf("is-wall") >= 0 ? window.onemap.screenScale() : 1;
       if (k === 1) { return fig; }
       var layout = Object.assign({}, fig.layout);
       layout.font = Object.assign({}, layout.font, {size: Math.round(12 * k * 1.15)});

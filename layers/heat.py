@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
-from layers.base import FeatureCollection, Layer, LayerFilters, feature_collection, resolve_area
+from layers.base import Area, FeatureCollection, Layer, LayerFilters, feature_collection, resolve_area
 from layers.cases import case_where, cases_updated_at
 from layers.registry import register
 
@@ -33,9 +33,8 @@ RAMP = np.array([(0.0, 255, 255, 178, 0), (0.15, 254, 204, 92, 110), (0.4, 253, 
                  (0.7, 240, 59, 32, 210), (1.0, 189, 0, 38, 235)], dtype=float)
 
 
-def _extent(session: Session, principal: Principal, filters: LayerFilters) -> tuple[float, float, float, float] | None:
-    """West, south, east, north of the area the heat map covers (its polygons, or the cases themselves)."""
-    area = resolve_area(session, principal, filters.region)
+def _extent(session: Session, area: Area) -> tuple[float, float, float, float] | None:
+    """West, south, east, north of the area the heat map covers (None for an institution)."""
     if area.kind in ("district", "street", "grid"):
         row = session.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
                                    "(SELECT ST_Extent(geom) e FROM region WHERE code = :c) x"), {"c": area.code}).one()
@@ -47,8 +46,7 @@ def _extent(session: Session, principal: Principal, filters: LayerFilters) -> tu
     return None if row[0] is None else (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
 
 
-def _points(session: Session, principal: Principal, filters: LayerFilters) -> np.ndarray:
-    area = resolve_area(session, principal, filters.region)
+def _points(session: Session, principal: Principal, area: Area, filters: LayerFilters) -> np.ndarray:
     since, until = filters.period()
     where, params = case_where(principal, area, filters, since=since, until=until)
     rows = session.execute(text(f"SELECT ST_X(c.geom), ST_Y(c.geom) FROM case_report c "
@@ -102,11 +100,12 @@ BLANK_IMAGE = "data:image/png;base64," + base64.b64encode(png_bytes(np.zeros((1,
 
 def heat_layer(session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
     """One feature: the area's extent, with the heat image (PNG data URL) and what it was made from."""
-    extent = _extent(session, principal, filters)
+    area = resolve_area(session, principal, filters.region)
+    extent = _extent(session, area)
     since, until = filters.period()
     if extent is None:
         return feature_collection([], since=since.isoformat(), until=until.isoformat())
-    points = _points(session, principal, filters)
+    points = _points(session, principal, area, filters)
     density, cell = density_grid(points, extent)
     west, south, east, north = extent
     image = "data:image/png;base64," + base64.b64encode(png_bytes(colourise(density))).decode()
