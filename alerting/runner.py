@@ -290,7 +290,7 @@ def ears_alarms(ctx: _Ctx, synd: pd.DataFrame) -> list[Alarm]:
 # ---------------------------------------------------------------- space-time scan
 
 def scan_alarms(ctx: _Ctx, district: str, streets: pd.DataFrame) -> list[Alarm]:
-    """Space-time permutation scan over a district's streets, last ≤ 30 days, per disease with enough cases."""
+    """Space-time permutation scan over a district's streets (study period `scan.study_days`), per disease with enough cases."""
     sc = ctx.cfg.scan
     start = ctx.as_of - timedelta(days=sc.study_days - 1)
     if streets.empty:

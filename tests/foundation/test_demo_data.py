@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 
 from demo.seed import seed_demo
 from geo.db import session_scope
-from tests.conftest import create_database, drop_database, make_test_settings, migrate
+from tests.conftest import create_database, drop_database, make_test_settings, migrate, reference_date
 
 # Order-independent fingerprints of the generated rows (ciphertexts have random nonces, so not those).
 CHECKSUMS = {
@@ -81,7 +81,7 @@ def _scalar(url: str, sql: str):  # type: ignore[no-untyped-def]
 
 def test_second_seed_writes_nothing(demo_data, services) -> None:  # type: ignore[no-untyped-def]
     with session_scope(services.session_factory) as session:
-        assert seed_demo(session, cipher=services.cipher, end=__import__("datetime").date.today()).skipped
+        assert seed_demo(session, cipher=services.cipher, end=reference_date()).skipped
 
 
 def test_every_institution_and_case_lies_in_its_district_and_street(demo_data, settings) -> None:  # type: ignore[no-untyped-def]
