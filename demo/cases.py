@@ -1,6 +1,7 @@
 """Synthesise three years of case reports: seasonal Poisson background plus the planted outbreaks."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
@@ -68,8 +69,8 @@ def random_points(rng: np.random.Generator, area: MultiPolygon, n: int) -> tuple
 
 
 def background(rng: np.random.Generator, days: np.ndarray, district: str, population: int,
-               areas: list[tuple[str, MultiPolygon, int]]) -> CaseBatch:
-    """Seasonal, over-dispersed background cases of every disease for one district.
+               areas: list[tuple[str, MultiPolygon, int]], diseases: Sequence[DiseaseSpec] = DISEASES) -> CaseBatch:
+    """Seasonal, over-dispersed background cases of every disease (or of `diseases`) for one district.
 
     `areas` are (region code, polygon, population) of the units cases live in (streets or the district).
     """
@@ -77,7 +78,7 @@ def background(rng: np.random.Generator, days: np.ndarray, district: str, popula
     weights = np.array([a[2] for a in areas], dtype=float)
     weights /= weights.sum()
     n_weeks = len(days) // 7 + 1
-    for spec in DISEASES:
+    for spec in diseases:
         if spec.rate <= 0:
             continue
         # Weekly gamma noise (shape 15) makes counts over-dispersed like real surveillance series.
