@@ -10,6 +10,7 @@ either a link or a signed hash; rows after it are reported as not yet signed.
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
@@ -29,6 +30,8 @@ CHECKPOINT_EVERY = 100
 RETENTION_DAYS = 180
 
 _signer: "AuditSigner | None" = None
+# Where the current action comes from: the web shell sets the client address per request, the CLI "cli".
+_client_address: ContextVar[str | None] = ContextVar("audit_client_address", default=None)
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,19 @@ def set_checkpoint_signer(signer: AuditSigner | None) -> None:
     """Let `record` sign a checkpoint every CHECKPOINT_EVERY rows (set by the app and the CLI)."""
     global _signer
     _signer = signer
+
+
+def set_client_address(address: str | None) -> Token[str | None]:
+    """Make `address` the default `ip` of every row recorded in this context (request, command)."""
+    return _client_address.set(address[:45] if address else None)
+
+
+def reset_client_address(token: Token[str | None]) -> None:
+    _client_address.reset(token)
+
+
+def client_address() -> str | None:
+    return _client_address.get()
 
 
 def _jsonable(detail: dict[str, Any] | None) -> dict[str, Any]:
@@ -82,7 +98,8 @@ def record(session: Session, *, actor: Principal | None, action: str, object_typ
         id=new_id, time=datetime.now(timezone.utc), actor_user_id=actor.user_id if actor else None,
         actor_name=actor.username if actor else None, action=action, object_type=object_type,
         object_id=None if object_id is None else str(object_id),
-        district_code=district_code[:6] if district_code else None, ip=ip, detail=_jsonable(detail),
+        district_code=district_code[:6] if district_code else None, ip=(ip or _client_address.get() or "-")[:45],
+        detail=_jsonable(detail),
     )
     row.prev_hash = last.row_hash if last else GENESIS
     row.row_hash = row_hash(row.prev_hash, row)
@@ -125,10 +142,18 @@ class VerifyReport:
     first_broken_id: int | None = None
     reason: str | None = None
     unsigned_tail: int = 0
+    # Time of the oldest row after the newest signed checkpoint (None: everything is signed).
+    unsigned_since: datetime | None = None
 
     @property
     def ok(self) -> bool:
         return self.first_broken_id is None and self.reason is None
+
+    def unsigned_age(self, now: datetime | None = None) -> timedelta | None:
+        """How long the unsigned tail has been open: rows this old could be cut off unnoticed."""
+        if self.unsigned_since is None:
+            return None
+        return (now or datetime.now(timezone.utc)) - self.unsigned_since
 
 
 def _rows(session: Session) -> Iterator[AuditLog]:
@@ -166,10 +191,12 @@ def verify_chain(session: Session, *, public_keys: dict[str, str], full: bool = 
             must_sign = full or row.id == newest_head
             if cp.row_hash != row.row_hash or (must_sign and not _valid(cp, "head", public_keys)):
                 return _broken(report, row.id, "signed checkpoint does not match this row (chain rewritten)")
-            report.unsigned_tail = -1
+            report.unsigned_tail, report.unsigned_since = -1, None
         seen.add(row.id)
         prev = row.row_hash
         report.unsigned_tail += 1
+        if report.unsigned_tail and report.unsigned_since is None:
+            report.unsigned_since = row.time
     missing = set(by_row) - seen
     if missing:
         return _broken(report, min(missing), "a signed checkpoint refers to a row that is missing (row deleted)")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
@@ -16,6 +17,22 @@ from store.accounts import ApiToken, AppUser, Org
 TOKEN_PREFIX = "om_"
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 TOKEN_KINDS = ("personal", "device")
+# Hard caps on a token's lifetime; settings (PERSONAL_TOKEN_MAX_DAYS, DEVICE_TOKEN_MAX_DAYS) may only lower them.
+MAX_DAYS = {"personal": 90, "device": 365}
+
+
+class TokenLifetimeError(ValueError):
+    """A requested lifetime beyond the cap for the token's kind."""
+
+    def __init__(self, kind: str, cap: int) -> None:
+        super().__init__(f"expires_days must be between 1 and {cap} for a {kind} token")
+        self.kind, self.cap = kind, cap
+
+
+def lifetime_cap(kind: str, configured: int | None = None) -> int:
+    """The longest lifetime in days of a `kind` token: the hard cap, or the configured value when lower."""
+    cap = MAX_DAYS[kind]
+    return min(cap, configured) if configured else cap
 
 
 def _hash(token: str) -> bytes:
@@ -24,15 +41,21 @@ def _hash(token: str) -> bytes:
 
 def create_token(
     session: Session, *, user_id: int, name: str, kind: str = "personal", expires_days: int | None = None,
-    actor: Principal | None = None,
+    actor: Principal | None = None, max_days: int | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token; returns the row and the clear token (shown once, never stored). Audited."""
+    """Create a token; returns the row and the clear token (shown once, never stored). Audited.
+
+    Every token expires: `expires_days` defaults to the cap of its kind (`lifetime_cap(kind, max_days)`,
+    pass the configured maximum as `max_days`); a longer lifetime raises TokenLifetimeError.
+    """
     if kind not in TOKEN_KINDS:
         raise ValueError(f"kind must be one of {TOKEN_KINDS}")
-    if expires_days is not None and not 1 <= expires_days <= 3650:
-        raise ValueError("expires_days must be between 1 and 3650")
+    cap = lifetime_cap(kind, max_days)
+    expires_days = cap if expires_days is None else expires_days
+    if not 1 <= expires_days <= cap:
+        raise TokenLifetimeError(kind, cap)
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    expires = datetime.now(timezone.utc) + timedelta(days=expires_days) if expires_days else None
+    expires = datetime.now(timezone.utc) + timedelta(days=expires_days)
     row = ApiToken(user_id=user_id, name=name[:100], kind=kind, token_hash=_hash(clear), expires_at=expires)
     session.add(row)
     session.flush()
@@ -86,25 +109,48 @@ def principal_for_user(session: Session, user: AppUser) -> Principal:
 def principal_for_token(session: Session, clear: str, kinds: tuple[str, ...] = TOKEN_KINDS) -> Principal | None:
     """Resolve a bearer token to its user's principal; None if unknown, expired or revoked."""
     resolved = resolve_token(session, clear, kinds)
-    return resolved[0] if resolved else None
+    return resolved.principal if resolved else None
 
 
-def resolve_token(session: Session, clear: str, kinds: tuple[str, ...] = TOKEN_KINDS
-                  ) -> tuple[Principal, str, datetime | None] | None:
-    """(principal, token kind, expiry) of a valid bearer token; None if unknown, expired, revoked or disabled."""
+class ResolvedToken(NamedTuple):
+    """A valid token: whose it is, its kind, when it expires and its row id (sessions record it)."""
+
+    principal: Principal
+    kind: str
+    expires_at: datetime | None
+    token_id: int
+
+
+def effective_expiry(kind: str, created_at: datetime | None, expires_at: datetime | None) -> datetime | None:
+    """The earlier of the stored expiry and creation + the hard cap (older tokens were made without a cap)."""
+    if created_at is None or kind not in MAX_DAYS:
+        return expires_at
+    capped = created_at + timedelta(days=MAX_DAYS[kind])
+    return capped if expires_at is None else min(expires_at, capped)
+
+
+def _live(kind: str, revoked_at: datetime | None, created_at: datetime | None, expires_at: datetime | None,
+          is_active: bool, now: datetime) -> bool:
+    expiry = effective_expiry(kind, created_at, expires_at)
+    return revoked_at is None and is_active and (expiry is None or expiry > now)
+
+
+def resolve_token(session: Session, clear: str, kinds: tuple[str, ...] = TOKEN_KINDS) -> ResolvedToken | None:
+    """Principal, kind, expiry and id of a valid token; None if unknown, expired, revoked, disabled or another kind."""
     if not clear.startswith(TOKEN_PREFIX) or len(clear) > 200:
         return None
     # One round trip for token, user and organisation: this runs on every API call the cache misses.
     row = session.execute(
         select(ApiToken.id, ApiToken.kind, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
+               ApiToken.created_at,
                AppUser.id.label("user_id"), AppUser.username, AppUser.role, AppUser.is_active, AppUser.may_view_pii,
                Org.id.label("org_id"), Org.region_code, Org.institution_id)
         .join(AppUser, AppUser.id == ApiToken.user_id).join(Org, Org.id == AppUser.org_id)
         .where(ApiToken.token_hash == _hash(clear))).one_or_none()
     now = datetime.now(timezone.utc)
-    if row is None or row.kind not in kinds or row.revoked_at is not None or (row.expires_at and row.expires_at < now):
+    if row is None or row.kind not in kinds:
         return None
-    if not row.is_active:
+    if not _live(row.kind, row.revoked_at, row.created_at, row.expires_at, row.is_active, now):
         return None
     # Recorded to the minute's precision that matters, not on every request (a write per API call
     # cost ~9 ms of each request under load).
@@ -113,4 +159,13 @@ def resolve_token(session: Session, clear: str, kinds: tuple[str, ...] = TOKEN_K
     principal = Principal(user_id=row.user_id, username=row.username, role=row.role, org_id=row.org_id,
                           region_code=row.region_code, institution_id=row.institution_id,
                           may_view_pii=row.may_view_pii)
-    return principal, row.kind, row.expires_at
+    return ResolvedToken(principal, row.kind, effective_expiry(row.kind, row.created_at, row.expires_at), row.id)
+
+
+def token_is_live(session: Session, token_id: int) -> bool:
+    """Whether token `token_id` still stands (not revoked, not expired, its user active): sessions re-check it."""
+    row = session.execute(
+        select(ApiToken.kind, ApiToken.revoked_at, ApiToken.created_at, ApiToken.expires_at, AppUser.is_active)
+        .join(AppUser, AppUser.id == ApiToken.user_id).where(ApiToken.id == token_id)).one_or_none()
+    return row is not None and _live(row.kind, row.revoked_at, row.created_at, row.expires_at, row.is_active,
+                                     datetime.now(timezone.utc))

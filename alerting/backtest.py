@@ -7,6 +7,10 @@ window are one signal, as `service.raise_alarm` merges them. The scan runs once 
 last 30 days with fewer replications. A signal is "inside" an injected outbreak when its disease
 (or syndrome), place (street, its district, a sentinel institution or a scan cluster member) and
 first day (outbreak start … end + 7 days) match the ground truth in setting "demo.outbreaks".
+
+Every alarm day also becomes an `AlarmFact`, and the facts are fused day by day into warning events with
+the runner's own `alerting.events.EventBook`: the report gives the events that reached the inbox per
+district-week and, per outbreak, the first event graded at or above the inbox grade (day offset, grade).
 """
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ from alerting.detectors.ears import ears_c
 from alerting.detectors.moving_percentile import moving_percentile
 from alerting.detectors.scan import space_time_permutation_scan
 from alerting.detectors.threshold import count_threshold
+from alerting.events import AlarmFact, EventBook, EventState, grade_rank, max_grade
+from alerting.event_facts import disease_infos, populations
 from store.accounts import Setting
 from store.places import Institution, Region
 
@@ -51,6 +57,10 @@ class BacktestReport:
     signals: list[BtSignal] = field(default_factory=list)
     inside: dict[int, str] = field(default_factory=dict)  # index in signals → outbreak key
     outbreaks: list[dict[str, Any]] = field(default_factory=list)
+    district: str = ""
+    facts: dict[date, list[AlarmFact]] = field(default_factory=lambda: defaultdict(list))
+    events: list[EventState] = field(default_factory=list)
+    inbox_min_grade: str = "yellow"
 
     def per_model_month(self) -> dict[str, Counter[str]]:
         table: dict[str, Counter[str]] = defaultdict(Counter)
@@ -76,6 +86,43 @@ class BacktestReport:
             found[key][s.model] = min(delay, found[key].get(s.model, delay))
         return found
 
+    def inbox_events(self) -> list[EventState]:
+        """Events that reached the inbox grade."""
+        return [e for e in self.events if e.reached_day is not None]
+
+    def events_per_district_week(self) -> float:
+        weeks = ((self.end - self.start).days + 1) / 7
+        return round(len(self.inbox_events()) / weeks, 3) if weeks > 0 else 0.0
+
+    def outbreak_events(self) -> dict[str, dict[str, Any] | None]:
+        """Per outbreak: its first event at or above the inbox grade, as (day offset from first onset, grade).
+
+        The event must carry an alarm of the outbreak (its disease, or its sentinel syndrome, at its street, on or
+        after the first onset); it counts from the later of that alarm's day and the day the event reached the
+        inbox grade. `new_event` tells whether the event began with the outbreak or was open already.
+        """
+        out: dict[str, dict[str, Any] | None] = {}
+        for o in self.outbreaks:
+            hits = [h for e in self.inbox_events() if (h := _event_detection(e, o, self.inbox_min_grade))]
+            best = min(hits, key=lambda h: h["day"]) if hits else None
+            out[o["key"]] = None if best is None else {
+                "day_offset": (best["day"] - o["start"]).days, "grade": best["grade"],
+                "first_day": best["event"].first_day.isoformat(), "place": best["event"].place,
+                "group": best["event"].group, "alarms": len(best["event"].facts),
+                "new_event": best["event"].first_day >= o["start"] - timedelta(days=GRACE_DAYS)}
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        share = self.share_inside()
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "district_code": self.district,
+                "signals": len(self.signals),
+                "signals_per_model_month": {m: dict(sorted(c.items())) for m, c in sorted(self.per_model_month().items())},
+                "share_inside": {m: {"inside": a, "total": b} for m, (a, b) in sorted(share.items())},
+                "detections": self.detections(), "events": len(self.events),
+                "inbox_events": len(self.inbox_events()), "inbox_min_grade": self.inbox_min_grade,
+                "events_per_district_week": self.events_per_district_week(),
+                "outbreak_events": self.outbreak_events()}
+
     def format(self) -> str:
         """Signals per model and month, the share inside injected outbreaks, and each outbreak's detections."""
         table = self.per_model_month()
@@ -94,6 +141,10 @@ class BacktestReport:
         for key, found in self.detections().items():
             shown = ", ".join(f"{m} +{d}d" for m, d in sorted(found.items(), key=lambda kv: kv[1])) or "未检出"
             lines.append(f"  {key}: {shown}")
+        lines += ["", f"预警事件 (warning events): {len(self.events)}，达到推送等级 {len(self.inbox_events())}，"
+                      f"events_per_district_week = {self.events_per_district_week()}"]
+        for key, ev in self.outbreak_events().items():
+            lines.append(f"  {key}: " + ("未达到推送等级" if ev is None else f"+{ev['day_offset']}d {ev['grade']}"))
         return "\n".join(lines)
 
 
@@ -115,6 +166,25 @@ def _add(report: BacktestReport, model: str, alarms: np.ndarray, dates: pd.Datet
         report.signals.append(BtSignal(model=model, day=dates[i].date(), **labels))
 
 
+def _facts(report: BacktestReport, model: str, source: str, alarm: np.ndarray, dates: pd.DatetimeIndex,
+           observed: np.ndarray, expected: np.ndarray | None, *, place: str, disease: str | None = None,
+           syndrome: str | None = None, label: str = "") -> None:
+    """Every alarm day of one series as a fact for the event fusion (as the runner's `event_facts.fact_of`)."""
+    for t in np.flatnonzero(alarm):
+        exp = None if expected is None or not np.isfinite(expected[t]) else float(expected[t])
+        report.facts[dates[t].date()].append(AlarmFact(
+            model=model, source=source, district=report.district, place=place, day=dates[t].date(), disease=disease,
+            syndrome=syndrome, observed=float(observed[t]), expected=exp, label=label or f"{model} {place}"))
+
+
+def _fuse(session: Session, report: BacktestReport, cfg: WarnConfig) -> None:
+    """The day-by-day facts through the runner's EventBook."""
+    book = EventBook(cfg.events, disease_infos(session), populations(session, report.district or None))
+    for day in sorted(report.facts):
+        book.add_day(report.facts[day], day)
+    report.events = book.events
+
+
 def _ground_truth(session: Session) -> tuple[date | None, list[dict[str, Any]]]:
     seeded = session.get(Setting, "demo.seeded")
     rows = session.get(Setting, "demo.outbreaks")
@@ -126,6 +196,25 @@ def _ground_truth(session: Session) -> tuple[date | None, list[dict[str, Any]]]:
         start = end - timedelta(days=int(o["starts_days_before_end"]))
         out.append({**o, "start": start, "stop": start + timedelta(days=int(o["duration_days"]) + GRACE_DAYS)})
     return end, out
+
+
+def _event_detection(e: EventState, o: dict[str, Any], min_grade: str) -> dict[str, Any] | None:
+    """When (and at which grade) the event flagged the outbreak, or None."""
+    street = o["street_code"]
+
+    def about(f: AlarmFact) -> bool:
+        if not o["start"] <= f.day <= o["stop"] or street not in f.places():
+            return False
+        return f.disease == o["disease_code"] or (f.source == "syndromic" and f.syndrome == o.get("syndrome"))
+
+    days = [f.day for f in e.facts if about(f)]
+    if not days:
+        return None
+    for d in sorted(set(days) | {h for h, _ in e.history}):
+        grade = max_grade(*(g for h, g in e.history if h <= d))
+        if d >= min(days) and grade_rank(grade) >= grade_rank(min_grade):
+            return {"day": d, "grade": grade, "event": e}
+    return None
 
 
 def _matches(s: BtSignal, o: dict[str, Any]) -> bool:
@@ -147,7 +236,8 @@ def run_backtest(session: Session, *, district_code: str, start: date | None = N
     first = sq.first_case_day(session, district_code=district_code)
     end = end or truth_end or date.today()
     start = start or first or end - timedelta(days=365)
-    report = BacktestReport(start=start, end=end, outbreaks=outbreaks)
+    report = BacktestReport(start=start, end=end, outbreaks=outbreaks, district=district_code,
+                            inbox_min_grade=cfg.events.inbox_min_grade)
     gap = cfg.dedup_days
     streets = sq.case_counts(session, level="street", start=start, end=end, district_code=district_code)
     districts = sq.case_counts(session, level="district", start=start, end=end, district_code=district_code)
@@ -160,8 +250,10 @@ def run_backtest(session: Session, *, district_code: str, start: date | None = N
                                 percentile=p.percentile, min_count=p.min_count,
                                 min_baseline_windows=p.min_baseline_windows)
         for i, (region, disease) in enumerate(frame.index):
-            _add(report, "moving_percentile", np.asarray(res.series(i).alarm), dates, gap, region=region,
-                 disease=disease)
+            r = res.series(i)
+            _add(report, "moving_percentile", np.asarray(r.alarm), dates, gap, region=region, disease=disease)
+            _facts(report, "moving_percentile", "cases", np.asarray(r.alarm), dates, r.observed, r.threshold,
+                   place=region, disease=disease)
     if not streets.empty:
         values = streets.to_numpy()
         c = cfg.cusum
@@ -170,17 +262,22 @@ def run_backtest(session: Session, *, district_code: str, start: date | None = N
         week = np.cumsum(values, axis=1)
         week[:, 7:] = week[:, 7:] - week[:, :-7]
         alarm = np.asarray(res.alarm) & (week >= c.min_count)
+        mean = np.asarray(res.extra["baseline_mean"])
         for i, (region, disease) in enumerate(streets.index):
             _add(report, "cusum", alarm[i], dates, gap, region=region, disease=disease)
+            _facts(report, "cusum", "cases", alarm[i], dates, values[i], mean[i], place=region, disease=disease)
         for disease, rule in cfg.count_thresholds.items():
             mask = streets.index.get_level_values("disease_code") == disease
             if mask.any():
                 res = count_threshold(values[mask], rule.min_cases, rule.window, dates=dates)
                 for j, (region, _) in enumerate(streets.index[mask]):
-                    _add(report, "count_threshold", np.asarray(res.series(j).alarm), dates, gap, region=region,
-                         disease=disease)
+                    r = res.series(j)
+                    _add(report, "count_threshold", np.asarray(r.alarm), dates, gap, region=region, disease=disease)
+                    _facts(report, "count_threshold", "cases", np.asarray(r.alarm), dates, r.observed, r.threshold,
+                           place=region, disease=disease)
     _ears(session, report, district_code, start, end, cfg)
     _scan(session, report, district_code, streets, cfg, every=scan_every_days, replications=scan_replications)
+    _fuse(session, report, cfg)
     for i, s in enumerate(report.signals):
         for o in outbreaks:
             if _matches(s, o):
@@ -201,9 +298,12 @@ def _ears(session: Session, report: BacktestReport, district: str, start: date, 
         kw = {"c3_form": cfg.ears.c3_form} if method == "C3" else {}
         res = ears_c(values, method, baseline=cfg.ears.baseline, min_sigma=cfg.ears.min_sigma, dates=dates, **kw)
         alarm = np.asarray(res.alarm) & (values >= cfg.ears.min_count)
+        mean = np.asarray(res.extra["baseline_mean"])
         for i, (inst, syndrome) in enumerate(synd.index):
             _add(report, f"ears_{method.lower()}", alarm[i], dates, cfg.dedup_days, region=regions.get(inst) or district,
                  syndrome=syndrome, institution=codes.get(inst))
+            _facts(report, f"ears_{method.lower()}", "syndromic", alarm[i], dates, values[i], mean[i],
+                   place=regions.get(inst) or district, syndrome=syndrome)
 
 
 def _scan(session: Session, report: BacktestReport, district: str, streets: pd.DataFrame, cfg: WarnConfig, *,
@@ -229,6 +329,10 @@ def _scan(session: Session, report: BacktestReport, district: str, streets: pd.D
                                               replications=replications, seed=t)
             for cl in res.significant(max(sc.alpha, 1.0 / (replications + 1))):
                 day = dates[t].date()
+                report.facts[day].append(AlarmFact(
+                    model="scan", source="cases", district=district, place=cl.centre, day=day, disease=disease,
+                    members=tuple(cl.locations), observed=float(cl.observed), expected=float(cl.expected),
+                    p_value=float(cl.p_value), label=f"scan {cl.centre}"))
                 key = (disease, cl.centre)
                 if key in open_until and (day - open_until[key]).days <= cfg.dedup_days:
                     open_until[key] = day

@@ -92,6 +92,62 @@ DEFAULT_SERIAL_INTERVALS = {
 DEFAULT_SI = SerialInterval(mean=4.0, sd=2.5)
 
 
+GradeName = Literal["blue", "yellow", "orange", "red"]
+
+
+class DiseaseEventCfg(_Section):
+    """Per-disease grading: a floor grade for every event of the disease and extra points."""
+
+    min_grade: GradeName | None = None
+    extra_points: float = Field(default=0.0, ge=-10, le=10)
+
+
+class EventsCfg(_Section):
+    """Warning events: fusion of alarms, grading rules and the alert budget (docs/warning-events.md)."""
+
+    # an event stays open while its alarms follow each other within this many days
+    episode_gap_days: int = Field(default=7, ge=1, le=60)
+    # the grade is computed from the alarms of the last `evidence_days` days of the episode (grades never fall)
+    evidence_days: int = Field(default=7, ge=1, le=60)
+    # events reach the inbox and the institutions from this grade on; lower ones are listed, not pushed
+    inbox_min_grade: GradeName = "yellow"
+    # the budget the defaults are tuned for (events reaching the inbox per district and week; backtest reports it)
+    budget_per_district_week: float = Field(default=2.0, gt=0, le=100)
+    # points per agreeing model family (EARS C1/C2/C3 are one family); unknown families score `default_model_points`
+    model_points: dict[str, float] = Field(default_factory=lambda: {
+        "cases:moving_percentile": 1.0, "cases:cusum": 3.0, "cases:scan": 2.0, "cases:count_threshold": 2.0,
+        "cases:single_case": 2.0, "syndromic:ears": 0.5, "education:ears": 0.5, "education:cusum": 0.5,
+        "pharmacy:ears": 0.5, "pharmacy:cusum": 0.5, "opinion:opinion": 0.5, "city:city": 2.0})
+    default_model_points: float = Field(default=1.0, ge=0)
+    # points for each independent source (cases, syndromic, lab, education, pharmacy, opinion, city) beyond the first
+    source_points: float = Field(default=1.0, ge=0)
+    # [observed/expected ratio, points] steps: the highest step reached counts
+    excess_points: list[tuple[float, float]] = Field(default_factory=lambda: [(3.0, 1.0), (6.0, 2.0)])
+    excess_min_observed: float = Field(default=5.0, ge=0)  # too few cases make any ratio large
+    p_value_max: float = Field(default=0.01, gt=0, lt=1)
+    p_value_points: float = Field(default=1.0, ge=0)
+    # resident population of the event's streets from which the event scores `population_points`
+    population_min: int = Field(default=200_000, ge=0)
+    population_points: float = Field(default=1.0, ge=0)
+    # minimum score of each grade (blue is every event)
+    grade_scores: dict[Literal["yellow", "orange", "red"], float] = Field(
+        default_factory=lambda: {"yellow": 3.0, "orange": 5.0, "red": 7.0})
+    # class A diseases and the single-case list are graded high at once
+    class_grades: dict[str, GradeName] = Field(default_factory=lambda: {"甲": "red"})
+    single_case_grade: GradeName = "orange"
+    city_grade: GradeName = "orange"
+    diseases: dict[str, DiseaseEventCfg] = Field(default_factory=dict)
+    # syndromes, school-absence and drug groups → syndrome group; a group's alarms join events of these categories
+    syndrome_groups: dict[str, str] = Field(default_factory=lambda: {
+        "diarrhoea": "intestinal", "gastrointestinal": "intestinal", "antidiarrhoeal": "intestinal",
+        "ili": "respiratory", "ari": "respiratory", "respiratory": "respiratory", "cough_cold": "respiratory",
+        "fever": "fever", "antipyretic": "fever", "rash": "rash", "ill": "ill"})
+    group_categories: dict[str, list[str]] = Field(default_factory=lambda: {
+        "intestinal": ["intestinal"], "respiratory": ["respiratory"],
+        "fever": ["respiratory", "intestinal", "vector"], "rash": ["vaccine", "intestinal"],
+        "ill": ["respiratory", "intestinal", "vaccine"]})
+
+
 class WarnConfig(_Section):
     """All model parameters; every field is one `setting` key `warn.<field>`."""
 
@@ -106,6 +162,7 @@ class WarnConfig(_Section):
     scan: ScanCfg = ScanCfg()
     serial_intervals: dict[str, SerialInterval] = Field(default_factory=lambda: dict(DEFAULT_SERIAL_INTERVALS))
     burden_ratios: dict[str, BurdenRatiosCfg] = Field(default_factory=lambda: {"default": BurdenRatiosCfg()})
+    events: EventsCfg = EventsCfg()
 
     def serial_interval(self, disease_code: str) -> SerialInterval:
         """The serial interval configured for a disease, or the generic default."""

@@ -1,7 +1,10 @@
 """Why a signal fired, in one Chinese sentence built from its model, parameters and evidence."""
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
+
+from store.labels import UNKNOWN_MODEL_ZH, model_name
 
 
 def _n(x: Any, digits: int = 1) -> str:
@@ -25,18 +28,18 @@ def _disease(sig: dict[str, Any]) -> str:
 def _single_case(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
     cases = ev.get("cases") or []
     days = "、".join(sorted({c.get("report_date", "") for c in cases})) or ev.get("alarm_day", "")
-    return (f"单病例预警：{_disease(sig)}属于单病例预警病种，报告 1 例即触发。{_where(sig)}"
+    return (f"{model_name('single_case')}：{_disease(sig)}属于单病例预警病种，报告 1 例即触发。{_where(sig)}"
             f"于 {days} 报告 {_n(ev.get('observed', len(cases)))} 例。")
 
 
 def _count_threshold(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
-    return (f"固定阈值：{_where(sig)}{_disease(sig)}截至 {ev.get('alarm_day')} 的近{p.get('window', 1)}天病例数 "
+    return (f"{model_name('count_threshold')}：{_where(sig)}{_disease(sig)}截至 {ev.get('alarm_day')} 的近{p.get('window', 1)}天病例数 "
             f"{_n(ev.get('observed'))} 达到设定阈值 {_n(p.get('min_cases'))} 例。")
 
 
 def _moving_percentile(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
     used = [w for w in (ev.get("baseline_windows") or []) if w is not None]
-    return (f"移动百分位数法：{_where(sig)}{_disease(sig)}截至 {ev.get('alarm_day')} 的近{p.get('window', 7)}天病例数 "
+    return (f"{model_name('moving_percentile')}：{_where(sig)}{_disease(sig)}截至 {ev.get('alarm_day')} 的近{p.get('window', 7)}天病例数 "
             f"{_n(ev.get('observed'))} 超过历史同期第{_n(p.get('percentile'))}百分位数 {_n(ev.get('threshold'))}"
             f"（基线：过去{p.get('years')}年同期及前后各{p.get('weeks_around')}周共 {len(used)} 个{p.get('window', 7)}天窗口，"
             f"中位数 {_n(ev.get('baseline'))}；且不少于 {_n(p.get('min_count'))} 例）。")
@@ -45,7 +48,7 @@ def _moving_percentile(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any
 def _ears(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
     method = p.get("method", "C1")
     guard = "无间隔期" if method == "C1" else "间隔2天"
-    head = (f"EARS-{method}：{ev.get('institution_name', _where(sig))}{ev.get('syndrome_name', '')}症候群 "
+    head = (f"{model_name('ears', method)}：{ev.get('institution_name', _where(sig))}{ev.get('syndrome_name', '')}症候群 "
             f"{ev.get('alarm_day')} 病例数 {_n(ev.get('observed'))}")
     base = (f"基线为此前{p.get('baseline')}天（{guard}）均值 {_n(ev.get('baseline'), 2)}、标准差 "
             f"{_n(ev.get('baseline_sd'), 2)}，α={p.get('alpha')}，z={_n(p.get('z_alpha'), 2)}")
@@ -56,7 +59,7 @@ def _ears(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
 
 
 def _cusum(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
-    return (f"CUSUM 累积和：{_where(sig)}{_disease(sig)} {ev.get('alarm_day')} 病例数 {_n(ev.get('observed'))}，"
+    return (f"{model_name('cusum')}：{_where(sig)}{_disease(sig)} {ev.get('alarm_day')} 病例数 {_n(ev.get('observed'))}，"
             f"标准化后的累积和 {_n(ev.get('cusum'), 2)} 超过决策界限 h={_n(p.get('h'))}"
             f"（k={_n(p.get('k'))}；基线为此前{p.get('baseline')}天、间隔{p.get('guard', 0)}天的均值 "
             f"{_n(ev.get('baseline'), 2)}、标准差 {_n(ev.get('baseline_sd'), 2)}；当日触发病例数 "
@@ -66,7 +69,7 @@ def _cusum(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
 def _scan(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
     c = ev.get("cluster") or {}
     names = c.get("location_names") or c.get("locations") or []
-    return (f"时空重排扫描：以{names[0] if names else _where(sig)}为中心、半径 {_n(c.get('radius_km'), 2)} 公里的 "
+    return (f"{model_name('scan')}：以{names[0] if names else _where(sig)}为中心、半径 {_n(c.get('radius_km'), 2)} 公里的 "
             f"{len(names)} 个街道（{'、'.join(names)}），在 {c.get('start')} 至 {c.get('end')} 的 {c.get('days')} 天内"
             f"{_disease(sig)}观察到 {_n(c.get('observed'))} 例，期望 {_n(c.get('expected'), 1)} 例"
             f"（O/E={_n(c.get('observed_over_expected'), 1)}），对数似然比 {_n(c.get('llr'), 1)}，"
@@ -74,12 +77,19 @@ def _scan(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
             f"复发间隔约 {_n(c.get('recurrence_interval_days'), 0)} 天；研究期为最近 {p.get('study_days')} 天。")
 
 
+def _city_model(raw: Any) -> str:
+    """The city's model in our words when we know it, else as the city named it."""
+    name = model_name(raw)
+    return str(raw) if name == UNKNOWN_MODEL_ZH and raw else name
+
+
 def _city(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
     extra = f"：{ev['description']}" if ev.get("description") else ""
     obs = f"（观察值 {_n(sig.get('observed'))}，阈值 {_n(sig.get('threshold'))}）" if sig.get("observed") is not None else ""
-    return f"市级平台下发的预警信号（市级编号 {sig.get('external_id')}，模型 {ev.get('model', sig.get('model'))}）{extra}{obs}。"
+    return f"市级平台下发的预警信号（市级编号 {sig.get('external_id')}，模型 {_city_model(ev.get('model', sig.get('model')))}）{extra}{obs}。"
 
 
+_MISSING = re.compile(r"(?<![A-Za-z])None(?![A-Za-z])")
 _EXPLAIN: dict[str, Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], str]] = {
     "single_case": _single_case, "count_threshold": _count_threshold, "moving_percentile": _moving_percentile,
     "ears_c1": _ears, "ears_c2": _ears, "ears_c3": _ears, "cusum": _cusum, "scan": _scan,
@@ -93,5 +103,5 @@ def explain(sig: dict[str, Any]) -> str:
         return _city(sig, ev, params)
     fn = _EXPLAIN.get(sig.get("model", ""))
     if fn is None:
-        return f"模型 {sig.get('model')}：观察值 {_n(sig.get('observed'))}，阈值 {_n(sig.get('threshold'))}。"
-    return fn(sig, ev, params)
+        return f"{model_name(sig.get('model'))}：观察值 {_n(sig.get('observed'))}，阈值 {_n(sig.get('threshold'))}。"
+    return _MISSING.sub("—", fn(sig, ev, params))  # evidence without a field reads "—", never "None"

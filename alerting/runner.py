@@ -5,6 +5,8 @@ percentile per region × disease (streets and districts), EARS C1/C2/C3 on syndr
 sentinel institution, CUSUM per street × disease, and the space-time permutation scan over a
 district's streets. An alarm on any of the last `lookback_days` days counts; its day is the
 signal's `window_end`, so a re-run of the same data changes nothing (dedup in `service.raise_alarm`).
+Alarms are kept as evidence (signal kind 'alarm') and fused into graded warning events
+(`alerting.event_loop`), which alone enter the loop, the inbox and the push to institutions.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from alerting.detectors.ears import ears_c
 from alerting.detectors.moving_percentile import baseline_positions, moving_percentile
 from alerting.detectors.scan import space_time_permutation_scan
 from alerting.detectors.threshold import count_threshold
+from alerting.event_loop import fuse_alarms
 from alerting.service import Alarm, Publish, raise_alarm
 from store.cases import CaseReport, Disease
 from store.places import Region
@@ -50,12 +53,17 @@ class RunReport:
     refired: int = 0
     unchanged: int = 0
     signal_ids: list[int] = field(default_factory=list)
+    events_created: int = 0
+    events_graded: int = 0
+    events_notified: int = 0
+    event_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "district_code": self.district_code,
                 "seconds": round(self.seconds, 3), "model_seconds": {k: round(v, 3) for k, v in self.model_seconds.items()},
                 "series": self.series, "alarms": self.alarms, "created": self.created, "refired": self.refired,
-                "unchanged": self.unchanged}
+                "unchanged": self.unchanged, "events_created": self.events_created,
+                "events_graded": self.events_graded, "events_notified": self.events_notified}
 
 
 @dataclass
@@ -413,11 +421,18 @@ def run_all(session: Session, *, as_of: date, district_code: str | None, publish
     for source in sources:
         alarms += source(session, as_of=as_of, district_code=district_code, config=cfg)
     t0 = time.perf_counter()
+    raised = []
     for alarm in alarms:
         signal, outcome = raise_alarm(session, alarm, verify_hours=cfg.verify_hours, dedup_days=cfg.dedup_days,
-                                      now=now, publish=publish)
+                                      now=now, kind="alarm")
         setattr(report, outcome, getattr(report, outcome) + 1)
         report.signal_ids.append(signal.id)
+        raised.append((alarm, signal))
     report.model_seconds["signals"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fused = fuse_alarms(session, raised, as_of=as_of, district_code=district_code, cfg=cfg, now=now, publish=publish)
+    report.events_created, report.events_graded, report.events_notified = fused.created, fused.graded, fused.notified
+    report.event_ids = fused.event_ids
+    report.model_seconds["events"] = time.perf_counter() - t0
     report.seconds = time.perf_counter() - started
     return report

@@ -6,12 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from geo.dates import PastDate, PastDateTime, QueryDate
+from store.labels import MODEL_ZH  # noqa: F401  (re-exported: the one table of model names)
+
 SignalState = Literal["new", "verifying", "excluded", "suspected", "confirmed", "responding", "closed"]
 STATE_ZH = {"new": "新信号", "verifying": "核实中", "excluded": "已排除", "suspected": "疑似事件",
             "confirmed": "已确认", "responding": "处置中", "closed": "已结案"}
-MODEL_ZH = {"single_case": "单病例预警", "count_threshold": "固定阈值", "moving_percentile": "移动百分位数",
-            "ears_c1": "EARS-C1", "ears_c2": "EARS-C2", "ears_c3": "EARS-C3", "cusum": "CUSUM 累积和",
-            "scan": "时空重排扫描", "city": "市级下发"}
 CODE = r"^[0-9A-Za-z_.:\-]+$"
 
 
@@ -50,9 +50,9 @@ class CitySignalIn(_In):
     description: str | None = Field(default=None, max_length=4000)
     observed: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     threshold: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    window_start: date | None = None
-    window_end: date | None = None
-    issued_at: datetime | None = None
+    window_start: PastDate | None = None
+    window_end: PastDate | None = None
+    issued_at: PastDateTime | None = None
     geometry: GeoJsonGeometry | None = None
     crs: Literal["WGS84", "GCJ02", "BD09"] = "WGS84"
     evidence: dict[str, Any] = Field(default_factory=dict)
@@ -73,10 +73,12 @@ class SignalQuery(_In):
     model: str | None = Field(default=None, max_length=30, pattern=CODE)
     disease_code: str | None = Field(default=None, max_length=20, pattern=CODE)
     region_code: str | None = Field(default=None, max_length=20, pattern=CODE)
-    origin: Literal["model", "city"] | None = None
+    origin: Literal["model", "city", "fusion", "department", "opinion"] | None = None
+    kind: Literal["event", "alarm"] | None = Field(default=None, description="default: events (alarms with model / event_id)")
+    event_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="the alarms of one event")
     open_only: bool = False
-    since: date | None = None
-    until: date | None = None
+    since: QueryDate | None = None
+    until: QueryDate | None = None
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=1_000_000)
 
@@ -119,6 +121,9 @@ class SignalOut(BaseModel):
     assignee_user_id: int | None
     receipts_total: int = 0
     receipts_acknowledged: int = 0
+    kind: str = "event"
+    grade: str | None = None
+    event_id: int | None = None
 
 
 class SignalEventOut(BaseModel):
@@ -149,6 +154,7 @@ class SignalDetail(SignalOut):
     events: list[SignalEventOut] = []
     receipts: list[ReceiptOut] = []
     allowed_transitions: list[str] = []
+    alarms: list[SignalOut] = []
 
 
 class SignalPage(BaseModel):
@@ -185,13 +191,13 @@ class RtQuery(_In):
     region: str | None = Field(default=None, max_length=20, pattern=CODE)
     days: int = Field(default=120, ge=28, le=730)
     window: int = Field(default=7, ge=3, le=28)
-    as_of: date | None = None
+    as_of: QueryDate | None = None
 
 
 class BurdenQuery(_In):
     disease: str = Field(min_length=1, max_length=20, pattern=CODE)
     days: int = Field(default=120, ge=28, le=730)
-    as_of: date | None = None
+    as_of: QueryDate | None = None
 
 
 class RtPoint(BaseModel):

@@ -5,7 +5,9 @@ decimal non-negative counts) and writes ``date,observed,threshold,alarm``; ``thr
 ``alarm`` are empty where the model is not evaluated (too little history) or undefined, and
 ``alarm`` is ``1``/``0`` elsewhere. For ``moving-percentile`` and ``count-threshold`` the observed
 value is the window count. Parameters are strings named as in R where R has them (``alpha``,
-``baseline``, ``minSigma``, ``k``, ``h``, ...). ``run_rt`` reads a serial interval (``k,p``) and
+``baseline``, ``minSigma``, ``k``, ``h``, ...). ``farrington-flexible`` reads weekly rows dated by
+their Monday and takes R's control names (``b``, ``w``, ``thresholdMethod``, ...); ``cusum`` with
+``m`` is R's ``algo.cusum`` (``k``, ``h``, ``m``, ``trans``). ``run_rt`` reads a serial interval (``k,p``) and
 ``date,count`` cases and writes EpiEstim's ``t_start,t_end,mean,std,q025,median,q975``.
 Bad input raises :class:`SeriesInputError` (a ValueError) with a stable ``code``, the line and
 the field.
@@ -23,11 +25,14 @@ import numpy as np
 import pandas as pd
 
 from alerting.detectors.base import DetectionResult, DetectorInputError
-from alerting.detectors.cusum import cusum, ewma
+from alerting.detectors.cusum import cusum, cusum_r, ewma
+from alerting.detectors.farrington import farrington_flexible
 from alerting.detectors.ears import ears_c
 from alerting.detectors.moving_percentile import moving_percentile
 from alerting.detectors.threshold import count_threshold
 from alerting.forecast.rt import RtInputError, estimate_r
+from alerting.weekly_series import check_weekly, weekly_counts
+from geo import dates
 
 
 class SeriesInputError(ValueError):
@@ -84,6 +89,10 @@ def parse_series(csv_text: str, *, fill_gaps: bool = False, source: str = "serie
             d = date.fromisoformat(raw_date)
             if len(raw_date) != 10:
                 raise ValueError
+            dates.check(d, dates.PAST, "date")
+        except dates.DateRangeError as exc:
+            raise SeriesInputError(f"{source}.date_range", f"{source} line {line}: {exc.message}", line,
+                                   "date") from None
         except ValueError:
             raise SeriesInputError(
                 f"{source}.bad_date", f"{source} line {line}, field 'date': {raw_date!r} is not a YYYY-MM-DD date",
@@ -191,6 +200,19 @@ def _p_choice(name: str, choices: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
+def _p_limit54(raw: str) -> tuple[int, int]:
+    parts = raw.replace(":", ",").split(",")
+    try:
+        cases, weeks = (int(x) for x in parts)
+    except ValueError:
+        cases, weeks = -1, 0
+    if cases < 0 or weeks < 1:
+        raise SeriesInputError(
+            "series.bad_param", f"parameter limit54: {raw!r} is not cases,weeks (cases ≥ 0, weeks ≥ 1)", field="limit54"
+        )
+    return cases, weeks
+
+
 _EARS = {
     "alpha": ("alpha", _p_float("alpha", 0.0, 1.0, open_lo=True)),
     "baseline": ("baseline", _p_int("baseline", 3)),
@@ -215,7 +237,26 @@ MODELS: dict[str, tuple[Callable[..., DetectionResult], dict[str, tuple[str, Cal
     ),
     "cusum": (
         cusum,
-        {"k": ("k", _p_float("k", 0.0)), "h": ("h", _p_float("h", 0.0, open_lo=True)), **_CONTROL},
+        {"k": ("k", _p_float("k", 0.0)), "h": ("h", _p_float("h", 0.0, open_lo=True)), **_CONTROL,
+         "m": ("m", _p_float("m", 0.0, open_lo=True)), "trans": ("trans", _p_choice("trans", ("standard", "rossi")))},
+        {},
+    ),
+    "farrington-flexible": (
+        farrington_flexible,
+        {
+            "b": ("b", _p_int("b", 1)),
+            "w": ("w", _p_int("w", 0)),
+            "reweight": ("reweight", _p_bool("reweight")),
+            "weightsThreshold": ("weights_threshold", _p_float("weightsThreshold", 0.0)),
+            "alpha": ("alpha", _p_float("alpha", 0.0, 0.5, open_lo=True)),
+            "trend": ("trend", _p_bool("trend")),
+            "pThresholdTrend": ("p_threshold_trend", _p_float("pThresholdTrend", 0.0, 1.0)),
+            "limit54": ("limit54", _p_limit54),
+            "powertrans": ("powertrans", _p_choice("powertrans", ("2/3", "1/2", "none"))),
+            "noPeriods": ("no_periods", _p_int("noPeriods", 1)),
+            "pastWeeksNotIncluded": ("past_weeks_not_included", _p_int("pastWeeksNotIncluded", 0)),
+            "thresholdMethod": ("threshold_method", _p_choice("thresholdMethod", ("delta", "nbPlugin", "muan"))),
+        },
         {},
     ),
     "ewma": (
@@ -247,6 +288,31 @@ MODELS: dict[str, tuple[Callable[..., DetectionResult], dict[str, tuple[str, Cal
 }
 
 
+_R_CUSUM = ("k", "h", "m", "trans")
+
+
+def _cusum_variant(kwargs: dict[str, Any]) -> Callable[..., DetectionResult]:
+    """With ``m`` the model is R's algo.cusum (k, h, m, trans only); without it ``trans`` is refused."""
+    if "m" not in kwargs:
+        if "trans" in kwargs:
+            raise SeriesInputError("series.bad_param", "parameter trans needs m (R's algo.cusum mode)", field="trans")
+        return cusum
+    extra = [name for name in kwargs if name not in _R_CUSUM]
+    if extra:
+        raise SeriesInputError(
+            "series.bad_param", f"with m (R's algo.cusum) cusum takes only k, h, m, trans; not {extra[0]}", field=extra[0]
+        )
+    return cusum_r
+
+
+def _parse_weekly(csv_text: str) -> DailySeries:
+    """``date,count`` with one row per week dated by its Monday (see alerting/weekly_series.py)."""
+    daily = parse_series(csv_text, fill_gaps=True)
+    check_weekly(_rows(csv_text, "series"), lambda code, msg, line: SeriesInputError(code, msg, line, "date"))
+    days, counts = weekly_counts(daily.dates, daily.counts)
+    return DailySeries(days, counts)
+
+
 def run_series(model: str, params: dict[str, str], csv_text: str) -> str:
     """Run one detector over ``date,count`` CSV text; return ``date,observed,threshold,alarm`` CSV."""
     if model not in MODELS:
@@ -269,7 +335,12 @@ def run_series(model: str, params: dict[str, str], csv_text: str) -> str:
         kwargs[key] = parse(str(raw))
     if ("mu" in kwargs) != ("sigma" in kwargs):
         raise SeriesInputError("series.bad_param", "give both mu and sigma, or neither", field="mu")
-    series = parse_series(csv_text, fill_gaps=fill_gaps)
+    if func is cusum:
+        func = _cusum_variant(kwargs)
+    if func is farrington_flexible:
+        series = _parse_weekly(csv_text)
+    else:
+        series = parse_series(csv_text, fill_gaps=fill_gaps)
     index = pd.DatetimeIndex(pd.to_datetime(series.dates))
     try:
         if func is moving_percentile:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from accounts import audit
+from accounts.people import actor_label, people
 from accounts.principal import CITY_CODE, Principal
 from alerting.schemas import STATE_ZH, CitySignalIn, SignalQuery
 from geo.crs import to_wgs84
@@ -168,19 +169,27 @@ def push(session: Session, signal: Signal, *, regions: list[str], extra_institut
 
 # ---------------------------------------------------------------- raising (models)
 
-def _open_signal(session: Session, key: str) -> Signal | None:
-    return session.scalar(select(Signal).where(Signal.dedup_key == key, Signal.state.in_(OPEN_STATES))
+def _open_signal(session: Session, key: str, kind: str = "event") -> Signal | None:
+    return session.scalar(select(Signal).where(Signal.dedup_key == key, Signal.kind == kind,
+                                               Signal.state.in_(OPEN_STATES))
                           .order_by(Signal.id.desc()).limit(1).with_for_update())
 
 
 def raise_alarm(session: Session, alarm: Alarm, *, verify_hours: float, dedup_days: int,
-                now: datetime | None = None, publish: Publish | None = None) -> tuple[Signal, str]:
-    """Open a signal for the alarm, or update the open one with the same key: 'created' | 'refired' | 'unchanged'."""
+                now: datetime | None = None, publish: Publish | None = None,
+                kind: str = "event") -> tuple[Signal, str]:
+    """Open a signal for the alarm, or update the open one with the same key: 'created' | 'refired' | 'unchanged'.
+
+    kind "alarm" (the runner) keeps the alarm as evidence only: no push, inbox item or live event — its
+    warning event (`alerting.event_loop`) enters the loop. kind "event" makes the alarm itself an event.
+    """
     now = now or utcnow()
     key = alarm.dedup_key
     geom = from_shape(alarm.geometry, srid=SRID) if alarm.geometry is not None else None
     regions = alarm.push_region_codes or ([alarm.region_code] if alarm.region_code else [])
-    current = _open_signal(session, key)
+    notify = kind == "event"
+    publish = publish if notify else None
+    current = _open_signal(session, key, kind)
     if current is not None and current.window_end is not None and \
             0 <= (alarm.as_of - current.window_end).days <= dedup_days:
         if alarm.as_of == current.window_end:
@@ -193,7 +202,8 @@ def raise_alarm(session: Session, alarm: Alarm, *, verify_hours: float, dedup_da
         current.last_fired_at = now
         if geom is not None:
             current.geom = geom
-        push(session, current, regions=regions, extra_institution_ids=alarm.push_institution_ids)
+        if notify:
+            push(session, current, regions=regions, extra_institution_ids=alarm.push_institution_ids)
         _record(session, current, None, "refired", from_state=current.state,
                 data={"as_of": alarm.as_of.isoformat(), "observed": alarm.observed, "threshold": alarm.threshold,
                       "fire_count": current.fire_count}, publish=publish)
@@ -205,11 +215,12 @@ def raise_alarm(session: Session, alarm: Alarm, *, verify_hours: float, dedup_da
                     title=alarm.title[:200], observed=alarm.observed, threshold=alarm.threshold,
                     window_start=alarm.window_start, window_end=alarm.as_of, params=alarm.params,
                     evidence=alarm.evidence, geom=geom, fire_count=1, first_fired_at=now, last_fired_at=now,
-                    verify_due_at=now + timedelta(hours=verify_hours))
+                    verify_due_at=now + timedelta(hours=verify_hours) if notify else None, kind=kind)
     session.add(signal)
     session.flush()
-    push(session, signal, regions=regions, extra_institution_ids=alarm.push_institution_ids)
-    _inbox(session, signal, "signal.new", signal.title, role=STAFF_ROLE)
+    if notify:
+        push(session, signal, regions=regions, extra_institution_ids=alarm.push_institution_ids)
+        _inbox(session, signal, "signal.new", signal.title, role=STAFF_ROLE)
     _record(session, signal, None, "created", data={"as_of": alarm.as_of.isoformat(), "model": alarm.model},
             publish=publish)
     return signal, "created"
@@ -305,7 +316,8 @@ def acknowledge(session: Session, *, actor: Principal, signal_id: int, ip: str |
 def check_overdue(session: Session, now: datetime, *, publish: Publish | None = None) -> list[int]:
     """Escalate new signals whose verification did not start in time to the district commanders (督办)."""
     rows = list(session.scalars(
-        select(Signal).where(Signal.state == "new", Signal.verify_due_at < now, Signal.escalated_at.is_(None))
+        select(Signal).where(Signal.kind == "event", Signal.state == "new", Signal.verify_due_at < now,
+                             Signal.escalated_at.is_(None))
         .order_by(Signal.verify_due_at).with_for_update(skip_locked=True)))
     for signal in rows:
         signal.escalated_at = now
@@ -341,7 +353,8 @@ def _city_geometry(data: CitySignalIn) -> Any:
 
 
 def receive_city_signal(session: Session, *, actor: Principal, data: CitySignalIn, verify_hours: float,
-                        ip: str | None = None, publish: Publish | None = None) -> tuple[Signal, bool]:
+                        ip: str | None = None, publish: Publish | None = None,
+                        grade: str | None = None) -> tuple[Signal, bool]:
     """Enter a city signal into the loop; the same city id again returns the existing signal and False."""
     if actor.role not in CITY_ROLES:
         raise SignalError("forbidden", "signal.city_only", "only the city platform pushes signals",
@@ -368,7 +381,7 @@ def receive_city_signal(session: Session, *, actor: Principal, data: CitySignalI
                     district_code=data.district_code, state="new", title=data.title, observed=data.observed,
                     threshold=data.threshold, window_start=data.window_start, window_end=data.window_end,
                     params={}, evidence=evidence, geom=_city_geometry(data), fire_count=1, first_fired_at=now,
-                    last_fired_at=now, verify_due_at=now + timedelta(hours=verify_hours))
+                    last_fired_at=now, verify_due_at=now + timedelta(hours=verify_hours), kind="event", grade=grade)
     try:
         with session.begin_nested():
             session.add(signal)
@@ -393,6 +406,12 @@ def list_signals(session: Session, *, actor: Principal, query: SignalQuery) -> t
         conds.append(Signal.state.in_(query.state.split(",")))
     if query.open_only:
         conds.append(Signal.state.in_(OPEN_STATES))
+    if query.kind:
+        conds.append(Signal.kind == query.kind)
+    elif not (query.model or query.event_id):  # events by default; a model or event filter reaches the alarms
+        conds.append(Signal.kind == "event")
+    if query.event_id:
+        conds.append(Signal.event_id == query.event_id)
     for column, value in ((Signal.model, query.model), (Signal.disease_code, query.disease_code),
                           (Signal.region_code, query.region_code), (Signal.origin, query.origin)):
         if value:
@@ -433,7 +452,7 @@ def signal_dicts(session: Session, signals: list[Signal]) -> list[dict[str, Any]
         out.append({c: getattr(s, c) for c in (
             "id", "origin", "model", "state", "title", "disease_code", "region_code", "district_code", "external_id",
             "observed", "threshold", "window_start", "window_end", "fire_count", "first_fired_at", "last_fired_at",
-            "verify_due_at", "escalated_at", "assignee_user_id")}
+            "verify_due_at", "escalated_at", "assignee_user_id", "kind", "grade", "event_id")}
                    | {"disease_name": dn.get(s.disease_code or ""), "region_name": rn.get(s.region_code or ""),
                       "receipts_total": total, "receipts_acknowledged": acked})
     return out
@@ -443,14 +462,14 @@ def signal_detail(session: Session, *, actor: Principal, signal_id: int) -> dict
     """One signal with its evidence, geometry, event timeline, receipts and the actions open to the actor."""
     signal = load_signal(session, actor=actor, signal_id=signal_id)
     base = signal_dicts(session, [signal])[0]
-    users = dict(session.execute(select(AppUser.id, AppUser.display_name).join(
-        SignalEvent, SignalEvent.actor_user_id == AppUser.id).where(SignalEvent.signal_id == signal.id)).all())
+    rows = list(session.scalars(select(SignalEvent).where(SignalEvent.signal_id == signal.id)
+                                .order_by(SignalEvent.time, SignalEvent.id)))
+    users = people(session, (e.actor_user_id for e in rows))  # display name and organisation, not the login
     events = [{"id": e.id, "time": e.time, "actor_user_id": e.actor_user_id,
-               "actor_name": users.get(e.actor_user_id) if e.actor_user_id else "系统",
+               "actor_name": actor_label(users, e.actor_user_id, None),
                "action": e.action, "from_state": e.from_state, "to_state": e.to_state, "reason": e.reason,
                "data": e.data or {}}
-              for e in session.scalars(select(SignalEvent).where(SignalEvent.signal_id == signal.id)
-                                       .order_by(SignalEvent.time, SignalEvent.id))]
+              for e in rows]
     receipts = [{"institution_id": r.institution_id, "institution_code": code, "institution_name": name,
                  "pushed_at": r.pushed_at, "acknowledged_at": r.acknowledged_at, "ack_user_id": r.ack_user_id}
                 for r, code, name in session.execute(
@@ -460,7 +479,10 @@ def signal_detail(session: Session, *, actor: Principal, signal_id: int) -> dict
     if actor.role == "institution_user":
         receipts = [r for r in receipts if r["institution_id"] == actor.institution_id]
     geometry = dict(mapping(to_shape(signal.geom))) if signal.geom is not None else None
-    return base | {"params": signal.params or {}, "evidence": signal.evidence or {}, "geometry": geometry,
+    alarms = signal_dicts(session, list(session.scalars(
+        select(Signal).where(Signal.event_id == signal.id).order_by(Signal.window_end, Signal.id).limit(200)))) \
+        if signal.kind == "event" and actor.role != "institution_user" else []
+    return base | {"alarms": alarms, "params": signal.params or {}, "evidence": signal.evidence or {}, "geometry": geometry,
                    "events": events, "receipts": receipts, "allowed_transitions": allowed_transitions(actor, signal)}
 
 

@@ -11,24 +11,21 @@
   var markers = {};   // team id → Leaflet marker (filled by teamPoint as dash-leaflet builds the layer)
   var tracks = {};    // team id → Leaflet polyline
 
-  function esc(s) {
-    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
-      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
-    });
-  }
+  // Text into HTML only through the shared escaper (assets/markup.js; looked up at call time).
+  function esc(s) { return window.onemap.markup.text(s); }
 
   function teamIcon(p) {
     var video = p.video_online ? "video-on" : "video-off";
     return L.divIcon({
       className: "cmd-team status-" + esc(p.status) + " " + video,
-      html: "<span class=\"glyph\">" + (TYPE_GLYPH[p.type] || "队") + "</span><span class=\"video-dot\"></span>",
+      html: "<span class=\"glyph\">" + esc(TYPE_GLYPH[p.type] || "队") + "</span><span class=\"video-dot\"></span>",
       iconSize: [px(26), px(26)], iconAnchor: [px(13), px(13)], tooltipAnchor: [px(13), 0]
     });
   }
 
   function teamTooltip(p) {
-    return "<b>" + esc(p.name) + "</b><br>" + esc(p.type_zh) + " · " + esc(p.status_zh) + " · " + p.members + "人<br>" +
-      "视频" + (p.video_online ? "在线" : "离线");
+    return window.onemap.markup.tooltip(p.name, [[p.type_zh, p.status_zh, p.members + "人"],
+                                                 "视频" + (p.video_online ? "在线" : "离线")]);
   }
 
   window.onemap.command = {
@@ -50,7 +47,7 @@
     resourcePoint: function (feature, latlng) {
       var p = feature.properties;
       var cls = "cmd-site" + (p.below_min ? " below" : "");
-      var badge = p.below_min ? "<span class=\"badge\">" + p.below_min + "</span>" : "";
+      var badge = p.below_min ? "<span class=\"badge\">" + esc(p.below_min) + "</span>" : "";
       return L.marker(latlng, {title: p.name, alt: p.name,
         icon: L.divIcon({className: cls, html: "<span class=\"glyph\">储</span>" + badge, iconSize: [px(24), px(24)],
                          iconAnchor: [px(12), px(12)], tooltipAnchor: [px(12), 0]})});

@@ -1,27 +1,14 @@
 /* Video-wall shell (大屏): clock, per-layer data age, stale banner, map rotation, self-recovery. */
 (function () {
   "use strict";
-  var WEEK = ["日", "一", "二", "三", "四", "五", "六"];
   var HEALTH_OK_MS = 15000, BACKOFF_MIN_MS = 2000, BACKOFF_MAX_MS = 60000;
   var shownWall = null, shownSince = 0;
   var healthDown = false, backoff = BACKOFF_MIN_MS, healthTimer = null;
 
-  function pad(n) { return n < 10 ? "0" + n : String(n); }
+  /* Beijing time whatever the kiosk's own time zone is (assets/beijing_time.js, Intl with Asia/Shanghai). */
+  function clockText(ms) { return window.onemap.time.clock(ms); }
 
-  /* Beijing time whatever the kiosk's own time zone is. */
-  function cst(ms) { return new Date(ms + 8 * 3600 * 1000); }
-
-  function clockText(ms) {
-    var d = cst(ms);
-    return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " 星期" +
-      WEEK[d.getUTCDay()] + " " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
-  }
-
-  function ageText(seconds) {
-    if (seconds < 60) { return seconds + "秒前"; }
-    if (seconds < 3600) { return Math.floor(seconds / 60) + "分钟前"; }
-    return Math.floor(seconds / 3600) + "小时前";
-  }
+  function ageText(seconds) { return window.onemap.time.age(seconds); }
 
   function updateAges(wall, now) {
     var stale = false, limit = Number((wall && wall.getAttribute("data-stale")) || 120);
@@ -34,7 +21,7 @@
       var text = "同步 " + ageText(age);
       if (updated) {
         var u = Date.parse(updated);
-        if (!isNaN(u)) { text = "数据 " + pad(cst(u).getUTCHours()) + ":" + pad(cst(u).getUTCMinutes()) + " · " + text; }
+        if (!isNaN(u)) { text = "数据 " + window.onemap.time.hm(u) + " · " + text; }
       }
       if (out && out.textContent !== text) { out.textContent = text; }
       var isStale = age > limit;

@@ -5,7 +5,9 @@ production server (`onemap serve`) on a scratch database, opens N headless Chrom
 live.js (through the Dash page shell) and append an element on each `onemap:change`; a
 MutationObserver stamps the moment the element is in the DOM. Prints p50/p95/max over all screens.
 `--page tiny` (default) serves a minimal same-origin page holding only live.js (intercepted by the
-browser, so the server is untouched); `--page dash` loads the full Dash shell with every page script.
+browser, so the server is untouched); `--page dash` loads the full Dash shell with every page script;
+`--page real` opens the real /monitor and /command pages and measures POST → visible (case marker, KPI
+当日报告, team marker) — see bench/live_pages.py.
 """
 from __future__ import annotations
 
@@ -56,10 +58,16 @@ def main() -> None:
     parser.add_argument("--screens", type=int, default=20)
     parser.add_argument("--rate", type=float, default=20.0, help="events per second")
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--page", choices=["tiny", "dash"], default="tiny")
+    parser.add_argument("--page", choices=["tiny", "dash", "real"], default="tiny")
     args = parser.parse_args()
     with scratch() as (settings, services, world), server(settings, port=8762) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        if args.page == "real":
+            from bench.live_pages import run as run_real_pages
+
+            run_real_pages(browser, url, services, world, args.screens, args.rate, args.seconds)
+            browser.close()
+            return
         pages = []
         for _ in range(args.screens):  # one context per screen: each is its own browser (HTTP/1.1 allows 6 per host)
             context = browser.new_context(  # bypass_csp: only so the probe below may run; live.js needs none

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from cli.context import CliContext, pass_ctx
+from cli.textfile import read_utf8
 from config import Settings
 from dispatch.outbox import district_key_id
 from dispatch.standin import CityStandin
@@ -80,7 +81,7 @@ def city_standin(ctx: CliContext, host: str, port: int, district_url: str, key_f
     """Run the stand-in city platform: receive and verify callbacks, issue signed tasks."""
     if not key_file.exists():
         raise click.ClickException(f"{key_file} not found; run `onemap seed --demo` or pass --key-file")
-    standin = start_city_standin(ctx.settings, city_private_key_hex=key_file.read_text().strip(),
+    standin = start_city_standin(ctx.settings, city_private_key_hex=read_utf8(key_file).strip(),
                                  district_url=district_url, city_key_id=key_id, host=host, port=port)
     click.echo(f"city stand-in on {standin.url}; set CITY_CALLBACK_URL={standin.callback_url}")
     for status, body in issue_demo_tasks(standin, count=issue):

@@ -7,6 +7,7 @@ import click
 
 from config import Settings, load_settings
 from config.runtime import Services, build_services
+from config.settings import MissingSecretError
 
 
 @dataclass
@@ -17,7 +18,10 @@ class CliContext:
     @property
     def services(self) -> Services:
         if self._services is None:
-            self._services = build_services(self.settings, pool_size=4)
+            try:
+                self._services = build_services(self.settings, pool_size=4)
+            except MissingSecretError as exc:
+                raise click.ClickException(str(exc)) from None
         return self._services
 
     def announce_bulk_change(self) -> None:

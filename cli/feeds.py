@@ -9,7 +9,9 @@ from pathlib import Path
 import click
 
 from cli.context import CliContext, pass_ctx
+from cli.dates import DAY
 from cli.imports import import_
+from cli.textfile import check_utf8
 from feeds.importers import FeedImportRejected, import_file
 from feeds.schemas import CST, FEED_KINDS
 from geo.db import session_scope
@@ -30,6 +32,7 @@ def _publish(ctx: CliContext, changes: list) -> None:  # type: ignore[type-arg]
 @pass_ctx
 def import_feed(ctx: CliContext, kind: str, file: Path) -> None:
     """Import a CSV or JSON file of one feed kind (formats: docs/feeds.md); nothing is written if a row is bad."""
+    check_utf8(file)
     try:
         with session_scope(ctx.services.session_factory) as session:
             report = import_file(session, kind=kind, path=file)
@@ -48,7 +51,7 @@ def feeds() -> None:
 
 
 @feeds.command()
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Day to run for (default today).")
+@click.option("--as-of", "as_of", type=DAY, default=None, help="Day to run for (default today).")
 @click.option("--district", default=None, help="District code (default: DISTRICT_CODE).")
 @pass_ctx
 def warn(ctx: CliContext, as_of: datetime | None, district: str | None) -> None:
@@ -70,7 +73,7 @@ def warn(ctx: CliContext, as_of: datetime | None, district: str | None) -> None:
 @feeds.command()
 @click.option("--disease", required=True)
 @click.option("--district", default=None)
-@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--end", type=DAY, default=None)
 @pass_ctx
 def influence(ctx: CliContext, disease: str, district: str | None, end: datetime | None) -> None:
     """Fit the influence-factor model and print it as JSON."""

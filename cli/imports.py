@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from cli.context import CliContext, pass_ctx
+from cli.textfile import check_utf8
 from gazetteer.errors import ImportRejected
 from gazetteer.institutions import import_institutions
 from gazetteer.regions import read_regions, store_regions
@@ -30,6 +31,7 @@ def import_() -> None:
 def regions(ctx: CliContext, file: Path, level: str, crs: str | None, code_field: str, name_field: str,
             population_field: str | None) -> None:
     """Load region polygons; each is placed under the region one level up that contains it."""
+    check_utf8(file)
     try:
         rows = read_regions(file, level=level, crs=crs, code_field=code_field, name_field=name_field,
                             population_field=population_field)
@@ -47,6 +49,7 @@ def regions(ctx: CliContext, file: Path, level: str, crs: str | None, code_field
 @pass_ctx
 def institutions(ctx: CliContext, file: Path, crs: str | None) -> None:
     """Load institutions (code, name, kind, flags, position)."""
+    check_utf8(file)
     try:
         with session_scope(ctx.services.session_factory) as session:
             count = import_institutions(session, file, crs=crs)

@@ -1,8 +1,11 @@
 """Entry point: `onemap <group> <command>`."""
 from __future__ import annotations
 
+import getpass
+
 import click
 
+from accounts.audit import set_client_address
 from cli import roster as _roster, stock as _stock  # noqa: F401  (they add `onemap import roster|stock`)
 from cli.city import city_standin
 from cli.context import CliContext
@@ -23,6 +26,14 @@ from cli.worker import worker
 def cli(ctx: click.Context) -> None:
     """OneMap 一张图 — surveillance, early warning and emergency command."""
     ctx.ensure_object(CliContext)
+    set_client_address(f"cli:{_os_user()}")  # audit rows written by commands say where they came from
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "unknown"
 
 
 for command in (db, seed, import_, serve, worker, simulate, *WARN_COMMANDS, feeds, dispatch, city_standin,

@@ -7,6 +7,7 @@ import click
 
 from cli.context import CliContext, pass_ctx
 from cli.imports import import_
+from cli.textfile import read_utf8
 from command.roster import import_roster_csv
 from gazetteer.errors import ImportRejected
 from geo.db import session_scope
@@ -18,13 +19,10 @@ from geo.db import session_scope
 @pass_ctx
 def roster(ctx: CliContext, file: Path, district: str | None) -> None:
     """CSV columns day,duty_role,org_name,name,phone[,shift]; replaces the roster of the days in the file."""
+    data = read_utf8(file)
     services = ctx.services
     if services.cipher is None:
         raise click.ClickException("PII_KEYS is not set: names and phones cannot be encrypted")
-    try:
-        data = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise click.ClickException("the file is not UTF-8") from None
     try:
         with session_scope(services.session_factory) as session:
             count = import_roster_csv(session, data, cipher=services.cipher,

@@ -12,10 +12,10 @@ from accounts import audit
 from accounts.demo_users import create_demo_users
 from accounts.passwords import PasswordPolicyError
 from accounts.sessions import SessionStore
-from accounts.tokens import create_token, list_tokens, revoke_token
-from accounts.token_cache import TokenCache
+from accounts.tokens import MAX_DAYS, TokenLifetimeError, create_token, list_tokens, revoke_token
 from accounts.users import AccountError, create_user, list_users, set_password, update_user
 from cli.context import CliContext, pass_ctx
+from cli.textfile import read_utf8
 from security.secrets import parse_sm2_private_key
 from security.sm2 import SM2Error, sm2_sign
 from store.accounts import AppUser, Org
@@ -47,15 +47,21 @@ def token() -> None:
 @token.command("create")
 @click.option("--user", "username", required=True)
 @click.option("--name", default="cli", show_default=True)
-@click.option("--expires", "days", type=click.IntRange(1, 3650), default=None, help="Days until it expires.")
+@click.option("--expires", "days", type=click.IntRange(1, MAX_DAYS["device"]), default=None,
+              help="Days until it expires (default and maximum: 90 for personal, 365 for device tokens, "
+                   "or less when PERSONAL_TOKEN_MAX_DAYS / DEVICE_TOKEN_MAX_DAYS say so).")
 @click.option("--device", is_flag=True, help="A kiosk device token (for /login/device?token=…).")
 @pass_ctx
 def token_create(ctx: CliContext, username: str, name: str, days: int | None, device: bool) -> None:
     """Create a token for USER and print it once."""
+    kind = "device" if device else "personal"
+    cap = ctx.settings.device_token_max_days if device else ctx.settings.personal_token_max_days
     with ctx.services.session_factory() as db:
         user = _user(db, username)
-        row, clear = create_token(db, user_id=user.id, name=name, expires_days=days,
-                                  kind="device" if device else "personal")
+        try:
+            row, clear = create_token(db, user_id=user.id, name=name, expires_days=days, kind=kind, max_days=cap)
+        except TokenLifetimeError as exc:
+            raise click.ClickException(str(exc)) from None
         db.commit()
     click.echo(f"token id {row.id} for {username}: {clear}")
 
@@ -70,8 +76,9 @@ def token_revoke(ctx: CliContext, token_id: int) -> None:
         if user_id is None:
             raise click.ClickException(f"no active token {token_id}")
         db.commit()
-    TokenCache(ctx.services.redis, ctx.settings.redis_namespace).forget_user(user_id)
-    click.echo(f"token {token_id} revoked")
+    ended = SessionStore(ctx.services.redis, ctx.settings.redis_namespace, ctx.settings.session_idle_minutes
+                         ).destroy_token(token_id, user_id)  # its cached copies and every session born from it
+    click.echo(f"token {token_id} revoked" + (f", {ended} session(s) ended" if ended else ""))
 
 
 @token.command("list")
@@ -94,17 +101,30 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 @click.option("--full", is_flag=True, help="Check the signature of every checkpoint, not only the newest.")
+@click.option("--max-unsigned-age", type=click.IntRange(1, None), default=None, metavar="SECONDS",
+              help="Exit 2 when the oldest row after the newest signed checkpoint is older than this "
+                   "(the checkpoint timer has stopped).")
 @pass_ctx
-def audit_verify(ctx: CliContext, full: bool) -> None:
-    """Check the hash chain and signed checkpoints; exit 1 naming the first broken row."""
+def audit_verify(ctx: CliContext, full: bool, max_unsigned_age: int | None) -> None:
+    """Check the hash chain and signed checkpoints; exit 1 naming the first broken row.
+
+    Also reports the unsigned tail (rows after the newest signed checkpoint): its length and age.
+    Deleting rows from that tail cannot be detected, so the tail must stay short and young.
+    """
     signer = _signer(ctx)
     with ctx.services.session_factory() as db:
         report = audit.verify_chain(db, public_keys={signer.key_id: signer.public_hex}, full=full)
     if not report.ok:
         click.echo(f"BROKEN at audit row {report.first_broken_id}: {report.reason}", err=True)
         raise SystemExit(1)
+    age = report.unsigned_age()
+    age_text = f", the oldest {int(age.total_seconds())} s old" if age is not None else ""
     click.echo(f"ok: {report.rows} rows, {report.checkpoints} checkpoints, "
-               f"{report.unsigned_tail} rows after the newest signed checkpoint")
+               f"{report.unsigned_tail} rows after the newest signed checkpoint{age_text}")
+    if max_unsigned_age is not None and age is not None and age.total_seconds() > max_unsigned_age:
+        click.echo(f"STALE: the unsigned tail is {int(age.total_seconds())} s old (limit {max_unsigned_age} s); "
+                   "is `onemap audit checkpoint --every 300` running?", err=True)
+        raise SystemExit(2)
 
 
 @audit_group.command("checkpoint")
@@ -114,10 +134,15 @@ def audit_checkpoint(ctx: CliContext, every: int) -> None:
     """Sign the chain head now (and, with --every, on a timer)."""
     signer = _signer(ctx)
     while True:
-        with ctx.services.session_factory() as db:
-            cp = audit.checkpoint(db, signer)
-            db.commit()
-        click.echo(f"checkpoint at row {cp.last_audit_id}" if cp else "nothing new to sign")
+        try:
+            with ctx.services.session_factory() as db:
+                cp = audit.checkpoint(db, signer)
+                db.commit()
+            click.echo(f"checkpoint at row {cp.last_audit_id}" if cp else "nothing new to sign")
+        except Exception as exc:  # noqa: BLE001 - the timer outlives a database restart
+            if not every:
+                raise
+            click.echo(f"checkpoint failed, retrying in {every} s: {type(exc).__name__}: {exc}", err=True)
         if not every:
             return
         time.sleep(every)
@@ -247,7 +272,7 @@ def sign_challenge(username: str, challenge: str, key_file: Path | None) -> None
     if not path.exists():
         raise click.ClickException(f"no key file {path}")
     try:
-        signature = sm2_sign(parse_sm2_private_key(path.read_text()), challenge.encode("utf-8"))
+        signature = sm2_sign(parse_sm2_private_key(read_utf8(path)), challenge.encode("utf-8"))
     except (SM2Error, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(base64.b64encode(signature).decode())

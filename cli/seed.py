@@ -8,6 +8,7 @@ import click
 from tqdm import tqdm
 
 from cli.context import CliContext, pass_ctx
+from cli.dates import DAY
 from demo.seed import seed_demo
 from geo.db import session_scope
 
@@ -16,7 +17,7 @@ CST = timezone(timedelta(hours=8))
 
 @click.command()
 @click.option("--demo", is_flag=True, required=True, help="Load the demo data set (Changning + city).")
-@click.option("--end", "end_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--end", "end_date", type=DAY, default=None,
               help="Last day of the demo history (default: today in China Standard Time).")
 @click.option("--keys-dir", type=click.Path(path_type=Path), default=Path("var/keys"), show_default=True,
               help="Where the demo users' SM2 private keys are written.")

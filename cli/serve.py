@@ -13,6 +13,13 @@ import click
 @click.option("--dev", is_flag=True, help="Flask's development server (single process).")
 def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
     """Serve the web app and API."""
+    from config import load_settings
+    from config.settings import MissingSecretError, check_secrets
+
+    try:  # refuse to start before forking workers, naming the missing variable
+        check_secrets(load_settings())
+    except MissingSecretError as exc:
+        raise click.ClickException(str(exc)) from None
     if dev:
         from dashboard import create_app
 

@@ -7,6 +7,7 @@ import click
 
 from cli.context import CliContext, pass_ctx
 from cli.imports import import_
+from cli.textfile import read_utf8
 from command.stock import import_stock_csv
 from gazetteer.errors import ImportRejected
 from geo.db import session_scope
@@ -18,10 +19,7 @@ from geo.db import session_scope
 @pass_ctx
 def stock(ctx: CliContext, file: Path, district: str | None) -> None:
     """CSV columns site_code,item_code,kind,quantity[,source_id,item_name,category,unit,min_level,time,note]."""
-    try:
-        data = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise click.ClickException("the file is not UTF-8") from None
+    data = read_utf8(file)
     try:
         with session_scope(ctx.services.session_factory) as session:
             count = import_stock_csv(session, data, district_code=district or ctx.settings.district_code)

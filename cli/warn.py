@@ -12,6 +12,8 @@ from typing import Any
 import click
 
 from cli.context import CliContext, pass_ctx
+from cli.dates import DAY
+from cli.textfile import InputFileError, read_utf8
 from feeds.warning import feed_alarm_source
 
 CST = timezone(timedelta(hours=8))
@@ -46,7 +48,7 @@ ALARM_SOURCES = (feed_alarm_source,)
 
 
 @warn.command("run")
-@click.option("--date", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--date", "as_of", type=DAY, default=None,
               help="Day to evaluate (default: today, China Standard Time).")
 @click.option("--district", default=None, help="District code (default: settings.district_code).")
 @click.option("--all-districts", is_flag=True, help="Every district of the city.")
@@ -68,11 +70,15 @@ def run(ctx: CliContext, as_of: datetime | None, district: str | None, all_distr
 @warn.command("series")
 @click.option("--model", required=True,
               type=click.Choice(["ears-c1", "ears-c2", "ears-c3", "cusum", "ewma", "moving-percentile",
-                                 "count-threshold"]))
+                                 "count-threshold", "farrington-flexible"]))
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Model parameter (repeatable).")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
-def series(model: str, params: tuple[str, ...], file: Any) -> None:
-    """Run one detector over a date,count CSV; prints date,observed,threshold,alarm."""
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def series(model: str, params: tuple[str, ...], file: Path) -> None:
+    """Run one detector over a date,count CSV; prints date,observed,threshold,alarm.
+
+    Daily rows, except farrington-flexible: one row per week dated by its Monday. cusum with
+    --param m=<expected count> follows R's algo.cusum (k, h, trans=standard|rossi).
+    """
     from alerting.series_cli import SeriesInputError, run_series
 
     parsed: dict[str, str] = {}
@@ -82,9 +88,62 @@ def series(model: str, params: tuple[str, ...], file: Any) -> None:
             raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--param")
         parsed[name.strip()] = value.strip()
     try:
-        click.echo(run_series(model, parsed, file.read()), nl=False)
+        click.echo(run_series(model, parsed, read_utf8(file)), nl=False)
     except SeriesInputError as exc:
         raise click.ClickException(f"{exc.code}: {exc}") from None
+
+
+@warn.command("scan")
+@click.option("--max-share", default=0.5, show_default=True, type=click.FloatRange(0, 1, min_open=True),
+              help="Largest share of all cases a cluster may hold.")
+@click.option("--max-days", default=7, show_default=True, type=click.IntRange(1, 366),
+              help="Longest time window (days ending on the file's last date).")
+@click.option("--max-radius-km", default=None, type=click.FloatRange(0), help="Largest circle radius (km).")
+@click.option("--replications", default=999, show_default=True, type=click.IntRange(0, 9999),
+              help="Monte Carlo replications for the p-values.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Random seed (same seed, same p).")
+@click.option("--alpha", default=0.05, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Clusters with p ≤ alpha are marked significant.")
+@click.option("--secondary", default=5, show_default=True, type=click.IntRange(0, 50),
+              help="At most this many secondary clusters.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def scan(file: Path, max_share: float, max_days: int, max_radius_km: float | None, replications: int, seed: int,
+         alpha: float, secondary: int) -> None:
+    """Space-time permutation scan over a region,lon,lat,date,count CSV; prints the clusters as JSON.
+
+    The study period runs from the first to the last date in the file; clusters end on the last date.
+    """
+    import json
+
+    from alerting.scan_cli import ScanInputError, ScanOptions, run_scan
+
+    options = ScanOptions(max_share=max_share, max_days=max_days, replications=replications, seed=seed,
+                          alpha=alpha, max_radius_km=max_radius_km, secondary=secondary)
+    try:
+        report = run_scan(read_utf8(file), options)
+    except ScanInputError as exc:
+        raise InputFileError(f"{file}: {exc.code}: {exc}") from None
+    click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+
+
+@warn.command("scorecard")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--seed", default=1, show_default=True, type=click.IntRange(0), help="Random seed of the simulation.")
+@click.option("--series", "n_series", default=None, type=click.IntRange(1, 2000),
+              help="Simulated series, one outbreak each (default 108; 18 with --quick).")
+@click.option("--quick", is_flag=True, help="A small run (18 series) for a quick look.")
+def scorecard(as_json: bool, seed: int, n_series: int | None, quick: bool) -> None:
+    """Every model and the fused events on simulated outbreaks (Noufaily et al. 2013):
+    probability of detection, specificity, positive predictive value, median delay."""
+    from alerting.scorecard import DEFAULT_SERIES, run_scorecard
+
+    card = run_scorecard(n_series or DEFAULT_SERIES, seed=seed, quick=quick and n_series is None)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(card.as_json(), ensure_ascii=False, indent=1))
+        return
+    click.echo(card.format(), nl=False)
 
 
 @warn.command("backtest")
@@ -92,14 +151,22 @@ def series(model: str, params: tuple[str, ...], file: Any) -> None:
 @click.option("--scan-every", default=7, show_default=True, type=click.IntRange(1, 30),
               help="Run the scan every N days.")
 @click.option("--scan-replications", default=99, show_default=True, type=click.IntRange(9, 999))
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: the tables, events_per_district_week and each outbreak's first event.")
 @pass_ctx
-def backtest(ctx: CliContext, district: str | None, scan_every: int, scan_replications: int) -> None:
-    """Run the models over the stored history; signals per model and month, share inside injected outbreaks."""
+def backtest(ctx: CliContext, district: str | None, scan_every: int, scan_replications: int, as_json: bool) -> None:
+    """Run the models over the stored history; signals per model and month, share inside injected outbreaks,
+    and the warning events fused from the alarms (events reaching the inbox per district-week)."""
     from alerting.backtest import run_backtest
 
     with ctx.services.session_factory() as session:
         report = run_backtest(session, district_code=district or ctx.settings.district_code,
                               scan_every_days=scan_every, scan_replications=scan_replications)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=1))
+        return
     click.echo(report.format())
 
 
@@ -148,13 +215,13 @@ def forecast() -> None:
 @click.option("--si-distr", "si_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Serial interval CSV with columns k,p (k = 0, 1, 2, ...).")
 @click.option("--window", default=7, show_default=True, type=click.IntRange(1, 60))
-@click.argument("file", type=click.File("r", encoding="utf-8"))
-def rt(si_file: Path, window: int, file: Any) -> None:
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def rt(si_file: Path, window: int, file: Path) -> None:
     """Rt by Cori et al. over sliding windows of a date,count CSV (EpiEstim's columns)."""
     from alerting.series_cli import SeriesInputError, run_rt
 
     try:
-        sys.stdout.write(run_rt(si_file.read_text(encoding="utf-8"), file.read(), window))
+        sys.stdout.write(run_rt(read_utf8(si_file), read_utf8(file), window))
     except SeriesInputError as exc:
         raise click.ClickException(f"{exc.code}: {exc}") from None
 

@@ -105,7 +105,7 @@ def dispatch_plan(session: Session, *, actor: Principal, plan: DispatchPlan, def
         moved = apply_movement(session, Movement(
             site_id=a.site_id, item_code=a.item_code, kind="allocate", quantity=Decimal(str(a.quantity)),
             task_id=task.id, note=plan.title, time=now, source_id=f"task:{task.id}:alloc:{i}"),
-            field=f"allocations.{i}.")
+            field=f"allocations.{i}.", actor=actor)
         movements.append(moved.id)  # type: ignore[union-attr]
     session.flush()
     audit.record(session, actor=actor, action="command.dispatch", object_type="task", object_id=str(task.id),

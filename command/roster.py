@@ -8,8 +8,11 @@ from datetime import date
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from accounts import audit
+from accounts.principal import Principal
 from command.stock import read_csv_rows
 from gazetteer.errors import ImportRejected, RowProblem
+from geo import dates
 from security.pii import FieldCipher, mask_name, mask_phone
 from security.sm4 import DecryptionError
 from store.response import DutyRoster
@@ -55,7 +58,10 @@ def roster_for_day(session: Session, *, cipher: FieldCipher, district_code: str,
 def _row(i: int, row: dict[str, str], problems: list[RowProblem]) -> tuple[date, dict[str, str]] | None:
     found: list[RowProblem] = []
     try:
-        day = date.fromisoformat(row["day"])
+        day = dates.check(date.fromisoformat(row["day"]), dates.QUERY, "day")
+    except dates.DateRangeError as exc:
+        found.append(RowProblem(i, "day", exc.code, exc.message))
+        day = None
     except ValueError:
         found.append(RowProblem(i, "day", "value.not_date", f"{row['day']!r} is not a date (YYYY-MM-DD)"))
         day = None
@@ -74,7 +80,8 @@ def _row(i: int, row: dict[str, str], problems: list[RowProblem]) -> tuple[date,
     return day, {**row, "phone": phone}
 
 
-def import_roster_csv(session: Session, data: str, *, cipher: FieldCipher, district_code: str) -> int:
+def import_roster_csv(session: Session, data: str, *, cipher: FieldCipher, district_code: str,
+                      actor: Principal | None = None) -> int:
     """Validate every row, then replace the district's roster for each day the file covers; all-or-nothing.
 
     Columns: day (YYYY-MM-DD), duty_role, org_name, name, phone; optional shift (default 全天).
@@ -105,4 +112,6 @@ def import_roster_csv(session: Session, data: str, *, cipher: FieldCipher, distr
                 person_name_bidx=cipher.blind_index(f"{row['name']}|{shift}", "name"),
                 phone_enc=cipher.encrypt(row["phone"], "phone") if row["phone"] else None))
         session.flush()
+        audit.record(session, actor=actor, action="roster.import", object_type="duty_roster", district_code=district_code,
+                     detail={"rows": len(good), "days": [d.isoformat() for d in days]})  # names and phones: never
     return len(good)

@@ -12,8 +12,11 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from accounts import audit
+from accounts.principal import Principal
 from command.errors import CommandError
 from gazetteer.errors import ImportRejected, RowProblem
+from geo import beijing, dates
 from store.response import ResourceSite, Stock, StockMovement
 
 MOVEMENT_KINDS = ("in", "out", "allocate")
@@ -43,8 +46,9 @@ def lock_stock(session: Session, *, site_id: int, item_code: str) -> Stock | Non
                           .with_for_update())
 
 
-def apply_movement(session: Session, m: Movement, *, field: str = "") -> StockMovement | None:
-    """Change the quantity and write the history row; None when `source_id` was already applied."""
+def apply_movement(session: Session, m: Movement, *, field: str = "", actor: Principal | None = None,
+                   ) -> StockMovement | None:
+    """Change the quantity, write the history row and audit it; None when `source_id` was already applied."""
     if m.kind not in MOVEMENT_KINDS:
         raise CommandError("invalid", "stock.kind_unknown", f"kind {m.kind!r} not in {MOVEMENT_KINDS}",
                            "出入库类型无效", f"{field}kind")
@@ -69,7 +73,16 @@ def apply_movement(session: Session, m: Movement, *, field: str = "") -> StockMo
                         note=m.note)
     session.add(row)
     session.flush()
+    audit.record(session, actor=actor, action="stock.change", object_type="stock", object_id=str(line.id),
+                 district_code=_site_district(session, m.site_id),
+                 detail={"site_id": m.site_id, "item_code": m.item_code, "kind": m.kind, "delta": str(delta),
+                         "quantity": str(line.quantity), "task_id": m.task_id, "source_id": row.source_id})
     return row
+
+
+def _site_district(session: Session, site_id: int) -> str | None:
+    site = session.get(ResourceSite, site_id)
+    return site.district_code if site else None
 
 
 def site_in_district(session: Session, *, site_id: int, district_code: str | None, field: str = "site_id") -> ResourceSite:
@@ -87,7 +100,7 @@ def history(session: Session, *, site_id: int, item_code: str | None = None, lim
         stmt = stmt.where(StockMovement.item_code == item_code)
     rows = session.scalars(stmt.order_by(StockMovement.time.desc(), StockMovement.id.desc()).limit(limit))
     return [{"id": r.id, "item_code": r.item_code, "kind": r.kind, "delta": float(r.delta), "task_id": r.task_id,
-             "time": r.time.isoformat(), "note": r.note} for r in rows]
+             "time": beijing.iso(r.time), "note": r.note} for r in rows]
 
 
 def levels(session: Session, *, district_code: str | None) -> list[dict[str, Any]]:
@@ -140,7 +153,12 @@ def _time(raw: str, i: int, problems: list[RowProblem]) -> datetime | None:
     except ValueError:
         problems.append(RowProblem(i, "time", "value.not_datetime", f"{raw!r} is not an ISO date-time"))
         return None
-    return value if value.tzinfo else value.replace(tzinfo=CST)
+    try:
+        value = dates.check(value if value.tzinfo else value.replace(tzinfo=CST), dates.PAST, "time")
+    except dates.DateRangeError as exc:
+        problems.append(RowProblem(i, "time", exc.code, exc.message))
+        return None
+    return value
 
 
 def read_csv_rows(data: str, required: tuple[str, ...]) -> list[dict[str, str]]:
@@ -157,7 +175,7 @@ def read_csv_rows(data: str, required: tuple[str, ...]) -> list[dict[str, str]]:
     return rows
 
 
-def import_stock_csv(session: Session, data: str, *, district_code: str | None) -> int:
+def import_stock_csv(session: Session, data: str, *, district_code: str | None, actor: Principal | None = None) -> int:
     """Validate every row, then apply all movements in the caller's transaction; returns rows applied.
 
     Columns: site_code, item_code, kind (in|out), quantity; optional source_id (repeats are skipped),
@@ -197,14 +215,14 @@ def import_stock_csv(session: Session, data: str, *, district_code: str | None) 
     try:
         with session.begin_nested():
             for i, row, site, qty, min_level, when in planned:
-                applied += _apply_row(session, i, row, site, qty, min_level, when)
+                applied += _apply_row(session, i, row, site, qty, min_level, when, actor)
     except CommandError as exc:
         raise ImportRejected([RowProblem(exc.row, exc.field, exc.code, exc.message)]) from None
     return applied
 
 
 def _apply_row(session: Session, i: int, row: dict[str, str], site: ResourceSite, qty: Decimal,
-               min_level: Decimal | None, when: datetime | None) -> int:
+               min_level: Decimal | None, when: datetime | None, actor: Principal | None = None) -> int:
     line = lock_stock(session, site_id=site.id, item_code=row["item_code"])
     if line is None:
         if not all(row.get(c) for c in ("item_name", "category", "unit")):
@@ -218,7 +236,7 @@ def _apply_row(session: Session, i: int, row: dict[str, str], site: ResourceSite
     try:
         done = apply_movement(session, Movement(site_id=site.id, item_code=row["item_code"], kind=row["kind"],
                                                 quantity=qty, note=row.get("note") or None, time=when,
-                                                source_id=row.get("source_id") or None), field="")
+                                                source_id=row.get("source_id") or None), field="", actor=actor)
     except CommandError as exc:
         exc.row = i
         raise

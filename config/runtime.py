@@ -7,7 +7,7 @@ import redis
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import Settings
+from config.settings import Settings, require_blind_index_key
 from geo.db import make_engine, make_session_factory
 from security.pii import FieldCipher
 from security.secrets import KeyRing
@@ -25,12 +25,15 @@ class Services:
 
 
 def build_cipher(settings: Settings) -> FieldCipher | None:
-    """The PII cipher, or None when no key is configured (then PII cannot be written)."""
+    """The PII cipher, or None when no key is configured (then PII cannot be written).
+
+    Raises MissingSecretError when PII_KEYS is set without a usable BLIND_INDEX_KEY.
+    """
     if not settings.pii_keys.get_secret_value():
         return None
     return FieldCipher(
         KeyRing.parse(settings.pii_keys.get_secret_value()),
-        bytes.fromhex(settings.blind_index_key.get_secret_value() or "00" * 32),
+        require_blind_index_key(settings),  # refuses to start without one, never an all-zero key
     )
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -42,10 +43,23 @@ class Settings(BaseSettings):
     city_origin: str = ""
     basemap_url: str = ""
     basemap_attribution: str = ""
+    # A local MBTiles or PMTiles file served at /basemap/<z>/<x>/<y>.<ext> (wins over basemap_url).
+    basemap_file: str = ""
     wall_rotate_seconds: int = Field(default=60, ge=5)
     session_idle_minutes: int = 30
+    # Embed tickets the city platform gets over the signed API live at most this long (≤ 60 s), single-use.
+    embed_ticket_seconds: int = Field(default=60, ge=5, le=60)
+    # Longest lifetime of a personal API token (≤ 90 days) and of a kiosk device token (≤ 1 year).
+    personal_token_max_days: int = Field(default=90, ge=1, le=90)
+    device_token_max_days: int = Field(default=365, ge=1, le=365)
     # Seconds a layer / summary answer may be kept (keyed by the data version); 0 turns the cache off.
     answer_cache_seconds: int = Field(default=60, ge=0, le=3600)
+    # Reverse-proxy hops in front of the app whose X-Forwarded-For / -Proto are trusted (0: none, direct).
+    proxy_hops: int = Field(default=0, ge=0, le=5)
+    # A user's repeated read of the same case data (same scope, same address) is audited once per window.
+    audit_read_window_seconds: int = Field(default=300, ge=0, le=3600)
+    # Largest request body accepted (bytes); larger ones get 413 before they are read (default 8 MiB).
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024)
     testing: bool = False
 
     @classmethod
@@ -56,3 +70,40 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     return Settings.from_env(**overrides)
+
+
+class MissingSecretError(RuntimeError):
+    """A required secret is absent or unusable: the process refuses to start."""
+
+
+def require_secret_key(settings: Settings) -> str:
+    """SECRET_KEY (session signing); never a built-in value outside tests."""
+    value = settings.secret_key.get_secret_value()
+    if len(value) >= 32:
+        return value
+    if settings.testing and not value:
+        return secrets.token_hex(32)  # a per-process key: nothing fixed, nothing guessable
+    raise MissingSecretError("SECRET_KEY (or SECRET_KEY_FILE) must be set to at least 32 characters; "
+                             "`python -m cli.keys` prints a fresh one")
+
+
+def require_blind_index_key(settings: Settings) -> bytes:
+    """BLIND_INDEX_KEY as bytes (≥ 16); never an all-zero stand-in."""
+    value = settings.blind_index_key.get_secret_value()
+    if settings.testing and not value:
+        return secrets.token_bytes(32)
+    try:
+        key = bytes.fromhex(value)
+    except ValueError:
+        raise MissingSecretError("BLIND_INDEX_KEY (or BLIND_INDEX_KEY_FILE) must be hex") from None
+    if len(key) < 16:
+        raise MissingSecretError("BLIND_INDEX_KEY (or BLIND_INDEX_KEY_FILE) must be set to at least 16 bytes of hex; "
+                                 "`python -m cli.keys` prints a fresh one")
+    return key
+
+
+def check_secrets(settings: Settings) -> None:
+    """Raise MissingSecretError naming the first secret a web process needs but lacks."""
+    require_secret_key(settings)
+    if settings.pii_keys.get_secret_value():
+        require_blind_index_key(settings)

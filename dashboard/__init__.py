@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from config import Settings, load_settings
+from config.settings import require_secret_key
 from config.runtime import build_services
 from dashboard.answer_cache import AnswerCache
 from dashboard.extensions import ANSWERS_KEY, EXTENSION_KEY
@@ -14,7 +15,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     app = Flask(__name__, static_folder=None)
     app.config.update(
-        SECRET_KEY=settings.secret_key.get_secret_value() or "dev-only-not-secret",
+        SECRET_KEY=require_secret_key(settings),  # refuses to start without one (MissingSecretError)
         TESTING=settings.testing,
         JSON_AS_ASCII=False,
     )
@@ -24,13 +25,19 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from dashboard.api import bp as api_bp
     from dashboard.errors import register_error_handlers
+    from dashboard.request_limits import install_body_limits
     from dashboard.health import bp as health_bp
     from dashboard.reports import bp as reports_bp
+    from dashboard.briefing_docx import bp as briefing_docx_bp
     from dashboard.security_headers import install_security
     from dashboard.web import build_dash
 
     register_error_handlers(app)
-    for blueprint in (health_bp, api_bp, reports_bp):
+    install_body_limits(app, settings.max_body_bytes)  # first hook: before anything reads a body
+    for blueprint in (health_bp, api_bp, reports_bp, briefing_docx_bp):
         app.register_blueprint(blueprint)
+    from dashboard.basemap import install_basemap
+
+    install_basemap(app)
     install_security(app, build_dash(app))
     return app

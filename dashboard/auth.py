@@ -1,6 +1,7 @@
 """Request authentication: bearer token, SM2-signed client or browser session → Principal; roles enforced."""
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import wraps
 from typing import Any, Callable, TypeVar
 
@@ -12,13 +13,14 @@ from accounts.principal import Principal
 from accounts.request_signing import H_SIGNATURE, SignatureError, verify_request
 from accounts.sessions import SessionStore, WebSession
 from accounts.token_cache import TokenCache
-from accounts.tokens import principal_for_user, resolve_token
+from accounts.tokens import principal_for_user, resolve_token, token_is_live
 from dashboard.errors import ApiError
 from dashboard.extensions import services
 from store.accounts import ApiClient, AppUser
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEVICE_IDLE_MINUTES = 12 * 60  # an unattended video wall keeps its session while it is in use
+BEARER_KINDS = ("personal",)  # a kiosk device token only opens the wall's view-only session, never the API
 
 
 def session_store(*, device: bool = False) -> SessionStore:
@@ -33,11 +35,29 @@ def web_session() -> WebSession | None:
         sid = session.get("sid")
         ws = None
         if sid:
-            ws = session_store(device=session.get("device", False)).load(sid)
+            store = session_store(device=session.get("device", False))
+            ws = store.load(sid)
+            if ws is not None and not _origin_still_valid(ws):
+                store.destroy(sid)
+                ws = None
             if ws is None:  # expired or revoked: forget it
                 session.pop("sid", None)
         g.web_session = ws
     return g.web_session  # type: ignore[no-any-return]
+
+
+def _origin_still_valid(ws: WebSession) -> bool:
+    """Re-check what a view-only session was born from on every request: the device token (not revoked,
+    not expired, user active) or the embed ticket's issuing client user (active city_api)."""
+    if ws.method == "device" and ws.token_id is None:
+        return False  # started before sessions recorded their token: cannot be re-checked, so it ends
+    if ws.token_id is None and ws.method != "embed":
+        return True
+    with services().session_factory() as db:
+        if ws.token_id is not None:
+            return token_is_live(db, ws.token_id)
+        user = db.get(AppUser, ws.principal.user_id)
+        return user is not None and user.is_active and user.role == "city_api"
 
 
 def auth_method() -> str | None:
@@ -61,9 +81,17 @@ def current_principal() -> Principal | None:
         principal = _signed_principal()
     elif method == "session":
         ws = web_session()
-        principal = ws.principal if ws else None
+        principal = _session_principal(ws) if ws else None
     g.principal = principal
     return principal
+
+
+def _session_principal(ws: WebSession) -> Principal:
+    """The session's principal; view-only sessions (embeds, kiosks) never carry the personal-data right,
+    so they get masked identities and grid-snapped case locations whatever their user may see."""
+    if ws.view_only and ws.principal.may_view_pii:
+        return replace(ws.principal, may_view_pii=False)
+    return ws.principal
 
 
 def token_cache() -> TokenCache:
@@ -79,13 +107,13 @@ def _bearer_principal(clear: str) -> Principal | None:
     except redis.RedisError:
         hit = None
     if hit is not None:
-        return hit[0]
+        return hit[0] if hit[1] in BEARER_KINDS else None
     with services().session_factory() as db:
-        resolved = resolve_token(db, clear)
+        resolved = resolve_token(db, clear, kinds=BEARER_KINDS)
         db.commit()
     if resolved is None:
         return None
-    principal, kind, expires_at = resolved
+    principal, kind, expires_at, _ = resolved
     try:
         cache.put(clear, principal, kind, expires_at)
     except redis.RedisError:

@@ -9,6 +9,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from geo.dates import DateRangeError
+
 log = logging.getLogger(__name__)
 
 
@@ -31,8 +33,9 @@ class ApiError(Exception):
 def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     """Pydantic errors as [{field, code, message}] with dotted field paths."""
     return [
-        {"field": ".".join(str(p) for p in e["loc"]) or None, "code": f"invalid.{e['type']}", "message": e["msg"]}
-        for e in exc.errors(include_url=False)
+        {"field": ".".join(str(p) for p in e["loc"]) or None, "code": f"invalid.{e['type']}", "message": e["msg"],
+         **({"message_zh": e["ctx"]["message_zh"]} if "message_zh" in (e.get("ctx") or {}) else {})}
+        for e in exc.errors(include_url=False, include_input=False)
     ]
 
 
@@ -49,12 +52,18 @@ _HTTP_ZH = {400: "请求无效", 401: "未登录或凭证无效", 403: "无权�
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, _json)
+    app.register_error_handler(DateRangeError, lambda exc: _json(
+        ApiError(422, exc.code, exc.message, exc.message_zh, exc.field)))
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError):  # type: ignore[no-untyped-def]
         errors = validation_errors(exc)
-        resp = jsonify({"error": {"code": "invalid.request", "message": "request body is invalid",
-                                  "message_zh": "请求内容不合法", "field": errors[0]["field"], "details": errors}})
+        first = errors[0]
+        # An error that brings its own Chinese message (e.g. invalid.date_range) is the answer's headline.
+        code, message, zh = (first["code"], first["message"], first["message_zh"]) if "message_zh" in first \
+            else ("invalid.request", "request body is invalid", "请求内容不合法")
+        resp = jsonify({"error": {"code": code, "message": message, "message_zh": zh, "field": first["field"],
+                                  "details": errors}})
         resp.status_code = 422
         return resp
 
@@ -64,12 +73,19 @@ def register_error_handlers(app: Flask) -> None:
         return _json(ApiError(503, "service.database_unavailable", "database unavailable, retry later",
                               "数据库暂不可用，请稍后重试", headers={"Retry-After": "5"}))
 
+    @app.errorhandler(413)
+    def _too_large(exc: HTTPException):  # type: ignore[no-untyped-def]
+        """Bodies over MAX_CONTENT_LENGTH (chunked, form posts): the JSON error body on every path."""
+        return _json(ApiError(413, "request.too_large", "request body too large", _HTTP_ZH[413], "body"))
+
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
         if not request.path.startswith("/api/"):
             return exc
         code = exc.code or 500
-        return _json(ApiError(code, f"http.{code}", exc.description or exc.name, _HTTP_ZH.get(code, exc.name)))
+        allow = getattr(exc, "valid_methods", None)  # 405: say which methods the path has
+        return _json(ApiError(code, f"http.{code}", exc.description or exc.name, _HTTP_ZH.get(code, exc.name),
+                              headers={"Allow": ", ".join(sorted(allow))} if allow else None))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]

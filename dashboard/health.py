@@ -1,9 +1,10 @@
-"""/healthz: 200 when PostGIS and Redis answer, 503 naming what is down."""
+"""/healthz: 200 when PostGIS and Redis answer, 503 naming what is down (details only for signed-in callers)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify
+from flask import Blueprint, jsonify
 from sqlalchemy import text
 
+from dashboard.auth import current_principal
 from dashboard.extensions import services
 
 bp = Blueprint("health", __name__)
@@ -28,13 +29,10 @@ def _check_redis() -> str:
 
 @bp.get("/healthz")
 def healthz():  # type: ignore[no-untyped-def]
+    """Anonymous callers (load balancers) learn only ok / down; signed-in staff also see versions and errors."""
     checks = {"postgis": _check_postgis(), "redis": _check_redis()}
     down = [name for name, state in checks.items() if not state.startswith("ok")]
+    if current_principal() is None:
+        checks = {name: "down" if name in down else "ok" for name in checks}
     body = {"status": "down" if down else "ok", "checks": checks, "down": down}
     return jsonify(body), (503 if down else 200)
-
-
-@bp.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def api_not_found(rest: str):  # type: ignore[no-untyped-def]
-    """Keep unknown API paths out of Dash's catch-all page route."""
-    abort(404)

@@ -6,34 +6,27 @@ from typing import Any
 from flask import Blueprint, redirect, render_template_string, request, session
 from sqlalchemy import select
 
-from accounts.login import (LoginError, check_device_token, check_password, check_second_factor, issue_challenge,
-                            peek_challenge)
+from accounts.login import (LoginError, LoginThrottle, check_current_password, check_device_token, check_fresh_factor,
+                            check_password, check_second_factor, issue_challenge, peek_challenge)
 from accounts.passwords import PasswordPolicyError
 from accounts.principal import Principal
-from accounts.tokens import create_token, list_tokens, revoke_token
+from accounts.tokens import TokenLifetimeError, create_token, list_tokens, revoke_token
 from accounts.users import set_password
-from dashboard.auth import session_store, token_cache, web_session
+from dashboard.auth import session_store, web_session
+from dashboard.components.shell import shell_header
 from dashboard.errors import ApiError
 from dashboard.extensions import services
 from dashboard.security_headers import app_config, client_ip, csrf_token, hit_limit, rotate_csrf
+from dashboard.view_only import guard as view_only_guard
 from store.accounts import AppUser
 
 bp = Blueprint("login", __name__)
+bp.before_app_request(view_only_guard)  # kiosk and embed sessions: no profile, tokens, password or writes
 
 _BASE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ title }} · OneMap 一张图</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;background:#0b1f33;color:#e8eef5;margin:0}
-main{max-width:560px;margin:8vh auto;background:#12304d;padding:32px 40px;border-radius:8px}
-h1{font-size:22px;margin:0 0 20px} label{display:block;margin:14px 0 4px}
-input,textarea{width:100%;box-sizing:border-box;padding:9px;border-radius:4px;border:1px solid #3d6690;
-background:#0b1f33;color:#fff;font-size:15px} textarea{height:90px;font-family:monospace}
-button{margin-top:20px;padding:9px 22px;font-size:15px;border:0;border-radius:4px;background:#2f80ed;color:#fff;cursor:pointer}
-.err{background:#6b1d1d;padding:10px;border-radius:4px}.ok{background:#1d5b33;padding:10px;border-radius:4px}
-code,pre{background:#0b1f33;padding:6px;display:block;white-space:pre-wrap;word-break:break-all;border-radius:4px}
-table{width:100%;border-collapse:collapse;font-size:14px} td,th{border-bottom:1px solid #3d6690;padding:6px;text-align:left}
-a{color:#8cc4ff} .inline{display:inline} .inline button{margin:0;padding:4px 10px}
-</style></head><body><main><h1>{{ title }}</h1>
+<link rel="stylesheet" href="/assets/shell.css"></head>
+<body class="{{ 'om-app-page' if shell else 'om-login' }}">{{ shell }}<main class="om-card"><h1>{{ title }}</h1>
 {% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}{% if notice %}<p class="ok">{{ notice }}</p>{% endif %}
 {{ body|safe }}</main></body></html>"""
 
@@ -59,19 +52,30 @@ _PROFILE = """<p>{{ p.username }}（角色 {{ p.role }}，范围 {{ p.region_cod
 <td>{{ '已吊销' if t.revoked_at else '有效' }}</td><td>{% if not t.revoked_at %}
 <form class="inline" method="post" action="/profile/tokens/{{ t.id }}/revoke"><input type="hidden" name="csrf_token"
 value="{{ csrf }}"><button type="submit">吊销</button></form>{% endif %}</td></tr>{% endfor %}</table>
+<h2>证书验证</h2><p>创建令牌和修改密码需先用 SM2 证书私钥签署以下挑战（3 分钟内有效，每次提交后更换）：</p>
+<pre id="stepup-challenge">{{ challenge }}</pre>
+<p>演示环境命令：</p><pre>onemap sign-challenge --user {{ p.username }} --challenge '{{ challenge }}'</pre>
 <form method="post" action="/profile/tokens"><input type="hidden" name="csrf_token" value="{{ csrf }}">
 <label for="name">新令牌名称</label><input id="name" name="name" required maxlength="100">
-<label for="expires_days">有效天数（留空为长期）</label><input id="expires_days" name="expires_days" inputmode="numeric">
+<label for="expires_days">有效天数（1–{{ max_days }}，留空为 {{ max_days }}）</label>
+<input id="expires_days" name="expires_days" inputmode="numeric">
+<label for="token-signature">证书签名（Base64）</label><textarea id="token-signature" name="signature" required></textarea>
 <button type="submit">创建令牌</button></form>
 <h2>修改密码</h2><form method="post" action="/profile/password"><input type="hidden" name="csrf_token" value="{{ csrf }}">
+<label for="current_password">当前密码</label><input id="current_password" name="current_password" type="password"
+required>
 <label for="new_password">新密码（≥8 位，含三类字符）</label><input id="new_password" name="new_password" type="password">
+<label for="password-signature">证书签名（Base64）</label><textarea id="password-signature" name="signature" required>
+</textarea>
 <button type="submit">修改</button></form>
 <form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{{ csrf }}"><button>退出登录</button></form>"""
 
 
-def _page(title: str, body: str, *, status: int = 200, error: str = "", notice: str = "", **ctx: Any) -> Any:
+def _page(title: str, body: str, *, status: int = 200, error: str = "", notice: str = "", shell: str = "",
+          **ctx: Any) -> Any:
+    """A form page in assets/shell.css's look; `shell` is the app shell's header (pages behind the login)."""
     inner = render_template_string(body, csrf=csrf_token(), **ctx)
-    return render_template_string(_BASE, title=title, body=inner, error=error, notice=notice), status
+    return render_template_string(_BASE, title=title, body=inner, error=error, notice=notice, shell=shell), status
 
 
 def _safe_next(target: str | None) -> str:
@@ -89,13 +93,14 @@ def _limit_login() -> str | None:
     return None
 
 
-def _start_session(principal: Principal, *, device: bool) -> None:
-    """New session id and CSRF token at login (no fixation)."""
+def _start_session(principal: Principal, *, device: bool, token_id: int | None = None) -> None:
+    """New session id and CSRF token at login (no fixation); a kiosk session records its device token."""
     old = session.get("sid")
     if old:
         session_store().destroy(old)
     session.clear()
-    ws = session_store(device=device).create(principal, method="device" if device else "password+sm2")
+    ws = session_store(device=device).create(principal, method="device" if device else "password+sm2",
+                                             token_id=token_id)
     session["sid"], session["device"] = ws.sid, device
     rotate_csrf()
 
@@ -114,10 +119,11 @@ def login_password() -> Any:
     svc = services()
     with svc.session_factory() as db:
         try:
-            user = check_password(db, username=username, password=request.form.get("password") or "", ip=client_ip())
+            user = check_password(db, username=username, password=request.form.get("password") or "", ip=client_ip(),
+                                  throttle=LoginThrottle(svc.redis, svc.settings.redis_namespace))
         except LoginError as exc:
-            db.commit()  # failures are counted and audited
-            status = 423 if exc.code == "login.locked" else 401
+            db.commit()  # failures are audited
+            status = 429 if exc.code == "login.throttled" else 401
             return _page("登录 · 一张图", _LOGIN, status=status, error=exc.message_zh, next=nxt, username=username)
         db.commit()
         challenge_id, _ = issue_challenge(svc.redis, svc.settings.redis_namespace, user_id=user.id)
@@ -160,12 +166,12 @@ def device_login() -> Any:
         return _page("大屏登录", "", status=429, error=limited)
     with services().session_factory() as db:
         try:
-            principal = check_device_token(db, token=request.args.get("token", ""), ip=client_ip())
+            principal, token_id = check_device_token(db, token=request.args.get("token", ""), ip=client_ip())
         except LoginError as exc:
             db.commit()
             return _page("大屏登录", "", status=401, error=exc.message_zh)
         db.commit()
-    _start_session(principal, device=True)
+    _start_session(principal, device=True, token_id=token_id)
     return redirect(_safe_next(request.args.get("next") or "/monitor?wall=1"), code=303)
 
 
@@ -186,16 +192,32 @@ def logout() -> Any:
 
 
 def _profile_user() -> Principal | None:
-    """Only a browser session manages tokens and passwords (a bearer token cannot mint tokens)."""
+    """Only a full browser session manages tokens and passwords (not a bearer token, kiosk or embed)."""
     ws = web_session()
-    return ws.principal if ws else None
+    return ws.principal if ws is not None and not ws.view_only else None
 
 
 def _profile(principal: Principal, *, status: int = 200, error: str = "", notice: str = "", new_token: str = "") -> Any:
-    with services().session_factory() as db:
+    svc = services()
+    with svc.session_factory() as db:
         tokens = list_tokens(db, user_id=principal.user_id)
+    challenge_id, challenge = issue_challenge(svc.redis, svc.settings.redis_namespace, user_id=principal.user_id,
+                                              purpose="stepup")
+    session["stepup"] = challenge_id
     return _page("个人中心 · 令牌", _PROFILE, status=status, error=error, notice=notice, p=principal, tokens=tokens,
-                 new_token=new_token)
+                 new_token=new_token, challenge=challenge, max_days=_personal_max_days(), shell=shell_header("profile"))
+
+
+def _personal_max_days() -> int:
+    return services().settings.personal_token_max_days
+
+
+def _fresh_factor(db: Any, principal: Principal) -> None:
+    """The step-up challenge shown on /profile, signed by the user's key within its 3 minutes (spent here)."""
+    svc = services()
+    check_fresh_factor(db, svc.redis, svc.settings.redis_namespace, user_id=principal.user_id,
+                       challenge_id=session.pop("stepup", ""), signature_b64=request.form.get("signature") or "",
+                       ip=client_ip())
 
 
 @bp.get("/profile")
@@ -210,11 +232,19 @@ def profile_create_token() -> Any:
     if principal is None:
         return redirect("/login?next=/profile")
     name, days = (request.form.get("name") or "").strip(), (request.form.get("expires_days") or "").strip()
-    if not name or (days and (not days.isdigit() or not 1 <= int(days) <= 3650)):
-        return _profile(principal, status=422, error="名称必填；有效天数须为 1–3650 的整数")
+    cap = _personal_max_days()
+    if not name or (days and (not days.isdigit() or not 1 <= int(days) <= cap)):
+        return _profile(principal, status=422, error=f"名称必填；有效天数须为 1–{cap} 的整数")
     with services().session_factory() as db:
-        _, clear = create_token(db, user_id=principal.user_id, name=name, expires_days=int(days) if days else None,
-                                actor=principal)
+        try:
+            _fresh_factor(db, principal)
+            _, clear = create_token(db, user_id=principal.user_id, name=name, expires_days=int(days) if days else None,
+                                    actor=principal, max_days=cap)
+        except LoginError as exc:
+            db.commit()  # the failed signature is audited
+            return _profile(principal, status=403, error=exc.message_zh)
+        except TokenLifetimeError:
+            return _profile(principal, status=422, error=f"有效天数须为 1–{cap} 的整数")
         db.commit()
     return _profile(principal, notice="令牌已创建", new_token=clear)
 
@@ -228,7 +258,7 @@ def profile_revoke_token(token_id: int) -> Any:
         ok = revoke_token(db, token_id=token_id, actor=principal, owner_id=principal.user_id) is not None
         db.commit()
     if ok:
-        token_cache().forget_user(principal.user_id)
+        session_store().destroy_token(token_id, principal.user_id)  # sessions born from it end too
     return _profile(principal, status=200 if ok else 404, notice="令牌已吊销" if ok else "", error="" if ok else "令牌不存在")
 
 
@@ -240,8 +270,16 @@ def profile_password() -> Any:
     with services().session_factory() as db:
         user = db.scalar(select(AppUser).where(AppUser.id == principal.user_id))
         try:
+            check_current_password(db, user=user, password=request.form.get("current_password") or "",
+                                   ip=client_ip())
+            _fresh_factor(db, principal)
+        except LoginError as exc:
+            db.commit()  # the failed re-authentication is audited
+            return _profile(principal, status=403, error=exc.message_zh)
+        try:
             set_password(db, user, request.form.get("new_password") or "", actor=principal)
         except PasswordPolicyError as exc:
+            db.rollback()
             return _profile(principal, status=422, error=exc.message_zh)
         db.commit()
     session_store().destroy_user(principal.user_id)  # every session of this user ends, this one too

@@ -13,6 +13,12 @@ Register each route next to its view (any dashboard/api module), with the Flask 
 - `query_model`: a model whose fields are the query-string parameters (flat scalars only).
 - `status`: the success status (default 200); `auth`: security schemes that may call it
   ("bearer", "session", "sm2"; empty for public routes).
+- `response_content`: the success body as a raw OpenAPI `content` map, for bodies that are not a model
+  (HTML, an event stream, this document itself).
+- `media_type`: the success body's media type (default application/json; e.g. application/geo+json).
+- `also`: further statuses and the models their bodies may have (e.g. 207 / 422 with the batch result);
+  ErrorBody may be one of them.
+Every rule under /api in the Flask URL map must be registered (tests/security/test_openapi_complete.py).
 Every operation also documents the shared error body (`ErrorBody`) as its `default` response.
 `build_document()` assembles the document; `/api/v1/openapi.json` serves it (dashboard/api/docs.py).
 """
@@ -68,6 +74,9 @@ class Operation:
     status: int
     auth: tuple[str, ...]
     description: str
+    response_content: dict[str, Any] | None = None
+    media_type: str = "application/json"
+    also: tuple[tuple[int, tuple[type[BaseModel], ...]], ...] = ()
 
 
 _REGISTRY: dict[tuple[str, str], Operation] = {}
@@ -76,11 +85,14 @@ _REGISTRY: dict[tuple[str, str], Operation] = {}
 def register_operation(path: str, method: str, summary: str, request_model: type[BaseModel] | None = None,
                        response_model: type[BaseModel] | None = None, tags: tuple[str, ...] | list[str] = (), *,
                        query_model: type[BaseModel] | None = None, status: int = 200,
-                       auth: tuple[str, ...] = ("bearer", "session"), description: str = "") -> None:
+                       auth: tuple[str, ...] = ("bearer", "session"), description: str = "",
+                       response_content: dict[str, Any] | None = None, media_type: str = "application/json",
+                       also: dict[int, tuple[type[BaseModel], ...]] | None = None) -> None:
     """Add (or replace) the documentation of one route."""
     method = method.lower()
     _REGISTRY[(path, method)] = Operation(path, method, summary, request_model, response_model, query_model,
-                                          tuple(tags), status, tuple(auth), description)
+                                          tuple(tags), status, tuple(auth), description, response_content, media_type,
+                                          tuple(sorted((also or {}).items())))
 
 
 def operations() -> list[Operation]:
@@ -123,6 +135,7 @@ def build_document(*, title: str = "OneMap 一张图 API", version: str = "1.0")
             pairs.append((op.request_model, "validation"))
         if op.response_model:
             pairs.append((op.response_model, "serialization"))
+        pairs += [(model, "serialization") for _status, models in op.also for model in models]
     keys, defs_doc = models_json_schema(list(dict.fromkeys(pairs)), ref_template=REF)
     schemas: dict[str, Any] = dict(defs_doc.get("$defs", {}))
     paths: dict[str, Any] = {}
@@ -134,7 +147,8 @@ def build_document(*, title: str = "OneMap 一张图 API", version: str = "1.0")
             "summary": op.summary, "operationId": f"{op.method}_{re.sub(r'[^A-Za-z0-9]+', '_', template).strip('_')}",
             "tags": list(op.tags), "parameters": params,
             "responses": {
-                str(op.status): _response(op.response_model, keys),
+                str(op.status): _response(op.response_model, keys, op.response_content, op.media_type),
+                **{str(code): _any_of(models, keys) for code, models in op.also},
                 "default": {"description": "错误 (error)", "content": {
                     "application/json": {"schema": keys[(ErrorBody, "serialization")]}}},
             },
@@ -156,7 +170,18 @@ def build_document(*, title: str = "OneMap 一张图 API", version: str = "1.0")
     }
 
 
-def _response(model: type[BaseModel] | None, keys: dict[Any, Any]) -> dict[str, Any]:
+def _response(model: type[BaseModel] | None, keys: dict[Any, Any],
+              content: dict[str, Any] | None = None, media_type: str = "application/json") -> dict[str, Any]:
+    if content is not None:
+        return {"description": "成功", "content": content}
     if model is None:
         return {"description": "成功 (no content)"}
-    return {"description": "成功", "content": {"application/json": {"schema": keys[(model, "serialization")]}}}
+    return {"description": "成功", "content": {media_type: {"schema": keys[(model, "serialization")]}}}
+
+
+def _any_of(models: tuple[type[BaseModel], ...], keys: dict[Any, Any]) -> dict[str, Any]:
+    if not models:
+        return {"description": "无内容 (no body)"}
+    refs = [keys[(m, "serialization")] for m in models]
+    schema = refs[0] if len(refs) == 1 else {"anyOf": refs}
+    return {"description": "见 schema", "content": {"application/json": {"schema": schema}}}

@@ -13,7 +13,7 @@ from flask_limiter.util import get_remote_address
 from limits import parse
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from accounts.audit import AuditSigner, set_checkpoint_signer
+from accounts.audit import AuditSigner, reset_client_address, set_checkpoint_signer, set_client_address
 from dashboard.auth import auth_method, current_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import services
@@ -25,6 +25,9 @@ CSRF_HEADER = "X-CSRFToken"
 PUBLIC_PREFIXES = ("/login", "/logout", "/healthz", "/assets/", "/_dash-component-suites/", "/_favicon.ico",
                    "/favicon.ico", "/api/")
 DASH_XHR_PREFIXES = ("/_dash-", "/_reload-hash")
+TILE_PREFIXES = ("/basemap/",)  # map tiles: 401 when not logged in, not a redirect
+# Static files (no personal data) may be cached; everything else is sent with Cache-Control: no-store.
+CACHEABLE_PREFIXES = ("/assets/", "/_dash-component-suites/", "/reports/vendor/", "/_favicon.ico", "/favicon.ico")
 LIMITER_KEY = "onemap_limiter"
 
 
@@ -45,6 +48,20 @@ def client_ip() -> str:
     return request.remote_addr or "-"
 
 
+def _bind_client_address() -> None:
+    """Audit rows recorded during this request carry the client's address (after ProxyFix)."""
+    g.audit_address_token = set_client_address(client_ip())
+
+
+def _unbind_client_address(_exc: BaseException | None) -> None:
+    token = g.pop("audit_address_token", None)
+    if token is not None:
+        try:
+            reset_client_address(token)
+        except ValueError:  # created in another context (streamed response): nothing to undo here
+            pass
+
+
 def _is_public(path: str) -> bool:
     return any(path == p.rstrip("/") or path.startswith(p) for p in PUBLIC_PREFIXES)
 
@@ -54,7 +71,7 @@ def _guard_pages() -> Any:
     path = request.path
     if _is_public(path) or current_principal() is not None:
         return None
-    if path.startswith(DASH_XHR_PREFIXES):
+    if path.startswith(DASH_XHR_PREFIXES + TILE_PREFIXES):
         return _error(ApiError(401, "auth.required", "login required", "需要登录"))
     target = request.full_path.rstrip("?")
     return redirect(f"/login?next={quote(target, safe='')}", code=302)
@@ -111,7 +128,8 @@ def _headers(app: Flask, dash_app: Dash, resp: Response) -> Response:
     resp.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     if request.is_secure:
         resp.headers["Strict-Transport-Security"] = "max-age=31536000"
-    if request.path.startswith(("/login", "/profile", "/api/")):
+    if not request.path.startswith(CACHEABLE_PREFIXES + TILE_PREFIXES):  # tiles set their own (private)
+         # pages, Dash answers, API JSON hold personal data
         resp.headers["Cache-Control"] = "no-store"
     if auth_method() == "session" and g.get("principal") is not None and request.method == "GET":
         resp.set_cookie(CSRF_COOKIE, csrf_token(), secure=True, httponly=False, samesite="Strict")
@@ -161,7 +179,7 @@ def install_security(app: Flask, dash_app: Dash) -> None:
     )
     app.config.setdefault("ONEMAP_LOGIN_RATE_LIMIT", "10/minute")
     app.config.setdefault("ONEMAP_INGEST_RATE_LIMIT", "600/minute")
-    hops = int(getattr(settings, "proxy_hops", 0))  # a Settings field the lead may add
+    hops = settings.proxy_hops  # PROXY_HOPS: trusted reverse proxies in front of the app (0: none)
     if hops:  # behind the reverse proxy: the client address (for rate limits, audit) comes from X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions[LIMITER_KEY] = Limiter(
@@ -169,6 +187,8 @@ def install_security(app: Flask, dash_app: Dash) -> None:
         storage_options={"key_prefix": f"{settings.redis_namespace}:limits"},  # every Redis key under the namespace
         strategy="fixed-window", default_limits=[], swallow_errors=True, headers_enabled=False,
     )
+    app.before_request(_bind_client_address)
+    app.teardown_request(_unbind_client_address)
     app.before_request(_guard_pages)
     app.before_request(_check_csrf)
     app.before_request(_limit_ingest)

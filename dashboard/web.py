@@ -10,6 +10,8 @@ from dash import Dash, Input, Output, dcc, html
 from flask import Flask
 
 from dashboard import ids
+from dashboard.components.shell import INDEX_STRING, frame
+from dashboard.dash_guard import install_dash_guards
 from dashboard.pages import PAGES
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -31,6 +33,7 @@ def build_dash(server: Flask) -> Dash:
         title="OneMap 一张图",
         suppress_callback_exceptions=True,
         update_title=None,
+        index_string=INDEX_STRING,  # <html lang="zh-CN">
     )
     dash_app.layout = html.Div([dcc.Location(id=ids.URL), html.Div(id=ids.PAGE)])
 
@@ -40,11 +43,12 @@ def build_dash(server: Flask) -> Dash:
         page = PAGES.get((pathname or "/").rstrip("/") or "/monitor")
         if pathname in (None, "", "/"):
             page = PAGES["/monitor"]
-        return page.layout(query) if page else _not_found(pathname or "")
+        return frame(page.PATH, query, page.layout(query)) if page else _not_found(pathname or "")
 
     for page in PAGES.values():
         page.register(dash_app)
     _register_bundles_in_every_process(server, dash_app)
+    install_dash_guards(server, dash_app)  # bad callback bodies / unknown bundles: 4xx, not 500
     return dash_app
 
 

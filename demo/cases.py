@@ -150,3 +150,9 @@ def timelines(rng: np.random.Generator, onset: np.ndarray, cutoff: datetime) -> 
     as_text = lambda a: np.char.add(np.datetime_as_string(a, unit="m"), ":00+00")  # noqa: E731
     audit_text = np.where(audit <= end, as_text(audit), "")
     return {"diagnosis": as_text(diag), "report": as_text(report), "audit": audit_text}
+
+
+def annual_rates_on(day: date, diseases: Sequence[DiseaseSpec] = DISEASES) -> list[float]:
+    """Each disease's annual rate per 100,000 scaled by its season on `day` (what the background uses that day)."""
+    days = np.array([np.datetime64(day, "D")])
+    return [spec.rate * float(season_profile(spec, days)[0]) for spec in diseases if spec.rate > 0]

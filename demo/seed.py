@@ -21,6 +21,7 @@ from demo.diseases import BY_CODE, DISEASES
 from demo.feeds import seed_feeds
 from demo.outbreaks import OUTBREAKS
 from demo.persons import person
+from geo.dates import frozen_now
 from geo.srid import SRID
 from security.pii import FieldCipher
 from store.accounts import Setting
@@ -64,9 +65,18 @@ def seed_demo(session: Session, *, cipher: FieldCipher, end: date, keys_dir: Pat
     if is_seeded(session):
         report.skipped = True
         return report
-    started = time.perf_counter()
-    rng_geo, rng_inst, rng_cases, rng_pii, rng_synd, rng_team, rng_feeds = _rngs(7)
     cutoff = datetime(end.year, end.month, end.day, 6, 0, tzinfo=CST)
+    # The history ends on `end`, whatever today is: dates are range-checked against the demo's own "now".
+    with frozen_now(cutoff):
+        _seed(session, cipher, end, keys_dir, progress, report)
+    return report
+
+
+def _seed(session: Session, cipher: FieldCipher, end: date, keys_dir: Path | None, progress: Progress,
+          report: SeedReport) -> None:
+    started = time.perf_counter()
+    cutoff = datetime(end.year, end.month, end.day, 6, 0, tzinfo=CST)
+    rng_geo, rng_inst, rng_cases, rng_pii, rng_synd, rng_team, rng_feeds = _rngs(7)
 
     progress("regions")
     regions = _write_regions(session, report)
@@ -88,7 +98,6 @@ def seed_demo(session: Session, *, cipher: FieldCipher, end: date, keys_dir: Pat
     session.add(Setting(key=SEEDED_KEY, value={"end": end.isoformat(), "seed": SEED, "counts": report.counts}))
     session.flush()
     report.seconds = time.perf_counter() - started
-    return report
 
 
 @dataclass

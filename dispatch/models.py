@@ -1,11 +1,14 @@
 """Pydantic models at the dispatch boundary: HTTP bodies, query strings, callback payloads."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
+from geo.dates import DeadlineDateTime
 from store.dispatch import TASK_STATES, TASK_TYPES
 
 TaskType = Literal["epi", "sampling", "disinfection", "supply", "screening", "other"]
@@ -27,6 +30,16 @@ def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
     return value.strip()
+
+
+_SAFE_URL = re.compile(r"^(https?://[^\s/?#]+|/(?![/\\]))[^\s]*$", re.IGNORECASE)
+
+
+def _safe_url(value: str) -> str:
+    """http(s) or a same-site path; never javascript:, data:, protocol-relative //host or other schemes."""
+    if not _SAFE_URL.match(value):
+        raise PydanticCustomError("url_scheme", "url must start with http://, https:// or /")
+    return value
 
 
 Text = Annotated[str, AfterValidator(_no_control_chars)]
@@ -70,7 +83,7 @@ class Attachment(Strict):
     content_type: Annotated[str, Field(max_length=100, pattern=r"^[\w.+-]+/[\w.+-]+$")] | None = None
     size: Annotated[int, Field(ge=0, le=10**12)] | None = None
     sm3: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
-    url: Annotated[Text, Field(max_length=1000)] | None = None
+    url: Annotated[Text, Field(max_length=1000), AfterValidator(_safe_url)] | None = None
 
 
 Attachments = Annotated[list[Attachment], Field(max_length=50)]
@@ -84,7 +97,7 @@ class TaskCreate(Strict):
     title: Title
     type: TaskType
     priority: Annotated[int, Field(ge=1, le=4, description="1 特急 2 紧急 3 一般 4 低")] = 2
-    deadline: AwareDatetime
+    deadline: DeadlineDateTime
     district_code: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None
     location: PointGeometry | None = None
     area: PolygonGeometry | None = None
@@ -107,7 +120,7 @@ class SubtaskSpec(Strict):
     title: Title
     type: TaskType | None = None
     priority: Annotated[int, Field(ge=1, le=4)] | None = None
-    deadline: AwareDatetime
+    deadline: DeadlineDateTime
     assignee_institution_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     assignee_team_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     description: Annotated[Text, Field(max_length=4000)] | None = None

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from accounts import audit
+from accounts.people import actor_label, people
 from accounts.principal import Principal
 from dispatch.models import (
     CallbackPayload, FeedbackRequest, PointGeometry, PolygonGeometry, SubtaskSpec, TaskCreate, TaskQuery,
@@ -255,15 +256,32 @@ def _change(session: Session, task: Task, actor: Principal | None, to_state: str
     return ev
 
 
+def _split_baseline(session: Session, parent: Task) -> tuple[int, dict[str, int]]:
+    """Work done before the split is never lost: the parent's progress at its latest split and the
+    counts it reported itself before its first split."""
+    rows = session.execute(select(TaskEvent.progress, TaskEvent.counts).where(
+        TaskEvent.task_id == parent.id, TaskEvent.kind == "split").order_by(TaskEvent.id)).all()
+    if not rows:
+        return 0, {}
+    return int(rows[-1].progress or 0), {k: int(v) for k, v in (rows[0].counts or {}).items()}
+
+
+def rolled_up_progress(baseline: int, child_progress: list[int]) -> int:
+    """The sub-tasks share the work left at the split: baseline + (100 − baseline) × their mean."""
+    mean = sum(child_progress) / len(child_progress)
+    return round(baseline + (100 - baseline) * mean / 100)
+
+
 def _rollup(session: Session, parent_id: int, *, publish: Publish | None) -> None:
-    """Parent progress = mean of its live sub-tasks; counts summed; done when all are done."""
+    """Parent progress = its progress at the split plus its live sub-tasks' mean share of the rest
+    (so a split never sends it backwards); counts summed; done when all are done."""
     parent = session.scalar(select(Task).where(Task.id == parent_id).with_for_update())
     assert parent is not None
     live = [c for c in _children(session, parent) if c.state != "cancelled"]
     if not live or parent.state not in OPEN_STATES:
         return
-    progress = round(sum(c.progress for c in live) / len(live))
-    counts: dict[str, int] = {}
+    baseline, counts = _split_baseline(session, parent)
+    progress = rolled_up_progress(baseline, [c.progress for c in live])
     for c in live:
         for k, v in (c.counts or {}).items():
             counts[k] = counts.get(k, 0) + int(v)
@@ -425,7 +443,7 @@ def split_task(session: Session, *, actor: Principal, task_id: int, specs: list[
         record_event(session, sub, actor, "created", note=spec.description, ip=ip, publish=publish)
         subs.append(sub)
     ev = record_event(session, task, actor, "split", from_state=task.state, note=f"分解为{len(subs)}个子任务",
-                 ip=ip, publish=publish)
+                      counts=dict(task.counts or {}), ip=ip, publish=publish)
     if task.parent_id is None and task.city_task_id:
         _enqueue_callback(session, task, ev, "task.split")
     _rollup(session, task.id, publish=publish)
@@ -537,8 +555,10 @@ def task_tree(session: Session, *, actor: Principal, task_id: int, now: datetime
 def task_events(session: Session, *, actor: Principal, task_id: int) -> list[dict[str, Any]]:
     """The timeline of one task, oldest first."""
     load_task(session, actor=actor, task_id=task_id)
-    rows = session.scalars(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id))
-    return [{"id": e.id, "task_id": e.task_id, "time": e.time, "actor_name": e.actor_name, "kind": e.kind,
+    rows = list(session.scalars(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)))
+    known = people(session, (e.actor_user_id for e in rows))
+    return [{"id": e.id, "task_id": e.task_id, "time": e.time, "actor_name": e.actor_name,
+             "actor_display": actor_label(known, e.actor_user_id, e.actor_name), "kind": e.kind,
              "from_state": e.from_state, "to_state": e.to_state, "progress": e.progress, "note": e.note,
              "counts": e.counts or {}, "attachments": e.attachments or [], "location": geojson(e.location)}
             for e in rows]

@@ -137,7 +137,7 @@ def import_file(session: Session, *, kind: str, path: Path, principal: Principal
         raise FeedImportRejected([RowError(0, None, "file.format", "the file must end in .csv or .json",
                                            "文件须为 .csv 或 .json")])
     try:
-        data = path.read_text(encoding="utf-8")
+        data = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise FeedImportRejected([RowError(0, None, "file.encoding", "the file is not UTF-8", "文件不是 UTF-8 编码")]) \
             from None

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from geo.dates import RecordedDate, RecordedDateTime, now_utc
 from geo.schemas import GeoPoint
 from store.feeds import DRUG_GROUPS, SYMPTOM_GROUPS
 
@@ -31,7 +32,7 @@ def _err(field: str, code: str, message: str) -> PydanticCustomError:
 
 
 def _not_future_day(value: date, field: str) -> date:
-    if value > datetime.now(CST).date():
+    if value > now_utc().astimezone(CST).date():
         raise _err(field, "date_in_future", f"{field} lies in the future")
     return value
 
@@ -58,7 +59,7 @@ class SchoolAbsenceIn(_Point):
     """
 
     school_code: Code
-    day: date
+    day: RecordedDate
     enrolled: int = Field(ge=1, le=20_000)
     absent: Count
     absent_ill: Count
@@ -96,7 +97,7 @@ class DrugSalesIn(_Point):
 
     pharmacy_code: Code | None = None
     region_code: StreetCode | None = None
-    day: date
+    day: RecordedDate
     drug_group: Literal[DRUG_GROUPS]  # type: ignore[valid-type]
     units: int = Field(ge=0, le=1_000_000)
     pharmacy_name: str | None = Field(default=None, min_length=2, max_length=100)
@@ -120,7 +121,7 @@ class WeatherDailyIn(_Feed):
     """One district's daily weather (meteorological service): °C, relative humidity %, rainfall mm."""
 
     district_code: DistrictCode
-    day: date
+    day: RecordedDate
     temp_mean: float = Field(ge=-40, le=50)
     temp_max: float | None = Field(default=None, ge=-40, le=50)
     temp_min: float | None = Field(default=None, ge=-40, le=50)
@@ -152,7 +153,7 @@ class OpinionItemIn(_Point):
     """
 
     item_id: RecordId
-    published_at: datetime
+    published_at: RecordedDateTime
     source: str = Field(min_length=1, max_length=60)
     title: str = Field(min_length=1, max_length=300)
     excerpt: str | None = Field(default=None, max_length=2000)
@@ -170,7 +171,7 @@ class OpinionItemIn(_Point):
     @classmethod
     def _time(cls, value: datetime) -> datetime:
         value = value.replace(tzinfo=CST) if value.tzinfo is None else value
-        if value > datetime.now(timezone.utc) + MAX_FUTURE:
+        if value > now_utc() + MAX_FUTURE:
             raise PydanticCustomError("time_in_future", "published_at lies in the future")
         return value
 
@@ -192,6 +193,7 @@ FEED_MESSAGES_ZH = {
     "symptoms_exceed_ill": "各症状组人数之和不能大于因病缺课人数", "temp_order": "最高/最低气温与平均气温矛盾",
     "sales_place_missing": "须提供药店编码或街道编码", "sales_point_without_pharmacy": "街道汇总数据不能带坐标",
     "date_in_future": "日期晚于当前日期", "time_in_future": "时间晚于当前时间", "crs_unknown": "不支持的坐标系",
+    "date_range": "日期或时间超出允许范围（1900-01-01 至明天）",
     "point_incomplete": "经度与纬度须同时提供",
     "ref.unknown_school": "学校编码不存在，首次上报须提供学校名称、类型和位置",
     "ref.unknown_pharmacy": "药店编码不存在，首次上报须提供药店名称和位置",
@@ -235,6 +237,7 @@ def parse_feed(kind: str, raw: Any) -> tuple[_Feed | None, list[FeedError]]:
         out = []
         for e in exc.errors(include_url=False, include_input=False):
             loc = ".".join(str(p) for p in e["loc"]) or (e.get("ctx") or {}).get("field")
-            zh = FEED_MESSAGES_ZH.get(e["type"], _PYDANTIC_ZH.get(e["type"], "字段值不合法"))
+            zh = (e.get("ctx") or {}).get("message_zh") \
+                or FEED_MESSAGES_ZH.get(e["type"], _PYDANTIC_ZH.get(e["type"], "字段值不合法"))
             out.append(FeedError(field=loc or None, code=f"invalid.{e['type']}", message=e["msg"], message_zh=zh))
         return None, out

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from geo.dates import PastDate, RecordedDate, RecordedDateTime, now_utc
 from geo.schemas import GeoPoint
 from feeds.schemas import FEED_MESSAGES_ZH, FEED_SCHEMAS  # other departments' feeds (issue #10)
 from store.cases import OUTCOMES, SYNDROMES
@@ -33,7 +34,7 @@ def _aware(value: datetime) -> datetime:
 
 
 def _not_future(value: datetime) -> datetime:
-    if value > datetime.now(timezone.utc) + MAX_FUTURE:
+    if value > now_utc() + MAX_FUTURE:
         raise PydanticCustomError("time_in_future", "time lies in the future")
     return value
 
@@ -79,16 +80,16 @@ class CaseReportIn(_Located):
     version: int = Field(default=1, ge=1, le=1_000_000)
     disease_code: str = Field(min_length=1, max_length=20)
     case_type: Literal["confirmed", "clinical", "suspected", "carrier"] = "confirmed"
-    onset_date: date
-    diagnosis_time: datetime
-    report_time: datetime
-    audit_time: datetime | None = None
+    onset_date: RecordedDate  # _onset refuses the future
+    diagnosis_time: RecordedDateTime
+    report_time: RecordedDateTime
+    audit_time: RecordedDateTime | None = None
     region_code: RegionCode | None = None
     age: int | None = Field(default=None, ge=0, le=130)
     sex: Literal["M", "F"] | None = None
     occupation: str | None = Field(default=None, max_length=20)
     outcome: Literal[OUTCOMES] = "under_treatment"  # type: ignore[valid-type]
-    death_date: date | None = None
+    death_date: PastDate | None = None
     patient: Patient | None = None
 
     @field_validator("diagnosis_time", "report_time", "audit_time")
@@ -99,7 +100,7 @@ class CaseReportIn(_Located):
     @field_validator("onset_date")
     @classmethod
     def _onset(cls, value: date) -> date:
-        if value > datetime.now(CST).date():
+        if value > now_utc().astimezone(CST).date():
             raise PydanticCustomError("date_in_future", "onset_date lies in the future")
         return value
 
@@ -121,7 +122,7 @@ class SyndromicCountIn(_Record):
 
     institution_code: Code
     record_id: RecordId
-    day: date
+    day: RecordedDate  # _counts refuses the future
     syndrome: Literal[SYNDROMES]  # type: ignore[valid-type]
     visits: int = Field(ge=0, le=1_000_000)
     cases: int = Field(ge=0, le=1_000_000)
@@ -130,7 +131,7 @@ class SyndromicCountIn(_Record):
     def _counts(self) -> "SyndromicCountIn":
         if self.cases > self.visits:
             raise _err("cases", "cases_exceed_visits", "cases exceed visits")
-        if self.day > datetime.now(CST).date():
+        if self.day > now_utc().astimezone(CST).date():
             raise _err("day", "date_in_future", "day lies in the future")
         return self
 
@@ -143,8 +144,8 @@ class LabResultIn(_Record):
     sample_id: str = Field(min_length=1, max_length=60)
     pathogen: str = Field(min_length=1, max_length=60)
     result: Literal["positive", "negative", "pending", "indeterminate"]
-    sample_time: datetime
-    result_time: datetime | None = None
+    sample_time: RecordedDateTime
+    result_time: RecordedDateTime | None = None
     region_code: RegionCode | None = None
     case_source_id: str | None = Field(default=None, max_length=80)
 
@@ -167,7 +168,7 @@ class TeamPositionIn(_Located):
 
     team_code: Code
     record_id: RecordId
-    time: datetime
+    time: RecordedDateTime
     lon: float = Field(ge=73, le=136)
     lat: float = Field(ge=3, le=54)
     speed_kmh: float | None = Field(default=None, ge=0, le=250)
@@ -187,7 +188,7 @@ class StockChangeIn(_Record):
     item_code: str = Field(min_length=1, max_length=40)
     kind: Literal["in", "out", "allocate"]
     quantity: float = Field(gt=0, le=1e9)
-    time: datetime
+    time: RecordedDateTime
     note: str | None = Field(default=None, max_length=500)
     # Needed only when an item is received at a site for the first time.
     item_name: str | None = Field(default=None, max_length=100)
@@ -238,6 +239,7 @@ _ZH = {
     "date_parsing": "日期格式不正确", "datetime_parsing": "时间格式不正确", "datetime_from_date_parsing": "时间格式不正确",
     "string_type": "应为文本", "int_type": "应为整数", "float_type": "应为数字", "model_type": "应为对象",
     "time_in_future": "时间晚于当前时间", "date_in_future": "日期晚于当前日期", "time_order": "时间先后顺序不合理",
+    "date_range": "日期或时间超出允许范围（1900-01-01 至明天）",
     "id_number_format": "身份证号格式不正确", "id_number_checksum": "身份证号校验位错误",
     "crs_unknown": "不支持的坐标系", "point_incomplete": "经度与纬度须同时提供",
     "cases_exceed_visits": "病例数不能大于就诊数", "death_date_inconsistent": "死亡日期与转归不一致",
@@ -271,8 +273,8 @@ def errors_of(exc: ValidationError) -> list[FieldError]:
     out = []
     for e in exc.errors(include_url=False, include_input=False):
         loc = ".".join(str(p) for p in e["loc"]) or (e.get("ctx") or {}).get("field")
-        out.append(FieldError(field=loc or None, code=f"invalid.{e['type']}", message=e["msg"],
-                              message_zh=_ZH.get(e["type"], "字段值不合法")))
+        zh = (e.get("ctx") or {}).get("message_zh") or _ZH.get(e["type"], "字段值不合法")
+        out.append(FieldError(field=loc or None, code=f"invalid.{e['type']}", message=e["msg"], message_zh=zh))
     return out
 
 

@@ -56,11 +56,14 @@ class SimWorld:
     teams: list[dict[str, Any]]
     stock: list[dict[str, Any]]
     diseases: list[dict[str, Any]]
+    population: int = 0  # the district's residents (census), for realistic rates
 
 
 def load_world(session: Session, district_code: str) -> SimWorld:
     """Read regions, institutions, teams, stock and diseases of `district_code`; raises if the district is empty."""
-    geom = session.scalar(text("SELECT ST_AsBinary(geom) FROM region WHERE code = :d"), {"d": district_code})
+    row = session.execute(text("SELECT ST_AsBinary(geom) g, population FROM region WHERE code = :d"),
+                          {"d": district_code}).first()
+    geom, population = (row.g, int(row.population or 0)) if row else (None, 0)
     if geom is None:
         raise LookupError(f"district {district_code} has no polygon in table region (run `onemap seed --demo`)")
     streets = [(r.code, wkb.loads(bytes(r.g)), int(r.population or 1)) for r in session.execute(text(
@@ -79,7 +82,8 @@ def load_world(session: Session, district_code: str) -> SimWorld:
     diseases = [dict(r._mapping) for r in session.execute(text("SELECT code, name, single_case FROM disease"))]
     if not institutions or not diseases:
         raise LookupError(f"district {district_code} has no institutions or no disease list")
-    return SimWorld(district_code, wkb.loads(bytes(geom)), streets, institutions, teams, stock, diseases)
+    return SimWorld(district_code, wkb.loads(bytes(geom)), streets, institutions, teams, stock, diseases,
+                    population or sum(s[2] for s in streets))
 
 
 def disease_weight(name: str, single_case: bool, month: int) -> float:
@@ -139,7 +143,7 @@ class Simulator:
         for i, t in enumerate(self.world.teams):
             lon, lat = (t["lon"], t["lat"]) if t["lon"] is not None else random_point(self.rng, self.world.district)
             self._teams.append(_Team(t["code"], lon, lat, random_point(self.rng, self.world.district),
-                                     self.rng.uniform(20, 40), gcj=i % 2 == 1, last=time.monotonic()))
+                                     self.rng.uniform(20, 40), gcj=i % 2 == 1, last=self.clock().timestamp()))
         self._sentinels = [i for i in self.world.institutions if i["sentinel_types"] or i["fever_clinic"]] \
             or self.world.institutions
         self._reporters = [i for i in self.world.institutions if i["kind"] in ("hospital", "chc", "clinic")] \
@@ -189,22 +193,35 @@ class Simulator:
         self._sent_cases = (self._sent_cases + [rec])[-200:]
         return dict(rec)
 
-    def syndromic_count(self, now: datetime) -> dict[str, Any]:
-        inst = self.rng.choice(self._sentinels)
-        syndrome = self.rng.choice(["fever", "diarrhoea", "ili", "ari"])
+    @property
+    def sentinels(self) -> list[dict[str, Any]]:
+        """Institutions that report syndromic counts (sentinels and fever clinics)."""
+        return self._sentinels
+
+    def syndromic_count(self, now: datetime, inst: dict[str, Any] | None = None, syndrome: str | None = None,
+                        new_visits: int | None = None) -> dict[str, Any]:
+        """The day's running count at a sentinel: `new_visits` more visits (default 1–12) since its last update."""
+        inst = inst or self.rng.choice(self._sentinels)
+        syndrome = syndrome or self.rng.choice(["fever", "diarrhoea", "ili", "ari"])
         key = (inst["code"], now.date().isoformat(), syndrome)
         visits, cases = self._counts.setdefault(key, [0, 0])
-        visits += self.rng.randint(1, 12)
-        cases = min(visits, cases + self.rng.choices([0, 1, 2], [0.7, 0.25, 0.05])[0])
+        added = self.rng.randint(1, 12) if new_visits is None else new_visits
+        visits += added
+        cases = min(visits, cases + sum(self.rng.random() < 0.06 for _ in range(added)))
         self._counts[key] = [visits, cases]
         return {"institution_code": inst["code"], "record_id": f"{key[1]}-{syndrome}", "day": key[1],
                 "syndrome": syndrome, "visits": visits, "cases": cases}
 
-    def team_position(self, now: datetime) -> dict[str, Any]:
-        team = min(self._teams, key=lambda t: t.last)  # the team whose last fix is oldest
-        elapsed = max(1.0, min(time.monotonic() - team.last, 60.0))
+    @property
+    def team_codes(self) -> list[str]:
+        return [t.code for t in self._teams]
+
+    def team_position(self, now: datetime, code: str | None = None) -> dict[str, Any]:
+        """A GPS fix of team `code` (default: the team whose last fix is oldest), driven since its last fix."""
+        team = next(t for t in self._teams if t.code == code) if code else min(self._teams, key=lambda t: t.last)
+        elapsed = max(1.0, min(now.timestamp() - team.last, 60.0))
         self._drive(team, elapsed)
-        team.last, team.seq = time.monotonic(), team.seq + 1
+        team.last, team.seq = now.timestamp(), team.seq + 1
         lon, lat, crs = team.lon, team.lat, "WGS84"
         if team.gcj:
             glon, glat = wgs84_to_gcj02(lon, lat)

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from accounts import audit
 from accounts.pii_view import Identity, encrypt_identity
 from accounts.principal import Principal
 from config.runtime import Services
@@ -80,6 +81,7 @@ def write_batch(session: Session, *, kind: str, records: Sequence[Any], cipher: 
             items.append(item)
     if items:
         _WRITERS[kind](batch, items)
+        _audit_batch(batch, kind, items)
     results = [batch.outcomes[i] for i in range(len(records))]
     rejected = sum(r.status == "rejected" for r in results)
     return BatchResult(kind=kind, accepted=len(results) - rejected, rejected=rejected, results=results), batch.events
@@ -97,6 +99,25 @@ def store_batch(services: Services, *, kind: str, records: Sequence[Any],
     except Exception:  # the data is committed; screens catch up on their next full refresh
         log.exception("could not publish %d change events", len(events))
     return result
+
+
+def _audit_batch(batch: _Batch, kind: str, items: list[_Item]) -> None:
+    """Audit identity-bearing case intake and stock changes: one row per district and batch, with the ids."""
+    if kind == "case_report":
+        action, written = "intake.identity", [i for i in items if i.rec.patient is not None]
+    elif kind == "stock_change":
+        action, written = "stock.change", items
+    else:
+        return
+    by_district: dict[str, list[int]] = {}
+    for item in written:
+        outcome = batch.outcomes.get(item.index)
+        if outcome is not None and outcome.status in ("created", "updated") and outcome.id is not None:
+            district = item.row.get("district_code") or (item.owner or {}).get("district_code") or ""
+            by_district.setdefault(district, []).append(outcome.id)
+    for district, ids in sorted(by_district.items()):
+        audit.record(batch.session, actor=batch.principal, action=action, object_type=kind,
+                     district_code=district or None, detail={"via": "intake", "count": len(ids), "ids": ids[:500]})
 
 
 def _raw_source_id(raw: Any) -> str | None:

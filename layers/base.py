@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from accounts.principal import CITY_CODE, Principal
 from accounts.scope import ScopeError
+from geo.dates import CST, QueryDate
 from store.places import Institution, Region
 
-CST = timezone(timedelta(hours=8))
 MAX_PERIOD_DAYS = 3 * 366 + 1
 REGION_RE = re.compile(r"^(\d{6}|\d{9}|\d{12}|h3:[0-9a-f]{15}|inst:\d{1,9})$")
 DISEASE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,20}$")
@@ -40,8 +40,8 @@ class LayerFilters(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     bbox: tuple[float, float, float, float] | None = None  # west, south, east, north (WGS84)
-    since: date | None = None
-    until: date | None = None
+    since: QueryDate | None = None
+    until: QueryDate | None = None
     disease: tuple[str, ...] = ()
     region: str | None = None  # region code, 'h3:…' grid cell or 'inst:<id>'
     level: Level | None = None
@@ -107,6 +107,47 @@ class LayerFilters(BaseModel):
         until = self.until or today_cst()
         since = self.since or (until - timedelta(days=default_days - 1))
         return since, until
+
+
+# Other spellings of the area filter, each folded into `region` so that one scope check sees every form.
+REGION_ALIASES: dict[str, tuple[re.Pattern[str], str]] = {
+    "district_code": (re.compile(r"^\d{6}$"), "{}"),
+    "street": (re.compile(r"^\d{9}$"), "{}"),
+    "grid": (re.compile(r"^(\d{12}|h3:[0-9a-f]{15})$"), "{}"),
+    "institution": (re.compile(r"^\d{1,9}$"), "inst:{}"),
+}
+
+
+def fold_region_aliases(args: dict[str, Any]) -> dict[str, Any]:
+    """Query arguments with `district_code` / `street` / `grid` / `institution` turned into `region`.
+
+    At most one area filter may be given; a malformed one is a 422 naming it.
+    """
+    given = [k for k in ("region", *REGION_ALIASES) if args.get(k) not in (None, "")]
+    if len(given) > 1:
+        raise LayerError(422, "filter.conflict", f"give only one of {', '.join(given)}",
+                         f"区域筛选条件只能给一个：{'、'.join(given)}", given[1])
+    out = {k: v for k, v in args.items() if k not in REGION_ALIASES}
+    for name, (pattern, template) in REGION_ALIASES.items():
+        value = args.get(name)
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str) or not pattern.match(value):
+            raise LayerError(422, "filter.invalid", f"invalid {name}", f"筛选条件不合法：{name}", name)
+        out["region"] = template.format(value)
+    return out
+
+
+def check_scope(session: Session, principal: Principal, filters: LayerFilters) -> Area | None:
+    """THE scope check of every layer request: the filtered area must lie in the principal's scope.
+
+    Raises ScopeError (403) for a region, street, grid cell or institution outside it; None when no
+    area was asked for. Rows are limited in SQL by accounts.scope in each layer as well, so a bbox
+    or a default area never reaches beyond the scope either.
+    """
+    if not filters.region:
+        return None
+    return resolve_area(session, principal, filters.region)
 
 
 @dataclass(frozen=True)
@@ -201,6 +242,11 @@ class Layer:
     crs: str = "EPSG:4326"
     group: str = "monitor"
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def run(self, session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
+        """The layer for `principal`: every caller (API, pages, wall) comes through the one scope check."""
+        check_scope(session, principal, filters)
+        return self.query(session, principal, filters)
 
     def describe(self, session: Session, principal: Principal) -> dict[str, Any]:
         """The catalogue entry of this layer for `principal`."""

@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from accounts import scope
 from accounts.principal import Principal
 from layers.base import Area, FeatureCollection, Layer, LayerFilters, feature_collection, resolve_area
+from layers.precision import case_point_sql
 from layers.registry import register
 
 # Report cards that count as cases: suspected cases and carriers are excluded until confirmed.
@@ -17,12 +19,8 @@ COUNTED_TYPES = ("confirmed", "clinical")
 
 
 def scope_sql(principal: Principal, alias: str = "c") -> tuple[str, dict[str, Any]]:
-    """SQL limiting case reports to what `principal` may see."""
-    if principal.role == "institution_user":
-        return f"{alias}.reporting_institution_id = :scope_inst", {"scope_inst": principal.institution_id or -1}
-    if principal.is_city:
-        return "TRUE", {}
-    return f"{alias}.district_code = :scope_district", {"scope_district": principal.district_code}
+    """SQL limiting case reports to what `principal` may see (accounts.scope's one rule)."""
+    return scope.scope_sql(principal, f"{alias}.district_code", f"{alias}.reporting_institution_id")
 
 
 def area_sql(area: Area, alias: str = "c") -> tuple[str, dict[str, Any]]:
@@ -68,11 +66,12 @@ def cases_layer(session: Session, principal: Principal, filters: LayerFilters) -
         where += " AND c.geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
         params.update(dict(zip("wsen", filters.bbox)))
     params["limit"] = filters.limit
+    point = case_point_sql(principal, "c.geom")
     sql = f"""SELECT coalesce(json_agg(json_build_object(
                   'type', 'Feature', 'id', c.id,
                   'geometry', json_build_object('type', 'Point', 'coordinates',
-                                                json_build_array(round(ST_X(c.geom)::numeric, 6),
-                                                                 round(ST_Y(c.geom)::numeric, 6))),
+                                                json_build_array(round(ST_X({point})::numeric, 6),
+                                                                 round(ST_Y({point})::numeric, 6))),
                   'properties', json_build_object('id', c.id, 'disease_code', c.disease_code,
                                                   'disease_name', d.name, 'onset_date', c.onset_date,
                                                   'case_type', c.case_type, 'outcome', c.outcome,

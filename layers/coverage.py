@@ -9,7 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
-from layers.base import FeatureCollection, Layer, LayerError, LayerFilters, feature_collection
+from accounts.scope import ScopeError
+from layers.base import FeatureCollection, Layer, LayerError, LayerFilters, feature_collection, resolve_area
 from layers.registry import register
 
 # Leaf regions: the finest polygons that carry a population (grid where present, else street, else district).
@@ -68,10 +69,21 @@ def color_for(share: float) -> str:
 
 def coverage_geojson(session: Session, principal: Principal, filters: LayerFilters | None = None,
                      radius_m: float = DEFAULT_RADIUS_M, district_code: str | None = None) -> FeatureCollection:
-    """Street polygons with residents outside the radius of every fever clinic; the service area as a member."""
-    district = district_code or (filters.region[:6] if filters and filters.region else None) or principal.district_code
+    """Street polygons with residents outside the radius of every fever clinic; the service area as a member.
+
+    The district is `district_code`, else the filtered area's, else the principal's own; it is checked
+    against the principal's scope. Institution users see no district data: an empty collection.
+    """
+    if principal.role == "institution_user":
+        if filters is not None and filters.region:
+            resolve_area(session, principal, filters.region)  # out of scope → ScopeError
+        return feature_collection([], service_area=None, radius_m=radius_m, clinics=0, population=0, outside=0)
+    area = resolve_area(session, principal, filters.region) if filters is not None and filters.region else None
+    district = district_code or (area.district_code if area is not None else None) or principal.district_code
     if district is None:
         raise LayerError(422, "coverage.district_required", "coverage needs a district", "覆盖分析需指定区", "region")
+    if not principal.may_see_district(district):
+        raise ScopeError(f"{principal.username} may not see coverage of {district}")
     result = coverage(session, district_code=district, radius_m=radius_m)
     shapes: dict[str, Any] = dict(session.execute(text(
         "SELECT code, ST_AsGeoJSON(geom, 6) FROM region WHERE code = ANY(:codes)"),

@@ -2,7 +2,7 @@
 
 Computed on a grid of about 100 m cells in a local metric frame (cos-latitude scaled degrees, which is
 within 0.1 % of a projected CRS over one district), smoothed with a Gaussian kernel of bandwidth
-`BANDWIDTH_M`, and coloured from transparent yellow to opaque dark red by density relative to the
+`BANDWIDTH_M`, and coloured from translucent blue to opaque magenta by density relative to the
 area's peak. The same cases as every other monitor figure (scope, area, diseases, period).
 """
 from __future__ import annotations
@@ -22,15 +22,17 @@ from sqlalchemy.orm import Session
 from accounts.principal import Principal
 from layers.base import Area, FeatureCollection, Layer, LayerFilters, feature_collection, resolve_area
 from layers.cases import case_where, cases_updated_at
+from layers.precision import case_point_sql
 from layers.registry import register
 
 BANDWIDTH_M = 400.0
 CELL_M = 50.0
 MAX_CELLS = 600  # on the long side: a whole-city view gets coarser cells, never a huge image
 METRES_PER_DEGREE = 111_320.0
-# Colour ramp (density share → RGBA): pale yellow, orange, red, dark red; alpha grows with density.
-RAMP = np.array([(0.0, 255, 255, 178, 0), (0.15, 254, 204, 92, 110), (0.4, 253, 141, 60, 170),
-                 (0.7, 240, 59, 32, 210), (1.0, 189, 0, 38, 235)], dtype=float)
+# Colour ramp (density share → RGBA): cyan, blue, violet, magenta, so that it stands out on the orange-red
+# choropleth it is drawn over; alpha grows with density but even the fringe stays visible.
+RAMP = np.array([(0.0, 65, 182, 196, 0), (0.1, 44, 127, 184, 140), (0.35, 37, 52, 148, 190),
+                 (0.65, 129, 15, 124, 225), (1.0, 231, 41, 138, 245)], dtype=float)
 
 
 def _extent(session: Session, area: Area) -> tuple[float, float, float, float] | None:
@@ -49,8 +51,9 @@ def _extent(session: Session, area: Area) -> tuple[float, float, float, float] |
 def _points(session: Session, principal: Principal, area: Area, filters: LayerFilters) -> np.ndarray:
     since, until = filters.period()
     where, params = case_where(principal, area, filters, since=since, until=until)
-    rows = session.execute(text(f"SELECT ST_X(c.geom), ST_Y(c.geom) FROM case_report c "
-                                f"WHERE {where} AND c.geom IS NOT NULL"), params).all()
+    point = case_point_sql(principal, "c.geom")
+    rows = session.execute(text(f"SELECT ST_X(p), ST_Y(p) FROM (SELECT {point} AS p FROM case_report c "
+                                f"WHERE {where} AND c.geom IS NOT NULL) x"), params).all()
     return np.array(rows, dtype=float).reshape(-1, 2)
 
 

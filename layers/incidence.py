@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,8 @@ from layers.base import Area, FeatureCollection, Layer, LayerFilters, Level, fea
 from layers.cases import case_where
 from layers.registry import register
 
+# Fisher-Jenks on a few dozen regions is fast without numba; mapclassify would warn on every classification.
+warnings.filterwarnings("ignore", message="Numba not installed", category=UserWarning)
 COLORS = ("#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000")
 ZERO_COLOR = "#e8edf2"
 LEVEL_ZH = {"district": "区", "street": "街道", "grid": "网格"}
@@ -118,7 +121,7 @@ def legend(breaks: list[float]) -> list[dict[str, Any]]:
     items = [{"label": "0", "color": ZERO_COLOR, "lower": 0.0, "upper": 0.0}]
     lower = 0.0
     for bound, color in zip(breaks, colors):
-        items.append({"label": f"{lower:.2f} – {bound:.2f}", "color": color, "lower": lower, "upper": bound})
+        items.append({"label": f"{lower:.1f} – {bound:.1f}", "color": color, "lower": lower, "upper": bound})
         lower = bound
     return items
 

@@ -10,6 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
+from accounts.scope import scope_sql
+from geo import beijing
 from layers.base import FeatureCollection, Layer, LayerFilters, feature_collection
 from layers.registry import register
 
@@ -18,11 +20,7 @@ OPEN_SIGNAL_STATES = ("confirmed", "responding")
 
 
 def _district(principal: Principal) -> tuple[str, dict[str, Any]]:
-    if principal.role == "institution_user":
-        return "FALSE", {}
-    if principal.is_city:
-        return "TRUE", {}
-    return "x.district_code = :district", {"district": principal.district_code}
+    return scope_sql(principal, "x.district_code")
 
 
 def incidents_geojson(session: Session, principal: Principal, filters: LayerFilters | None = None,
@@ -45,7 +43,7 @@ def incidents_geojson(session: Session, principal: Principal, filters: LayerFilt
         "type": "Feature", "id": f"{r[0]}:{r[1]}", "geometry": json.loads(r[7]),
         "properties": {"source": r[0], "id": r[1], "title": r[2], "kind": r[3], "status": r[4],
                        "status_zh": STATUS_ZH.get(r[4], r[4]), "district_code": r[5], "signal_id": r[6],
-                       "lon": r[8], "lat": r[9], "time": r[10].isoformat() if r[10] else None},
+                       "lon": r[8], "lat": r[9], "time": beijing.iso(r[10])},
     } for r in rows]
     return feature_collection(features)
 

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
+from accounts.scope import scope_sql
 from layers.base import FeatureCollection, Layer, LayerFilters, feature_collection, resolve_area
 from layers.registry import register
 
@@ -22,11 +23,7 @@ KINDS: dict[str, tuple[str, str, str]] = {
 
 
 def _scope(principal: Principal) -> tuple[str, dict[str, Any]]:
-    if principal.role == "institution_user":
-        return "i.id = :scope_inst", {"scope_inst": principal.institution_id or -1}
-    if principal.is_city:
-        return "TRUE", {}
-    return "i.district_code = :scope_district", {"scope_district": principal.district_code}
+    return scope_sql(principal, "i.district_code", "i.id")
 
 
 def institutions(session: Session, principal: Principal, filters: LayerFilters, *, kind: str) -> FeatureCollection:

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
+from geo import beijing
 from layers.base import CST, FeatureCollection, Layer, LayerFilters, feature_collection
 from layers.registry import register
 from layers.schools import feed_area, feed_updated_at
@@ -38,7 +39,7 @@ def opinion_layer(session: Session, principal: Principal, filters: LayerFilters)
             continue
         features.append({"type": "Feature", "id": r.id,
                          "geometry": {"type": "Point", "coordinates": [round(r.lon, 6), round(r.lat, 6)]},
-                         "properties": {"id": r.id, "published_at": r.published_at.isoformat(), "source": r.source,
+                         "properties": {"id": r.id, "published_at": beijing.iso(r.published_at), "source": r.source,
                                         "title": r.title, "excerpt": (r.excerpt or "")[:200],
                                         "keywords": list(r.keywords or []), "place_text": r.place_text,
                                         "region_code": r.region_code, "region_name": r.region_name,

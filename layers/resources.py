@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
+from accounts.scope import scope_sql
 from layers.base import FeatureCollection, Layer, LayerFilters, feature_collection
 from layers.registry import register
 
@@ -15,11 +16,7 @@ KIND_ZH = {"warehouse": "储备库", "hospital_store": "医院物资库", "chc_s
 
 
 def _scope(principal: Principal) -> tuple[str, dict[str, Any]]:
-    if principal.role == "institution_user":
-        return "s.institution_id = :inst", {"inst": principal.institution_id}
-    if principal.is_city:
-        return "TRUE", {}
-    return "s.district_code = :district", {"district": principal.district_code}
+    return scope_sql(principal, "s.district_code", "s.institution_id")
 
 
 def resources_geojson(session: Session, principal: Principal, filters: LayerFilters | None = None) -> FeatureCollection:

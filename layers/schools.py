@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
+from accounts.scope import scope_sql
 from layers.base import FeatureCollection, Layer, LayerFilters, feature_collection, resolve_area
 from layers.registry import register
 
@@ -17,10 +18,8 @@ RATE_CLASSES = ((5.0, "#1a9850"), (10.0, "#fee08b"), (20.0, "#fc8d59"), (float("
 
 
 def feed_scope(principal: Principal, alias: str) -> tuple[str, dict[str, Any]]:
-    """Feeds belong to districts: city roles see all, everyone else their district."""
-    if principal.is_city:
-        return "TRUE", {}
-    return f"{alias}.district_code = :scope_district", {"scope_district": principal.district_code}
+    """Feeds belong to districts: city roles see all, district roles their district, institutions none."""
+    return scope_sql(principal, f"{alias}.district_code")
 
 
 def feed_area(session: Session, principal: Principal, filters: LayerFilters, alias: str) -> tuple[str, dict[str, Any]]:

@@ -9,34 +9,32 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
-from accounts.scope import ScopeError
+from accounts.scope import ScopeError, scope_sql
+from geo import beijing
 from layers.base import CST, Area, FeatureCollection, Layer, LayerError, LayerFilters, feature_collection, \
     resolve_area
 from layers.registry import register
+from store.labels import model_name
 
 INACTIVE_STATES = ("excluded", "closed")
 STATE_ZH = {"new": "新信号", "verifying": "核实中", "excluded": "已排除", "suspected": "疑似事件",
             "confirmed": "已确认", "responding": "处置中", "closed": "已结案"}
-MODEL_ZH = {"threshold": "固定阈值", "moving_percentile": "移动百分位数", "ears": "EARS", "cusum": "CUSUM",
-            "ewma": "EWMA", "space_time_permutation": "时空重排扫描", "scan": "时空扫描", "city": "市级下发",
-            "single_case": "单病例预警"}
 
 
 def _scope(principal: Principal) -> tuple[str, dict[str, Any]]:
-    if principal.role == "institution_user":
-        return ("EXISTS (SELECT 1 FROM signal_receipt sr WHERE sr.signal_id = s.id AND sr.institution_id = :scope_inst)",
-                {"scope_inst": principal.institution_id or -1})
-    if principal.is_city:
-        return "TRUE", {}
-    return "s.district_code = :scope_district", {"scope_district": principal.district_code}
+    """Districts by `s.district_code`; an institution the signals sent to it (its receipts)."""
+    return scope_sql(principal, "s.district_code",
+                     "ANY(ARRAY(SELECT sr.institution_id FROM signal_receipt sr WHERE sr.signal_id = s.id))")
 
 
 def _area(area: Area) -> tuple[str, dict[str, Any]]:
     if area.kind == "district":
         return "s.district_code = :area", {"area": area.code}
     if area.kind in ("street", "grid"):
-        return ("(s.region_code = :area OR ST_Intersects(coalesce(s.geom, r.label_point), "
-                "(SELECT geom FROM region WHERE code = :area)))", {"area": area.code})
+        # Interiors must meet: a neighbouring street's signal only shares a boundary (issue #15, item 5);
+        # a district-wide signal covers the street and stays listed.
+        return ("(s.region_code = :area OR ST_Relate(coalesce(s.geom, r.label_point), "
+                "(SELECT geom FROM region WHERE code = :area), 'T********'))", {"area": area.code})
     if area.kind == "institution":
         return ("EXISTS (SELECT 1 FROM signal_receipt sr WHERE sr.signal_id = s.id AND sr.institution_id = :area_inst)",
                 {"area_inst": area.institution_id})
@@ -87,14 +85,14 @@ def _rows(session: Session, principal: Principal, filters: LayerFilters, *, poly
 
 def _feature(r: Any) -> dict[str, Any]:
     return {"type": "Feature", "id": r.id, "geometry": json.loads(r.geometry), "properties": {
-        "id": r.id, "title": r.title, "model": r.model, "model_zh": MODEL_ZH.get(r.model, r.model),
+        "id": r.id, "title": r.title, "model": r.model, "model_zh": model_name(r.model),
         "origin": r.origin, "disease_code": r.disease_code, "disease_name": r.disease_name,
         "region_code": r.region_code, "region_name": r.region_name, "district_code": r.district_code,
         "state": r.state, "state_zh": STATE_ZH.get(r.state, r.state), "observed": r.observed,
         "threshold": r.threshold, "window_start": r.window_start.isoformat() if r.window_start else None,
         "window_end": r.window_end.isoformat() if r.window_end else None, "fire_count": r.fire_count,
-        "first_fired_at": r.first_fired_at.isoformat(), "last_fired_at": r.last_fired_at.isoformat(),
-        "verify_due_at": r.verify_due_at.isoformat() if r.verify_due_at else None}}
+        "first_fired_at": beijing.iso(r.first_fired_at), "last_fired_at": beijing.iso(r.last_fired_at),
+        "verify_due_at": beijing.iso(r.verify_due_at)}}
 
 
 def signals_layer(session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
@@ -123,7 +121,7 @@ def signal_evidence(session: Session, principal: Principal, signal_id: int) -> d
         raise ScopeError(f"{principal.username} may not see signal {signal_id}")
     evidence = dict(row["evidence"] or {})
     return {"id": row["id"], "title": row["title"], "model": row["model"],
-            "model_zh": MODEL_ZH.get(row["model"], row["model"]), "state": row["state"],
+            "model_zh": model_name(row["model"], (row["params"] or {}).get("method")), "state": row["state"],
             "state_zh": STATE_ZH.get(row["state"], row["state"]), "disease_code": row["disease_code"],
             "disease_name": row["disease_name"], "region_code": row["region_code"],
             "region_name": row["region_name"], "observed": row["observed"], "threshold": row["threshold"],

@@ -6,14 +6,15 @@ to serve it at /api/v1/layers/tasks.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
 
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
+from accounts.scope import scope_clause
+from geo import beijing
 from geo.srid import SRID
 from layers.base import FeatureCollection, Layer, LayerFilters, feature_collection
 from layers.registry import register
@@ -28,7 +29,8 @@ TYPE_ZH = {"epi": "流调", "sampling": "采样", "disinfection": "消杀", "sup
 
 def tasks_geojson(session: Session, *, district_code: str | None, states: tuple[str, ...] = OPEN_STATES,
                   institution_id: int | None = None, bbox: tuple[float, float, float, float] | None = None,
-                  limit: int = 20000, now: datetime | None = None) -> FeatureCollection:
+                  limit: int = 20000, now: datetime | None = None,
+                  scope: ColumnElement[bool] | None = None) -> FeatureCollection:
     """Tasks with a location or area in `district_code` (None: every district), open ones by default.
 
     `institution_id` limits the layer to tasks assigned to that institution (institution users);
@@ -37,6 +39,8 @@ def tasks_geojson(session: Session, *, district_code: str | None, states: tuple[
     """
     now = now or datetime.now(timezone.utc)
     stmt = select(Task).where(Task.location.is_not(None), Task.state.in_(states))
+    if scope is not None:  # the caller's scope (accounts.scope.scope_clause)
+        stmt = stmt.where(scope)
     if district_code is not None:
         stmt = stmt.where(Task.district_code == district_code)
     if institution_id is not None:
@@ -53,7 +57,7 @@ def tasks_geojson(session: Session, *, district_code: str | None, states: tuple[
                 "id": task.id, "parent_id": task.parent_id, "city_task_id": task.city_task_id, "title": task.title,
                 "type": task.type, "type_zh": TYPE_ZH.get(task.type, task.type), "priority": task.priority,
                 "state": task.state, "state_zh": STATE_ZH.get(task.state, task.state), "progress": task.progress,
-                "deadline": task.deadline.isoformat(), "overdue": task.state in OPEN_STATES and task.deadline < now,
+                "deadline": beijing.iso(task.deadline), "overdue": task.state in OPEN_STATES and task.deadline < now,
                 "escalation_level": task.escalation_level, "district_code": task.district_code,
                 "assignee_institution_id": task.assignee_institution_id,
                 "assignee_team_id": task.assignee_team_id,
@@ -62,22 +66,15 @@ def tasks_geojson(session: Session, *, district_code: str | None, states: tuple[
     return feature_collection(features)
 
 
-def _scope(principal: Principal) -> dict[str, Any]:
-    return {"district_code": None if principal.is_city else principal.district_code,
-            "institution_id": principal.institution_id if principal.role == "institution_user" else None}
-
-
 def _layer(session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
-    return tasks_geojson(session, bbox=filters.bbox, limit=filters.limit, **_scope(principal))
+    return tasks_geojson(session, bbox=filters.bbox, limit=filters.limit, district_code=None,
+                         scope=scope_clause(principal, Task.district_code, Task.assignee_institution_id))
 
 
 def _updated_at(session: Session, principal: Principal) -> datetime | None:
-    scope = _scope(principal)
-    stmt = select(func.max(Task.updated_at)).where(Task.location.is_not(None))
-    if scope["district_code"] is not None:
-        stmt = stmt.where(Task.district_code == scope["district_code"])
-    if scope["institution_id"] is not None:
-        stmt = stmt.where(Task.assignee_institution_id == scope["institution_id"])
+    stmt = select(func.max(Task.updated_at)).where(Task.location.is_not(None),
+                                                   scope_clause(principal, Task.district_code,
+                                                                Task.assignee_institution_id))
     return session.scalar(stmt)
 
 

@@ -9,6 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
+from accounts.scope import scope_sql
+from geo import beijing
 from layers.base import FeatureCollection, Layer, LayerFilters, feature_collection
 from layers.registry import register
 
@@ -18,11 +20,7 @@ TRACK_POINTS = 6
 
 
 def _scope(principal: Principal) -> tuple[str, dict[str, Any]]:
-    if principal.role == "institution_user":
-        return "t.institution_id = :inst", {"inst": principal.institution_id}
-    if principal.is_city:
-        return "TRUE", {}
-    return "t.district_code = :district", {"district": principal.district_code}
+    return scope_sql(principal, "t.district_code", "t.institution_id")
 
 
 def teams_geojson(session: Session, principal: Principal, filters: LayerFilters | None = None,
@@ -44,7 +42,7 @@ def teams_geojson(session: Session, principal: Principal, filters: LayerFilters 
         "properties": {
             "id": r[0], "code": r[1], "name": r[2], "type": r[3], "type_zh": TYPE_ZH.get(r[3], r[3]),
             "status": r[4], "status_zh": STATUS_ZH.get(r[4], r[4]), "members": r[5], "video_online": r[6],
-            "district_code": r[7], "position_time": r[8].isoformat() if r[8] else None,
+            "district_code": r[7], "position_time": beijing.iso(r[8]),
             "track": r[11] if isinstance(r[11], list) else json.loads(r[11] or "[]"),
         },
     } for r in rows]

@@ -11,8 +11,10 @@ apt_install() {
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "provision: installing ${missing[*]}"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  # Wait (up to 10 minutes) for another apt/dpkg process, e.g. unattended-upgrades, instead of failing at once.
+  local wait=(-o DPkg::Lock::Timeout=600)
+  $SUDO apt-get "${wait[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get "${wait[@]}" install -y -qq "${missing[@]}" >/dev/null
 }
 
 local_db=1; [ -n "${DATABASE_URL:-}" ] && local_db=0

@@ -17,9 +17,12 @@ start worker "$bin/onemap" worker
 start warn "$bin/onemap" warn worker
 start deliver "$bin/onemap" dispatch deliver
 start overdue bash -c "while true; do $bin/onemap dispatch check-overdue; sleep 60; done"
+# Sign the audit chain head every 5 minutes, so the unsigned tail (which could be cut off unnoticed) stays short.
+start audit-checkpoint "$bin/onemap" audit checkpoint --every 300
 # The stand-in city issues two tasks once the district answers.
 start city bash -c "until curl -sf http://127.0.0.1:8050/healthz >/dev/null; do sleep 1; done; \
   exec $bin/onemap city-standin --port 8060 --issue 2"
-start simulate "$bin/onemap" simulate --rate 2
+# At a real district's pace (a few case reports an hour); `--stress` or `--rate N` for load tests.
+start simulate "$bin/onemap" simulate
 echo "OneMap on http://127.0.0.1:8050 — log in as cn_analyst / OneMap@2026 (see README); logs in var/log/"
 "$bin/onemap" serve --host 127.0.0.1 --port 8050

@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from geo.dates import TolerantDateTime
 from geo.db import Base
 from store.types import created_col, geom_col, updated_col
 
@@ -27,7 +28,7 @@ class Task(Base):
     title: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(Integer, default=2)
-    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[datetime] = mapped_column(TolerantDateTime())  # odd old rows read back clamped
     state: Mapped[str] = mapped_column(String(12), default="issued")
     progress: Mapped[int] = mapped_column(Integer, default=0)
     description: Mapped[str | None] = mapped_column(Text)
@@ -41,7 +42,7 @@ class Task(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     attachments: Mapped[list[Any]] = mapped_column(JSONB, default=list)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
-    last_reminder_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_reminder_at: Mapped[datetime | None] = mapped_column(TolerantDateTime())
     created_at: Mapped[Any] = created_col()
     updated_at: Mapped[Any] = updated_col()
 

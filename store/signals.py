@@ -13,6 +13,10 @@ from store.types import created_col, geom_col, updated_col
 
 # 新信号 → 核实中 → 已排除 | 疑似事件 → 已确认 → 处置中 → 已结案
 SIGNAL_STATES = ("new", "verifying", "excluded", "suspected", "confirmed", "responding", "closed")
+# event: a warning event (预警事件, fused and graded; the loop, inbox and push work on these); alarm: one model's
+# raw alarm, kept as evidence of its event
+SIGNAL_KINDS = ("event", "alarm")
+GRADES = ("blue", "yellow", "orange", "red")
 
 
 class Signal(Base):
@@ -26,6 +30,9 @@ class Signal(Base):
     source_dept: Mapped[str | None] = mapped_column(String(30))
     external_id: Mapped[str | None] = mapped_column(String(80), unique=True)
     model: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(8), default="event", server_default="event")
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("signal.id", ondelete="SET NULL"), index=True)
+    grade: Mapped[str | None] = mapped_column(String(8))  # events: blue | yellow | orange | red
     disease_code: Mapped[str | None] = mapped_column(ForeignKey("disease.code"))
     region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
     district_code: Mapped[str] = mapped_column(String(6))
@@ -48,6 +55,7 @@ class Signal(Base):
 
 
 Index("ix_signal_district_state", Signal.district_code, Signal.state)
+Index("ix_signal_kind_district_end", Signal.kind, Signal.district_code, Signal.window_end)
 
 
 class SignalEvent(Base):

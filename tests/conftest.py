@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator
 
 import pytest
@@ -142,6 +142,21 @@ def reference_date() -> date:
     if fixed:
         return date.fromisoformat(fixed)
     return datetime.now(timezone(timedelta(hours=8))).date()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clock_at_reference_date() -> Iterator[None]:
+    """With `ONEMAP_REFERENCE_DATE` set, the date-range checks' "now" is noon of that day in Beijing.
+
+    The demo's world then ends on that day for the API too (as_of, since, until are checked against it).
+    """
+    if not os.environ.get("ONEMAP_REFERENCE_DATE"):
+        yield
+        return
+    from geo.dates import frozen_now
+
+    with frozen_now(datetime.combine(reference_date(), time(12), tzinfo=timezone(timedelta(hours=8)))):
+        yield
 
 
 @pytest.fixture(scope="package")

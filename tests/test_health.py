@@ -5,8 +5,9 @@ from config.runtime import build_services
 from tests.conftest import make_test_settings
 
 
-def test_healthz_reports_postgis_and_redis(client) -> None:  # type: ignore[no-untyped-def]
-    resp = client.get("/healthz")
+def test_healthz_reports_postgis_and_redis(client, principal_token) -> None:  # type: ignore[no-untyped-def]
+    _, token = principal_token("district_analyst")  # versions only for signed-in callers (issue #14)
+    resp = client.get("/healthz", headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 200
     body = resp.get_json()
     assert body["checks"]["postgis"].startswith("ok (PostGIS 3")

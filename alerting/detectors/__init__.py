@@ -1,8 +1,9 @@
-"""Pure numpy/scipy outbreak detectors: fixed threshold, moving percentile, EARS, CUSUM/EWMA, space-time scan."""
+"""Pure numpy/scipy outbreak detectors: fixed threshold, moving percentile, EARS, CUSUM/EWMA, Farrington flexible, space-time scan."""
 from __future__ import annotations
 
 from alerting.detectors.base import DetectionResult, DetectorInputError
-from alerting.detectors.cusum import cusum, ewma
+from alerting.detectors.cusum import cusum, cusum_r, ewma
+from alerting.detectors.farrington import farrington_flexible
 from alerting.detectors.ears import ears_c, ears_c1, ears_c2, ears_c3
 from alerting.detectors.moving_percentile import moving_percentile
 from alerting.detectors.scan import ScanCluster, ScanResult, space_time_permutation_scan
@@ -24,11 +25,13 @@ __all__ = [
     "ScanResult",
     "count_threshold",
     "cusum",
+    "cusum_r",
     "ears_c",
     "ears_c1",
     "ears_c2",
     "ears_c3",
     "ewma",
+    "farrington_flexible",
     "fixed_threshold",
     "is_single_case_disease",
     "moving_percentile",

@@ -32,6 +32,7 @@ from alerting.detectors.base import (
 )
 
 Reference = Literal["fixed", "moving"]
+_ROW_LOOP_MAX = 16  # up to this many series the recursion runs as plain float loops
 
 
 def _baseline(
@@ -86,6 +87,55 @@ def _standardize(values: np.ndarray, mean: np.ndarray, sigma: np.ndarray) -> np.
     return x
 
 
+def _page_row(x: list[float], k: float, h: float, reset: bool) -> tuple[list[float], list[bool]]:
+    """One series' ``S_t = max(0, S_{t-1} + x_t - k)`` as a plain float loop (a NaN day carries S)."""
+    s, stat, fire = 0.0, [0.0] * len(x), [False] * len(x)
+    for i, xt in enumerate(x):
+        if xt == xt:
+            s = s + xt - k
+            if s < 0.0:
+                s = 0.0
+        stat[i] = s
+        if s > h:
+            fire[i] = True
+            if reset:
+                s = 0.0
+    return stat, fire
+
+
+def _page_recursion(
+    x: np.ndarray, start: int, k: float, h: float, reset: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CUSUM statistic, alarms and the sum each day starts from (after a reset), from day ``start`` on.
+
+    A few series run as float loops (numpy per day costs more than it saves there); many run
+    one vectorised step per day over all series.
+    """
+    n_series, n_days = x.shape
+    stat = np.full(x.shape, np.nan)
+    alarm = np.zeros(x.shape, dtype=bool)
+    if n_series <= _ROW_LOOP_MAX:
+        for i in range(n_series):
+            st, fi = _page_row(x[i, start:].tolist(), k, h, reset)
+            stat[i, start:] = st
+            alarm[i, start:] = fi
+    else:
+        s_prev = np.zeros(n_series)
+        with np.errstate(invalid="ignore"):
+            for t in range(start, n_days):
+                xt = x[:, t]
+                s = np.maximum(0.0, s_prev + xt - k)
+                s = np.where(np.isnan(xt), s_prev, s)  # a missing day carries the sum forward
+                fire = s > h
+                alarm[:, t] = fire
+                stat[:, t] = s
+                s_prev = np.where(fire, 0.0, s) if reset else s
+    after = np.where(alarm, 0.0, stat) if reset else stat
+    before = np.zeros(x.shape)
+    before[:, start + 1:] = after[:, start:-1]
+    return stat, alarm, before
+
+
 def cusum(
     counts: Any,
     *,
@@ -112,28 +162,90 @@ def cusum(
     mean, sd, start, bparams = _baseline(values, reference, baseline, guard, ref_start, ref_end, mu, sigma)
     sig = np.maximum(sd, min_sigma)
     x = _standardize(values, mean, sig)
-    n_series, n_days = values.shape
-    stat = np.full(values.shape, np.nan)
+    n_days = values.shape[1]
+    stat, alarm, s_before = _page_recursion(x, start, k, h, reset)
     threshold = np.full(values.shape, np.nan)
-    alarm = np.zeros(values.shape, dtype=bool)
-    s_prev = np.zeros(n_series)
-    for t in range(start, n_days):
-        xt = x[:, t]
-        with np.errstate(invalid="ignore"):
-            threshold[:, t] = mean[:, t] + sig[:, t] * (h + k - s_prev)
-        with np.errstate(invalid="ignore"):
-            s = np.maximum(0.0, s_prev + xt - k)
-        s = np.where(np.isnan(xt), s_prev, s)  # a missing day carries the sum forward
-        fire = s > h
-        alarm[:, t] = fire
-        stat[:, t] = s
-        s_prev = np.where(fire, 0.0, s) if reset else s
+    with np.errstate(invalid="ignore"):
+        threshold[:, start:] = mean[:, start:] + sig[:, start:] * (h + k - s_before[:, start:])
     evaluated = np.zeros(n_days, dtype=bool)
     evaluated[start:] = True
     params: dict[str, Any] = {"k": float(k), "h": float(h), "minSigma": float(min_sigma), "reset": bool(reset)}
     params.update(bparams)
     extra = {"baseline_mean": mean, "baseline_sd": sd, "z": x, "cusum": stat}
     return make_result("cusum", params, index, values, threshold, evaluated, one_d, extra, alarm=alarm)
+
+
+Trans = Literal["standard", "rossi"]
+
+
+def _r_standardize(x: np.ndarray, m: float, trans: str) -> np.ndarray:
+    """algo.cusum's standardized counts, with R's order of operations."""
+    if trans == "standard":
+        return (x - m) / np.sqrt(m)
+    if trans == "rossi":
+        return (x - 3 * m + 2 * np.sqrt(x * m)) / (2 * np.sqrt(m))
+    raise DetectorInputError(f"trans must be 'standard' or 'rossi', got {trans!r}", "detector.bad_param")
+
+
+def _r_sums(steps: list[float]) -> list[float]:
+    """``C_t = max(0, C_{t-1} + step_t)`` from ``C_0 = 0`` (R's loop, the same float operations)."""
+    s, out = 0.0, []
+    append = out.append
+    for v in steps:
+        s += v
+        if s < 0.0:
+            s = 0.0
+        append(s)
+    return out
+
+
+def _r_bound(m: float, h: float, k: float, c_prev: np.ndarray, trans: str) -> np.ndarray:
+    """algo.cusum's upperbound: standard rounded up (ceiling), rossi as is; NaN or < 0 become 0."""
+    rm = np.sqrt(m)
+    if trans == "standard":
+        ub = np.ceil(rm * (h + k - c_prev) + m)
+    else:
+        m32 = np.power(m, 1.5)
+        with np.errstate(invalid="ignore"):
+            ub = (2 * h * rm + 2 * k * rm - 2 * c_prev * rm + 5 * m
+                  - 2 * np.sqrt(4 * (m * m) + 2 * m32 * h + 2 * m32 * k - 2 * m32 * c_prev))
+    ub[np.isnan(ub)] = 0.0
+    ub[ub < 0] = 0.0
+    return ub
+
+
+def cusum_r(
+    counts: Any,
+    *,
+    m: float,
+    k: float = 1.04,
+    h: float = 2.26,
+    trans: Trans = "standard",
+    dates: Sequence[Any] | pd.Index | None = None,
+) -> DetectionResult:
+    """``surveillance::algo.cusum`` with ``control$m`` given, over every day of the input.
+
+    Fixed expectation ``m``, no reset, alarm when ``S_t ≥ h``; the threshold is R's upperbound
+    (rounded up for the standard transformation). Matrix input runs each row.
+    """
+    if not (np.isfinite(m) and m > 0):
+        raise DetectorInputError("m (the expected count) must be > 0", "detector.bad_param")
+    if not (np.isfinite(k) and np.isfinite(h)):
+        raise DetectorInputError("k and h must be finite numbers", "detector.bad_param")
+    values, index, one_d = as_matrix(counts, dates)
+    stat = np.empty(values.shape)
+    bound = np.empty(values.shape)
+    with np.errstate(invalid="ignore"):
+        steps = _r_standardize(values, float(m), trans) - k
+    for i in range(values.shape[0]):
+        stat[i] = _r_sums(steps[i].tolist())
+        prev = np.concatenate(([0.0], stat[i, :-1]))
+        bound[i] = _r_bound(float(m), float(h), float(k), prev, trans)
+    with np.errstate(invalid="ignore"):
+        alarm = stat >= h
+    evaluated = np.ones(values.shape[1], dtype=bool)
+    params: dict[str, Any] = {"k": float(k), "h": float(h), "m": float(m), "trans": trans, "reset": False}
+    return make_result("cusum", params, index, values, bound, evaluated, one_d, {"cusum": stat}, alarm=alarm)
 
 
 def ewma(

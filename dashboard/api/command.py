@@ -20,6 +20,7 @@ from dashboard.errors import ApiError
 from dashboard.extensions import services
 from dashboard.openapi import register_operation
 from gazetteer.errors import ImportRejected
+from geo import dates
 from layers.coverage import coverage
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,7 @@ def command_roster():  # type: ignore[no-untyped-def]
         day = date.fromisoformat(raw) if raw else datetime.now(CST).date()
     except ValueError:
         raise ApiError(422, "invalid.day", "day must be YYYY-MM-DD", "日期格式应为 YYYY-MM-DD", "day") from None
+    dates.check(day, dates.QUERY, "day")  # DateRangeError → 422 invalid.date_range
     cipher = services().cipher
     if cipher is None:
         raise ApiError(503, "service.no_pii_key", "personal-data key not configured", "未配置个人信息密钥")
@@ -199,7 +201,8 @@ def command_stock_movement():  # type: ignore[no-untyped-def]
     def flow(s: Session) -> dict[str, Any]:
         stock.site_in_district(s, site_id=data.site_id, district_code=d)
         row = stock.apply_movement(s, stock.Movement(site_id=data.site_id, item_code=data.item_code, kind=data.kind,
-                                                     quantity=Decimal(str(data.quantity)), note=data.note))
+                                                     quantity=Decimal(str(data.quantity)), note=data.note),
+                                   actor=principal)
         return {"id": row.id, "delta": float(row.delta)}  # type: ignore[union-attr]
 
     out = run(flow)
@@ -210,19 +213,21 @@ def command_stock_movement():  # type: ignore[no-untyped-def]
 @bp.post("/command/stock/import")
 @require_principal(*WRITE_ROLES)
 def command_stock_import():  # type: ignore[no-untyped-def]
-    data, d = _csv_body(), district_of(actor())
-    count = run(lambda s: stock.import_stock_csv(s, data, district_code=d))
+    data, who = _csv_body(), actor()
+    d = district_of(who)
+    count = run(lambda s: stock.import_stock_csv(s, data, district_code=d, actor=who))
     return jsonify({"imported": count}), 201
 
 
 @bp.post("/command/roster/import")
 @require_principal(*WRITE_ROLES)
 def command_roster_import():  # type: ignore[no-untyped-def]
-    data, d = _csv_body(), district_of(actor())
+    data, who = _csv_body(), actor()
+    d = district_of(who)
     cipher = services().cipher
     if cipher is None:
         raise ApiError(503, "service.no_pii_key", "personal-data key not configured", "未配置个人信息密钥")
-    count = run(lambda s: roster.import_roster_csv(s, data, cipher=cipher, district_code=d))
+    count = run(lambda s: roster.import_roster_csv(s, data, cipher=cipher, district_code=d, actor=who))
     return jsonify({"imported": count}), 201
 
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, Response, abort, jsonify, send_file
+from flask import Flask, Response, abort, jsonify, render_template_string, send_file
 
 from dashboard.api import bp
+from dashboard.components.shell import shell_header
 from dashboard.openapi import build_document
 
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
@@ -19,7 +20,9 @@ def openapi_json():  # type: ignore[no-untyped-def]
 
 
 def _docs_page() -> Response:
-    return send_file(ASSETS / "apidocs.html", mimetype="text/html", max_age=0)
+    """The docs page (a Jinja template) inside the app shell's header."""
+    page = render_template_string((ASSETS / "apidocs.html").read_text(encoding="utf-8"), shell=shell_header("apidocs"))
+    return Response(page, mimetype="text/html")
 
 
 def _docs_asset(name: str) -> Response:
@@ -36,3 +39,19 @@ def _add_docs_routes(app: Flask) -> None:
 
 # /api/docs lives outside the blueprint's /api/v1 prefix: add it to the app when `bp` is registered.
 bp.record_once(lambda state: _add_docs_routes(state.app))
+
+
+def _register_docs() -> None:
+    from dashboard.openapi import register_operation
+
+    tags = ("docs 文档",)
+    text = {"type": "string"}
+    register_operation("/api/v1/openapi.json", "get", "本接口文档（OpenAPI 3.1）", tags=tags, auth=(),
+                       response_content={"application/json": {"schema": {"type": "object"}}})
+    register_operation("/api/docs", "get", "接口文档页面", tags=tags, auth=(),
+                       response_content={"text/html": {"schema": text}})
+    register_operation("/api/docs/<name>", "get", "接口文档页面的脚本与样式", tags=tags, auth=(),
+                       response_content={"text/javascript": {"schema": text}, "text/css": {"schema": text}})
+
+
+_register_docs()

@@ -38,3 +38,14 @@ def feeds_influence():  # type: ignore[no-untyped-def]
         except InfluenceError as exc:
             raise ApiError(422, exc.code, str(exc), exc.message_zh, "disease") from None
     return jsonify({"disease_code": disease, "disease_name": name, "district_code": district, **result.as_dict()})
+
+
+def _register_docs() -> None:
+    from dashboard.api.shapes import InfluenceOut, InfluenceQuery
+    from dashboard.openapi import register_operation
+
+    register_operation("/api/v1/feeds/influence", "get", "影响因素分析：气象、缺勤与病例序列", tags=("feeds 外部数据",),
+                       query_model=InfluenceQuery, response_model=InfluenceOut)
+
+
+_register_docs()

@@ -47,3 +47,18 @@ def ingest(kind: str):  # type: ignore[no-untyped-def]
     result = store_batch(services(), kind=kind, records=_records(body), principal=current_principal())
     status = 200 if result.rejected == 0 else (422 if result.accepted == 0 else 207)
     return jsonify(result.model_dump(mode="json")), status
+
+
+def _register_docs() -> None:
+    from dashboard.api.shapes import IngestBatchIn
+    from dashboard.openapi import ErrorBody, register_operation
+    from ingest.schemas import BatchResult
+
+    register_operation("/api/v1/ingest/<kind>", "post", "批量接入（病例、症状监测、队伍、物资等，每批至多1000条）",
+                       request_model=IngestBatchIn, response_model=BatchResult, tags=("ingest 数据接入",),
+                       also={207: (BatchResult,), 422: (BatchResult, ErrorBody)},
+                       description=f"kind: one of {', '.join(KINDS)}. 200: all accepted; 207: some refused; "
+                                   "422: all refused (the batch result) or a malformed batch (ErrorBody).")
+
+
+_register_docs()

@@ -12,14 +12,16 @@ from dashboard.api import bp
 from dashboard.auth import current_principal, require_principal
 from dashboard.errors import ApiError, validation_errors
 from dashboard.answer_cache import layer_question, summary_question
+from dashboard.audit_trail import audit_denied, audit_read
 from dashboard.extensions import answers, services
 from layers import indicators
-from layers.base import LayerError, LayerFilters
+from layers.base import REGION_ALIASES, LayerError, LayerFilters, fold_region_aliases
 from layers.registry import all_layers, get_layer
 from layers.signals import signal_evidence
 
 T = TypeVar("T")
-FILTER_PARAMS = frozenset(LayerFilters.model_fields)
+FILTER_PARAMS = frozenset(LayerFilters.model_fields) | frozenset(REGION_ALIASES)
+CASE_LAYERS = frozenset({"cases", "cases.heat"})  # layers made of individual case reports: reads are audited
 
 
 def parse_filters(args: Any) -> LayerFilters:
@@ -29,9 +31,15 @@ def parse_filters(args: Any) -> LayerFilters:
         raise ApiError(422, "filter.unknown", f"unknown query parameter {unknown[0]}", f"不支持的查询参数 {unknown[0]}",
                        unknown[0])
     try:
-        return LayerFilters.model_validate({k: args.get(k) for k in args})
+        folded = fold_region_aliases({k: args.get(k) for k in args})
+    except LayerError as exc:
+        raise ApiError(exc.status, exc.code, str(exc), exc.message_zh, exc.field) from None
+    try:
+        return LayerFilters.model_validate(folded)
     except ValidationError as exc:
         err = validation_errors(exc)[0]
+        if "message_zh" in err:  # an error with its own code and Chinese text, e.g. invalid.date_range
+            raise ApiError(422, err["code"], err["message"], err["message_zh"], err["field"] or "query") from None
         raise ApiError(422, f"filter{err['code'][7:]}" if err["code"].startswith("invalid") else err["code"],
                        err["message"], "筛选条件不合法：" + (err["field"] or "") + "（" + err["message"] + "）",
                        err["field"] or "query") from None
@@ -45,6 +53,8 @@ def run_scoped(fn: Callable[..., T], *args: Any) -> T:
         try:
             return fn(session, principal, *args)
         except ScopeError as exc:
+            audit_denied(principal, "scope.denied", object_type="api", object_id=request.path,
+                         detail={"query": request.args.to_dict(flat=False), "reason": str(exc)})
             raise ApiError(403, "scope.forbidden", str(exc), "超出当前账号的数据范围", "region") from None
         except LayerError as exc:
             raise ApiError(exc.status, exc.code, str(exc), exc.message_zh, exc.field) from None
@@ -82,8 +92,12 @@ def layer_geojson(layer_id: str):  # type: ignore[no-untyped-def]
     if layer is None:
         raise ApiError(404, "layer.not_found", f"unknown layer {layer_id}", "图层不存在", "layer_id")
     filters = parse_filters(request.args)
-    return cached_json(layer_question(layer_id, filters), lambda: run_scoped(layer.query, filters),
+    resp = cached_json(layer_question(layer_id, filters), lambda: run_scoped(layer.run, filters),
                        mimetype="application/geo+json")
+    if layer_id in CASE_LAYERS:  # case records (points): who read which filters, from where
+        audit_read(current_principal(), "case.read", object_type="layer", object_id=layer_id,  # type: ignore[arg-type]
+                   filters=filters.model_dump(mode="json", exclude_defaults=True))
+    return resp
 
 
 @bp.get("/monitor/summary")
@@ -97,4 +111,26 @@ def monitor_summary():  # type: ignore[no-untyped-def]
 @bp.get("/monitor/signals/<int:signal_id>")
 @require_principal()
 def signal_evidence_view(signal_id: int):  # type: ignore[no-untyped-def]
-    return jsonify(run_scoped(signal_evidence, signal_id))
+    evidence = run_scoped(signal_evidence, signal_id)
+    audit_read(current_principal(), "case.read", object_type="signal_evidence",  # type: ignore[arg-type]
+               object_id=str(signal_id))
+    return jsonify(evidence)
+
+
+
+def _register_docs() -> None:
+    from dashboard.api.shapes import FeatureCollection, LayerCatalogue, LayerQuery, MonitorSummary, SignalEvidence
+    from dashboard.openapi import register_operation
+
+    tags = ("layers 图层",)
+    register_operation("/api/v1/layers", "get", "图层目录（当前账号可见范围）", response_model=LayerCatalogue, tags=tags)
+    register_operation("/api/v1/layers/<layer_id>", "get", "图层 GeoJSON（按范围与筛选条件）", tags=tags,
+                       query_model=LayerQuery, response_model=FeatureCollection, media_type="application/geo+json",
+                       also={304: ()}, description="ETag / If-None-Match: 304 when unchanged.")
+    register_operation("/api/v1/monitor/summary", "get", "监测 KPI、质控指标、病种排名与流行曲线", tags=tags,
+                       query_model=LayerQuery, response_model=MonitorSummary, also={304: ()})
+    register_operation("/api/v1/monitor/signals/<int:signal_id>", "get", "预警信号的证据（病例序列与解释）",
+                       response_model=SignalEvidence, tags=tags)
+
+
+_register_docs()

@@ -14,6 +14,7 @@ from dashboard.extensions import services
 from ingest.bus import intake_stats
 from ingest.events import events_key, parse_event_id, read_events_after, stream_bounds
 from ingest.hub import EventHub
+from layers.precision import event_for_viewer
 
 HUB_KEY = "onemap.live_hub"
 HEARTBEAT_SECONDS = 15
@@ -65,7 +66,7 @@ def live():  # type: ignore[no-untyped-def]
                     while batch := read_events_after(redis, ns, cursor, count=1000):
                         for event_id, event in batch:
                             if _visible(principal, event):
-                                yield _frame(event_id, event)
+                                yield _frame(event_id, event_for_viewer(principal, event))
                         cursor = batch[-1][0]
                         sent = parse_event_id(cursor)
             while not sub.lagged:
@@ -79,7 +80,7 @@ def live():  # type: ignore[no-untyped-def]
                     continue
                 sent = eid
                 if _visible(principal, event):
-                    yield _frame(event_id, event)
+                    yield _frame(event_id, event_for_viewer(principal, event))
             # Fell behind: close; the browser reconnects with Last-Event-ID and replays from the stream.
         finally:
             hub.unsubscribe(sub)
@@ -102,3 +103,18 @@ def live_status():  # type: ignore[no-untyped-def]
         "intake": intake_stats(svc.redis, ns),
         "heartbeat_seconds": float(current_app.config.get("ONEMAP_SSE_HEARTBEAT", HEARTBEAT_SECONDS)),
     })
+
+
+def _register_docs() -> None:
+    from dashboard.api.shapes import LiveQuery, LiveStatus
+    from dashboard.openapi import register_operation
+
+    tags = ("live 实时推送",)
+    register_operation("/api/v1/live", "get", "实时变更事件流（SSE，按账号范围过滤）", tags=tags, query_model=LiveQuery,
+                       response_content={"text/event-stream": {"schema": {"type": "string"}}},
+                       description="Server-Sent Events; resumes after Last-Event-ID (header) or last_event_id.")
+    register_operation("/api/v1/live/status", "get", "推送中继、事件流与接入队列状态", response_model=LiveStatus,
+                       tags=tags)
+
+
+_register_docs()

@@ -165,7 +165,8 @@ def receive_city_signal():  # type: ignore[no-untyped-def]
     def flow(s: Session) -> tuple[dict[str, Any], bool]:
         cfg = load_config(s)
         sig, created = service.receive_city_signal(s, actor=actor, data=body, verify_hours=cfg.verify_hours,
-                                                   ip=request.remote_addr, publish=publish_signal)
+                                                   ip=request.remote_addr, publish=publish_signal,
+                                                   grade=cfg.events.city_grade)
         return _one(s, sig), created
 
     signal, created = _run(flow)

@@ -18,12 +18,15 @@ from accounts.principal import Principal
 from command import actions, decision, roster, stock, summary
 from command.errors import CommandError
 from command.models import DispatchPlan, IncidentIn
+from dashboard import form_errors, markup
 from dashboard.api.command import READ_ROLES, WRITE_ROLES, dispatch_now, district_of, publish_changes, run
 from dashboard.auth import current_principal
+from dashboard.basemap import current_basemap
 from dashboard.components.wall import layer_ages, rotate_seconds, wall_enabled, wall_shell
 from dashboard.errors import ApiError
 from dashboard.extensions import services
 from gazetteer.errors import ImportRejected
+from geo import beijing
 from layers.base import today_cst
 from layers.coverage import coverage_geojson
 from layers.incidents import incidents_geojson
@@ -69,15 +72,15 @@ def _boundaries(district: str) -> dict[str, Any]:
             "FROM region WHERE code = :d OR (parent_code = :d AND level = 'street')"), {"d": district}).all()
     return {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": json.loads(r.g),
-         "properties": {"code": r.code, "name": r.name, "level": r.level, "tooltip": r.name}} for r in rows]}
+         "properties": {"code": r.code, "name": r.name, "level": r.level, "tooltip": markup.tooltip(None, r.name)}}
+        for r in rows]}
 
 
 def _map(wall: bool, district: str) -> Any:
-    settings = services().settings
     base = []
-    if settings.basemap_url:
-        base.append(dl.BaseLayer(dl.TileLayer(url=settings.basemap_url, attribution=settings.basemap_attribution or None,
-                                              maxZoom=18), name="底图", checked=True))
+    basemap = current_basemap()  # BASEMAP_FILE served at /basemap/…, or BASEMAP_URL
+    if basemap is not None:
+        base.append(dl.BaseLayer(dl.TileLayer(**basemap.leaflet_props()), name="底图", checked=True))
     overlays = [
         dl.Overlay(dl.GeoJSON(id="cmd-boundaries", data=_boundaries(district), style=_fn("boundaryStyle"),
                               attribution=ATTRIBUTION, interactive=not wall), name="行政边界", checked=True),
@@ -250,11 +253,15 @@ def _with_tooltips(fc: dict[str, Any], fmt: Any) -> dict[str, Any]:
 
 
 def _site_tooltip(p: dict[str, Any]) -> str:
-    lines = [f"<b>{p['name']}</b>（{p['kind_zh']}）"]
-    for i in p["items"][:8]:
-        mark = "⚠ " if i["below_min"] else ""
-        lines.append(f"{mark}{i['item_name']} {i['quantity']:g}/{i['min_level']:g}{i['unit']}")
-    return "<br>".join(lines)
+    items = [f"{'⚠ ' if i['below_min'] else ''}{i['item_name']} {i['quantity']:g}/{i['min_level']:g}{i['unit']}"
+             for i in p["items"][:8]]
+    title = markup.line((markup.strong(p["name"]), f"（{p['kind_zh']}）"), sep="")
+    return markup.tooltip(None, title, *items)
+
+
+def _task_tooltip(p: dict[str, Any]) -> str:
+    overdue = markup.strong("已逾期") if p["overdue"] else None
+    return markup.tooltip(p["title"], (p["type_zh"], p["state_zh"], f"进度 {p['progress']}%", overdue))
 
 
 def _stock_table(rows: list[dict[str, Any]]) -> Any:
@@ -325,12 +332,11 @@ def _decision_overlay(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _err_text(exc: Exception) -> str:
-    if isinstance(exc, ApiError):
-        return f"未执行：{exc.message_zh}" + (f"（{exc.field}）" if exc.field else "")
+    if isinstance(exc, (ApiError, CommandError)):
+        return f"未执行：{exc.message_zh}" + (f"（{form_errors.field_zh(exc.field)}）" if exc.field else "")
     if isinstance(exc, ValidationError):
-        e = exc.errors(include_url=False)[0]
-        return f"输入有误：{'.'.join(str(p) for p in e['loc'])} — {e['msg']}"
-    return f"未执行：{exc}"
+        return form_errors.describe(exc)
+    return "未执行：操作失败"
 
 
 def _principal() -> Principal:
@@ -355,12 +361,10 @@ def register(dash_app: Dash) -> None:
             teams = teams_geojson(s, principal)
             for f in teams["features"]:
                 p = f["properties"]
-                p["tooltip"] = f"{p['name']} · {p['status_zh']}"
+                p["tooltip"] = markup.tooltip(None, (p["name"], p["status_zh"]))
             sites = _with_tooltips(resources_geojson(s, principal), _site_tooltip)
-            incidents = _with_tooltips(incidents_geojson(s, principal), lambda p: f"<b>{p['title']}</b><br>{p['status_zh']}")
-            tasks = _with_tooltips(tasks_geojson(s, district_code=principal.district_code),
-                                   lambda p: f"<b>{p['title']}</b><br>{p['type_zh']} · {p['state_zh']} · 进度 {p['progress']}%"
-                                             + (" · <b>已逾期</b>" if p["overdue"] else ""))
+            incidents = _with_tooltips(incidents_geojson(s, principal), lambda p: markup.tooltip(p["title"], p["status_zh"]))
+            tasks = _with_tooltips(tasks_geojson(s, district_code=principal.district_code), _task_tooltip)
         return teams, _tracks(teams), sites, incidents, tasks, datetime.now().astimezone().isoformat()
 
     @dash_app.callback(
@@ -393,7 +397,7 @@ def register(dash_app: Dash) -> None:
         service_area = {"type": "Feature", "geometry": fc["service_area"], "properties": {}} if fc["service_area"] else EMPTY
         for f in fc["features"]:
             p = f["properties"]
-            p["tooltip"] = f"{p['name']}：覆盖外 {p['outside']:,} 人（{p['outside_share'] * 100:.1f}%）"
+            p["tooltip"] = markup.tooltip(None, f"{p['name']}：覆盖外 {p['outside']:,} 人（{p['outside_share'] * 100:.1f}%）")
         return fc, service_area, _coverage_table(fc)
 
     @dash_app.callback(
@@ -477,7 +481,8 @@ def register(dash_app: Dash) -> None:
             return "文件须为UTF-8编码的CSV", no_update
         try:
             with services().session_factory() as s, s.begin():
-                count = roster.import_roster_csv(s, text, cipher=services().cipher, district_code=district_of(principal))
+                count = roster.import_roster_csv(s, text, cipher=services().cipher, district_code=district_of(principal),
+                                                 actor=principal)
         except ImportRejected as exc:
             return html.Div([html.Div(f"导入被拒绝，未写入任何数据（{len(exc.problems)} 处错误）："),
                              html.Ul([html.Li(str(p)) for p in exc.problems[:10]])], className="bad"), no_update
@@ -515,7 +520,8 @@ def register(dash_app: Dash) -> None:
                     def flow(s: Any) -> Any:
                         stock.site_in_district(s, site_id=site_id, district_code=district_of(principal))
                         return stock.apply_movement(s, stock.Movement(site_id=site_id, item_code=item_code, kind=kind,
-                                                                      quantity=Decimal(str(qty)), note="指挥一张图登记"))
+                                                                      quantity=Decimal(str(qty)), note="指挥一张图登记"),
+                                                     actor=principal)
                     run(flow)
                     publish_changes([{"kind": "stock", "id": site_id, "district_code": district_of(principal),
                                       "fields": {"item_code": item_code}}])
@@ -525,7 +531,7 @@ def register(dash_app: Dash) -> None:
         with services().session_factory() as s:
             hist = stock.history(s, site_id=site_id, item_code=item_code, limit=8)
         kinds = {"in": "入库", "out": "出库", "allocate": "调拨"}
-        rows = html.Ul([html.Li(f"{h['time'][:16].replace('T', ' ')} {kinds.get(h['kind'], h['kind'])} {h['delta']:+g}"
+        rows = html.Ul([html.Li(f"{beijing.minute(h['time'])} {kinds.get(h['kind'], h['kind'])} {h['delta']:+g}"
                                 + (f" · 任务#{h['task_id']}" if h["task_id"] else "")) for h in hist]) if hist \
             else html.Div("暂无出入库记录", className="empty")
         return message, rows, refresh

@@ -2,28 +2,36 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import dash_leaflet as dl
 import plotly.graph_objects as go
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
+from pydantic import ValidationError
 from sqlalchemy import text
 
 from accounts.principal import Principal
 from accounts.scope import ScopeError
+from dashboard import markup
 from dashboard.answer_cache import layer_question, summary_question
+from dashboard.api.layers import CASE_LAYERS
+from dashboard.audit_trail import audit_read
 from dashboard.auth import current_principal
+from dashboard.basemap import current_basemap
+from dashboard.components.charts import DATE_TICKS, GRAPH_CONFIG
 from dashboard.components.wall import layer_ages, rotate_seconds, wall_enabled, wall_shell
 from dashboard.components.weather_strip import weather_strip
 from dashboard.extensions import answers, services
+from geo import beijing, dates
 from layers import indicators
 from layers.base import LayerError, LayerFilters, home_region, resolve_area, today_cst
 from layers.heat import BLANK_IMAGE
 from layers.institutions import KINDS
 from layers.registry import get_layer
 from layers.signals import signal_evidence
+from store.labels import param_name
 
 PATH = "/monitor"
 TITLE = "监测预警一张图"
@@ -36,6 +44,7 @@ STATE_ZH = {"new": "新信号", "verifying": "核实中", "suspected": "疑似�
 DEFAULT_DAYS = 28
 PLAY_MS = 1200
 HEAT_OVERLAY = "病例热力"  # computed (kernel density, layers/heat.py) only while this overlay is checked
+HEAT_PANE = "mon-heat-pane"
 SHANGHAI_BOUNDS = [[30.68, 120.85], [31.88, 122.01]]
 
 
@@ -62,9 +71,13 @@ def _layer(layer_id: str, principal: Principal, filters: LayerFilters) -> dict[s
 
     def compute() -> dict[str, Any]:
         with services().session_factory() as session:
-            return layer.query(session, principal, filters)
+            return layer.run(session, principal, filters)
 
-    return json.loads(answers().answer(layer_question(layer_id, filters), principal, compute).body)
+    data = json.loads(answers().answer(layer_question(layer_id, filters), principal, compute).body)
+    if layer_id in CASE_LAYERS:  # the screen shows case records: audited like the layer API
+        audit_read(principal, "case.read", object_type="layer", object_id=layer_id,
+                   filters=filters.model_dump(mode="json", exclude_defaults=True), detail={"screen": "monitor"})
+    return data
 
 
 def _institution_layers(principal: Principal) -> list[Any]:
@@ -74,7 +87,7 @@ def _institution_layers(principal: Principal) -> list[Any]:
         data = _layer(f"institutions.{kind}", principal, LayerFilters())
         for f in data["features"]:
             p = f["properties"]
-            f["properties"]["tooltip"] = f"{p['name']}（{title}）"
+            f["properties"]["tooltip"] = markup.tooltip(None, f"{p['name']}（{title}）")
         overlays.append(dl.Overlay(dl.GeoJSON(
             id={"type": "mon-inst", "kind": kind}, data=data, pointToLayer=_fn("institutionPoint"),
             hideout={"icon": icon}), name=title, checked=kind in ("sentinel", "fever_clinic"),
@@ -84,10 +97,11 @@ def _institution_layers(principal: Principal) -> list[Any]:
 
 # Other departments' feeds (issue 10): id, menu title, tooltip from the feature's properties.
 FEED_LAYERS = (
-    ("schools", "学校因病缺课", lambda p: f"{p['name']}（{p['kind_zh']}）<br>因病缺课率 "
-                                      f"{p['ill_rate_permille'] if p['ill_rate_permille'] is not None else '—'}‰"),
-    ("pharmacies", "药店哨点药品销售", lambda p: f"{p['name']}<br>销售指数 {p['sales_index'] or '—'}"),
-    ("opinion", "舆情", lambda p: f"<b>{p['title']}</b><br>{p['source']} · {p['published_at'][:10]}"),
+    ("schools", "学校因病缺课", lambda p: markup.tooltip(
+        None, f"{p['name']}（{p['kind_zh']}）",
+        f"因病缺课率 {p['ill_rate_permille'] if p['ill_rate_permille'] is not None else '—'}‰")),
+    ("pharmacies", "药店哨点药品销售", lambda p: markup.tooltip(None, p["name"], f"销售指数 {p['sales_index'] or '—'}")),
+    ("opinion", "舆情", lambda p: markup.tooltip(p["title"], (p["source"], (p["published_at"] or "")[:10]))),
 )
 
 
@@ -113,37 +127,51 @@ def _weather(principal: Principal) -> Any:
 
 
 def _map(principal: Principal, wall: bool, state: dict[str, Any]) -> Any:
-    settings = services().settings
     base = []
-    if settings.basemap_url:
-        base.append(dl.BaseLayer(dl.TileLayer(url=settings.basemap_url, attribution=settings.basemap_attribution or None,
-                                              maxZoom=18), name="底图", checked=True))
+    basemap = current_basemap()  # BASEMAP_FILE served at /basemap/…, or BASEMAP_URL
+    if basemap is not None:
+        base.append(dl.BaseLayer(dl.TileLayer(**basemap.leaflet_props()), name="底图", checked=True))
     overlays = [
         dl.Overlay(dl.LayerGroup([
             dl.GeoJSON(id="mon-choropleth", data=None, style=_fn("choroplethStyle"), hoverStyle=_fn("hoverStyle"),
-                       attribution=ATTRIBUTION, hideout={"selected": None}),
+                       onEachFeature=_fn("regionFeature"), attribution=ATTRIBUTION, hideout={"selected": None}),
             dl.GeoJSON(id="mon-labels", data=None, pointToLayer=_fn("labelPoint"), interactive=False),
-        ]), name="发病率分级（每10万）", checked=True),
+        ]), name="发病率分级（每10万）", checked=True, id="mon-ov-incidence"),
         dl.Overlay(dl.GeoJSON(id="mon-cases", data=None, cluster=True, zoomToBoundsOnClick=True,
                               pointToLayer=_fn("casePoint"), clusterToLayer=_fn("clusterPoint"),
                               superClusterOptions={"radius": 60, "maxZoom": 15}),
-                   name="病例点位（聚合）", checked=True),
-        dl.Overlay(dl.ImageOverlay(id="mon-heat", url=BLANK_IMAGE, bounds=SHANGHAI_BOUNDS, opacity=0.85,
-                                   interactive=False), name=HEAT_OVERLAY, checked=False),
+                   name="病例点位（聚合）", checked=True, id="mon-ov-cases"),
+        # Its own pane above the choropleth (overlay pane 400), below markers and labels (600).
+        dl.Overlay(dl.Pane(dl.ImageOverlay(id="mon-heat", url=BLANK_IMAGE, bounds=SHANGHAI_BOUNDS, opacity=0.9,
+                                           interactive=False), name=HEAT_PANE, style={"zIndex": 450}),
+                   name=HEAT_OVERLAY, checked=False, id="mon-ov-heat"),
         dl.Overlay(dl.GeoJSON(id="mon-live-cases", data={"type": "FeatureCollection", "features": []},
-                              pointToLayer=_fn("liveCasePoint")), name="实时新增病例", checked=True),
-        dl.Overlay(dl.GeoJSON(id="mon-clusters", data=None, style=_fn("clusterStyle")), name="时空聚集区", checked=True),
+                              pointToLayer=_fn("liveCasePoint")), name="实时新增病例", checked=True, id="mon-ov-live"),
+        # Area overlays keep their hover tooltip; a click on them drills into the region underneath.
+        dl.Overlay(dl.GeoJSON(id="mon-clusters", data=None, style=_fn("clusterStyle"),
+                              onEachFeature=_fn("overlayFeature")), name="时空聚集区", checked=True,
+                   id="mon-ov-clusters"),
         dl.Overlay(dl.GeoJSON(id="mon-signals", data=None, pointToLayer=_fn("signalPoint")), name="预警信号",
-                   checked=True),
+                   checked=True, id="mon-ov-signals"),
         *_institution_layers(principal),
         *_feed_layers(principal, state),
     ]
     return dl.Map([
-        dl.LayersControl([*base, *overlays], collapsed=wall, id="mon-layers-control"),
+        # `overlays` given: dash-leaflet's own handler filters it and fails on undefined (issue #15, item 2)
+        dl.LayersControl([*base, *overlays], collapsed=wall, id="mon-layers-control",
+                         overlays=[o.name for o in overlays if o.checked]),
         dl.ScaleControl(position="bottomleft", imperial=False),
         dl.AttributionControl(prefix=ATTRIBUTION, position="bottomright"),
     ], id="mon-map", center=[31.22, 121.45], zoom=10, minZoom=7, maxZoom=18, zoomSnap=0.25,
-        className="mon-map", attributionControl=False)
+        className="mon-map", attributionControl=False,
+        eventHandlers={"overlayadd": _fn("overlayToggled"), "overlayremove": _fn("overlayToggled"),
+                       "moveend": _fn("mapSeen")})
+
+
+def overlay_ids() -> list[str]:
+    """Ids of every overlay of the monitor map (their `checked` follows the mon-overlays store)."""
+    return ["mon-ov-incidence", "mon-ov-cases", "mon-ov-heat", "mon-ov-live", "mon-ov-clusters", "mon-ov-signals",
+            *[f"mon-ov-{kind}" for kind in KINDS], *[f"mon-ov-{layer_id}" for layer_id, _, _ in FEED_LAYERS]]
 
 
 def _controls(state: dict[str, Any]) -> html.Div:
@@ -152,6 +180,8 @@ def _controls(state: dict[str, Any]) -> html.Div:
                      placeholder="全部病种", className="mon-disease"),
         dcc.DatePickerRange(id="mon-dates", start_date=state["since"], end_date=state["until"],
                             display_format="YYYY-MM-DD", max_date_allowed=today_cst().isoformat(),
+                            start_date_placeholder_text="开始日期", end_date_placeholder_text="结束日期",
+                            month_format="YYYY年M月", first_day_of_week=1,
                             minimum_nights=0, className="mon-dates"),
         dcc.RadioItems(id="mon-level", options=[{"label": "自动", "value": "auto"}, {"label": "区", "value": "district"},
                                                 {"label": "街道", "value": "street"}, {"label": "网格", "value": "grid"}],
@@ -174,11 +204,10 @@ def _panels() -> list[Any]:
 
 def initial_state(principal: Principal, query: dict[str, str]) -> dict[str, Any]:
     """Filters the page opens with: the principal's home area, the last 28 days, all diseases."""
-    until = today_cst()
     try:
-        until = date.fromisoformat(query["until"]) if "until" in query else until
-    except ValueError:
-        pass
+        until = dates.parse_date(query.get("until"), "until") or today_cst()
+    except dates.DateRangeError:  # unreadable or out of range: open on today rather than fail the page
+        until = today_cst()
     return {"region": query.get("region") or home_region(principal), "level": None, "disease": [],
             "since": (until - timedelta(days=DEFAULT_DAYS - 1)).isoformat(), "until": until.isoformat(),
             "play_to": None}
@@ -192,6 +221,8 @@ def layout(query: dict[str, str]) -> Any:
     state = initial_state(principal, query)
     body = html.Div([
         dcc.Store(id="mon-state", data=state),
+        # {overlay name: shown} as the user switched them; kept for the session (filters, live, wall rotation)
+        dcc.Store(id="mon-overlays", storage_type="session"),
         dcc.Store(id="mon-live", data=None),
         dcc.Store(id="mon-refresh", data=0),
         dcc.Store(id="mon-sync", data=None),
@@ -210,7 +241,7 @@ def layout(query: dict[str, str]) -> Any:
         ], className="mon-main"),
         html.Div([
             html.Section([html.H3("流行曲线（按发病日期）"),
-                          dcc.Graph(id="mon-epicurve", config={"displayModeBar": False}, className="mon-graph")],
+                          dcc.Graph(id="mon-epicurve", config=GRAPH_CONFIG, className="mon-graph")],
                          className="mon-card mon-epi"),
             html.Section([html.H3("预警信号"), html.Div(id="mon-signal-list", className="signal-list")],
                          className="mon-card mon-signals"),
@@ -299,6 +330,7 @@ def _epicurve_figure(e: dict[str, Any], dark: bool) -> go.Figure:
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
                       font=dict(family="Noto Sans CJK SC, Microsoft YaHei, sans-serif"))
     fig.update_yaxes(title_text="病例数", rangemode="tozero")
+    fig.update_xaxes(tickformat=DATE_TICKS, hoverformat="%Y-%m-%d")
     return fig
 
 
@@ -308,7 +340,7 @@ def _signal_items(rows: list[dict[str, Any]]) -> Any:
     return html.Ul([html.Li(html.Button([
         html.Span(r["state_zh"], className=f"chip state-{r['state']}"),
         html.Span(r["title"], className="sig-title"),
-        html.Span(f"{r['model_zh']} · {r['last_fired_at'][:16].replace('T', ' ')}", className="sig-meta"),
+        html.Span(f"{r['model_zh']} · {beijing.minute(r['last_fired_at'])}", className="sig-meta"),
     ], id={"type": "mon-sig", "id": r["id"]}, n_clicks=0, className="sig-item")) for r in rows])
 
 
@@ -316,7 +348,7 @@ def _legend(fc: dict[str, Any]) -> list[Any]:
     items = [html.Div([html.Span(className="swatch", style={"background": i["color"]}), i["label"]],
                       className="legend-item") for i in fc.get("legend", [])]
     return [html.Div(f"发病率（每10万，{fc.get('level_zh', '')}）", className="legend-title"), *items,
-            html.Div(f"分级：自然断点（Fisher-Jenks）· 合计 {fc['totals']['cases']:,} 例", className="legend-note")]
+            html.Div(f"分级：自然断点法 · 合计 {fc['totals']['cases']:,} 例", className="legend-note")]
 
 
 def _evidence(ev: dict[str, Any]) -> list[Any]:
@@ -329,18 +361,19 @@ def _evidence(ev: dict[str, Any]) -> list[Any]:
         fig.add_scatter(x=[r["date"] for r in rows], y=[r["threshold"] for r in rows], name="阈值",
                         line=dict(color="#d32f2f", dash="dash"))
     fig.update_layout(height=220, margin=dict(l=40, r=10, t=10, b=30), legend=dict(orientation="h"))
+    fig.update_xaxes(tickformat=DATE_TICKS, hoverformat="%Y-%m-%d")
     table = html.Table([html.Thead(html.Tr([html.Th("日期"), html.Th("观测"), html.Th("基线"), html.Th("阈值")])),
                         html.Tbody([html.Tr([html.Td(r["date"]), html.Td(_num(r["observed"])), html.Td(_num(r["baseline"])),
                                              html.Td(_num(r["threshold"]))]) for r in rows[-14:]])],
                        className="evidence-table")
-    params = ", ".join(f"{k}={v}" for k, v in (ev["params"] or {}).items()) or "—"
+    params = "，".join(f"{param_name(k)} {v}" for k, v in (ev["params"] or {}).items()) or "—"
     return [
         html.Div([html.H3(ev["title"]), html.Button("关闭", id="mon-evidence-close", n_clicks=0, className="mon-btn")],
                  className="modal-head"),
         html.P(f"模型：{ev['model_zh']}　状态：{ev['state_zh']}　病种：{ev['disease_name'] or '—'}　"
                f"地区：{ev['region_name'] or '—'}　观测值：{_num(ev['observed'])}　阈值：{_num(ev['threshold'])}"),
         html.P(f"参数：{params}", className="evidence-params"),
-        dcc.Graph(figure=fig, config={"displayModeBar": False}, id="mon-evidence-chart") if rows
+        dcc.Graph(figure=fig, config=GRAPH_CONFIG, id="mon-evidence-chart") if rows
         else html.P("该信号未附带时间序列证据"),
         table if rows else html.Div(),
     ]
@@ -383,30 +416,31 @@ def _map_outputs(state: dict[str, Any]) -> tuple[Any, ...]:
         stamps = {}
         for layer_id, _ in MAP_LAYERS[:4]:
             stamp = get_layer(layer_id).updated_at(session, principal)  # type: ignore[union-attr]
-            stamps[layer_id] = stamp.isoformat() if stamp else None
+            stamps[layer_id] = beijing.iso(stamp)
     choro = _layer("incidence", principal, filters)
     for f in choro["features"]:
         p = f["properties"]
         rate = "—" if p["rate"] is None else f"{p['rate']:.2f}"
-        p["tooltip"] = f"<b>{p['name']}</b><br>病例 {p['cases']:,} · 人口 {p['population'] or 0:,}<br>发病率 {rate}/10万"
+        p["tooltip"] = markup.tooltip(p["name"], (f"病例 {p['cases']:,}", f"人口 {p['population'] or 0:,}"),
+                                      f"发病率 {rate}/10万")
     labels = {"type": "FeatureCollection", "features": [] if choro["level"] == "grid" else [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": f["properties"]["label"]},
          "properties": {"name": f["properties"]["name"]}} for f in choro["features"]]}
     cases = _layer("cases", principal, filters)
     for f in cases["features"]:
         p = f["properties"]
-        p["tooltip"] = f"{p['disease_name']} · 发病 {p['onset_date']}"
+        p["tooltip"] = markup.tooltip(None, (p["disease_name"], f"发病 {p['onset_date']}"))
     signals = _layer("signals", principal, filters)
     clusters = _layer("clusters", principal, filters)
     for fc in (signals, clusters):
         for f in fc["features"]:
             p = f["properties"]
-            p["tooltip"] = f"<b>{p['title']}</b><br>{p['state_zh']} · {p['model_zh']}"
+            p["tooltip"] = markup.tooltip(p["title"], (p["state_zh"], p["model_zh"]))
     bounds = _bounds(choro)
     viewport = {"bounds": bounds, "transition": "flyToBounds", "options": {"duration": 0.6}} if bounds else no_update
     period = f"{filters.period()[0]} 至 {filters.period()[1]} · {area.name}"
     return (choro, labels, _legend(choro), cases, signals, clusters, viewport, _crumbs(area.trail), period,
-            {"at": datetime.now().astimezone().isoformat(), "updated": stamps})
+            {"at": beijing.iso(dates.now_utc()), "updated": stamps})
 
 
 def _panel_outputs(state: dict[str, Any], dark: bool) -> tuple[Any, ...]:
@@ -470,8 +504,11 @@ def register(dash_app: Dash) -> None:
         if trigger == "mon-tick":
             if not state.get("play_to"):
                 return no_update, no_update, True, "▶ 逐日回放"
-            nxt = date.fromisoformat(state["until"]) + timedelta(days=1)
-            done = nxt >= date.fromisoformat(state["play_to"])
+            try:
+                nxt = dates.parse_date(state["until"], "until") + timedelta(days=1)  # type: ignore[operator]
+                done = nxt >= dates.parse_date(state["play_to"], "play_to")  # type: ignore[operator]
+            except (dates.DateRangeError, TypeError, KeyError):
+                return {**state, "play_to": None}, no_update, True, "▶ 逐日回放"
             s = {**state, "until": nxt.isoformat(), "play_to": None if done else state["play_to"]}
             return s, s["until"], done, "▶ 逐日回放" if done else "⏸ 暂停"
         if trigger == "mon-dates" and state.get("play_to") and end == state["until"]:
@@ -482,7 +519,11 @@ def register(dash_app: Dash) -> None:
         elif trigger == "mon-dates":
             if not start or not end:
                 raise PreventUpdate
-            value = (start[:10], end[:10])
+            try:
+                value = (dates.parse_date(str(start)[:10], "since").isoformat(),  # type: ignore[union-attr]
+                         dates.parse_date(str(end)[:10], "until").isoformat())  # type: ignore[union-attr]
+            except (dates.DateRangeError, AttributeError):
+                raise PreventUpdate from None
         elif trigger == "mon-level":
             value = level
         elif trigger == "mon-choropleth":
@@ -509,7 +550,7 @@ def register(dash_app: Dash) -> None:
     def update_map(state: dict[str, Any], _refresh: Any, _poll: Any) -> tuple[Any, ...]:
         try:
             out = _map_outputs(state)
-        except (ScopeError, LayerError):
+        except (ScopeError, LayerError, ValidationError):  # ValidationError: a tampered state store
             raise PreventUpdate from None
         if ctx.triggered_id in ("mon-refresh", "mon-poll"):
             out = (*out[:6], no_update, *out[7:])  # keep the user's view on a background refresh
@@ -523,20 +564,20 @@ def register(dash_app: Dash) -> None:
     def update_panels(state: dict[str, Any], _refresh: Any, _poll: Any, page_class: str) -> tuple[Any, ...]:
         try:
             return _panel_outputs(state, "is-wall" in (page_class or ""))
-        except (ScopeError, LayerError):
+        except (ScopeError, LayerError, ValidationError):  # ValidationError: a tampered state store
             raise PreventUpdate from None
 
     @dash_app.callback(
         Output("mon-heat", "url"), Output("mon-heat", "bounds"),
-        Input("mon-layers-control", "overlays"), Input("mon-state", "data"), Input("mon-refresh", "data"),
+        Input("mon-overlays", "data"), Input("mon-state", "data"), Input("mon-refresh", "data"),
         prevent_initial_call=True)
-    def update_heat(overlays: list[str] | None, state: dict[str, Any], _refresh: Any) -> tuple[Any, ...]:
+    def update_heat(overlays: dict[str, bool] | None, state: dict[str, Any], _refresh: Any) -> tuple[Any, ...]:
         principal = current_principal()
-        if principal is None or HEAT_OVERLAY not in (overlays or []):
+        if principal is None or not (overlays or {}).get(HEAT_OVERLAY):
             raise PreventUpdate
         try:
             fc = _layer("cases.heat", principal, _filters(state))
-        except (ScopeError, LayerError):
+        except (ScopeError, LayerError, ValidationError):  # ValidationError: a tampered state store
             raise PreventUpdate from None
         if not fc["features"]:
             return BLANK_IMAGE, no_update
@@ -567,6 +608,9 @@ def register(dash_app: Dash) -> None:
                 return [html.P("无权查看或信号不存在"), html.Button("关闭", id="mon-evidence-close", n_clicks=0)], False
         return _evidence(ev), False
 
+    dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "applyOverlays"),
+                                 [Output(i, "checked") for i in overlay_ids()], Input("mon-overlays", "data"),
+                                 [State(i, "name") for i in overlay_ids()])
     dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "closeEvidence"),
                                  Output("mon-evidence", "hidden", allow_duplicate=True),
                                  Input("mon-evidence-close", "n_clicks"), prevent_initial_call=True)

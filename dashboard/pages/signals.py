@@ -1,7 +1,7 @@
 """预警信号: the signal list with filters; each signal explains itself (chart, words, map, timeline, receipts, actions)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import dash_leaflet as dl
@@ -12,17 +12,23 @@ from pydantic import ValidationError
 from accounts.principal import Principal
 from alerting import service
 from alerting.explain import explain
-from alerting.schemas import MODEL_ZH, STATE_ZH, SignalQuery, TransitionRequest
-from alerting.service import SignalError
+from alerting.schemas import STATE_ZH, SignalQuery, TransitionRequest
+from alerting.service import ROLES_FOR_STATE, TRANSITIONS, SignalError
+from accounts.whoami import role_name
 from dashboard.api.signals import publish_signal
 from dashboard.auth import current_principal
+from dashboard.basemap import current_basemap
+from dashboard.components import identity_panel
+from dashboard.components.charts import DATE_TICKS, GRAPH_CONFIG
 from dashboard.extensions import services
+from geo import beijing
+from store.labels import MODEL_ZH, model_name
 
 PATH = "/signals"
 TITLE = "预警信号"
-CST = timezone(timedelta(hours=8))
 ACTION_ZH = {"created": "模型触发", "received": "市级下发", "refired": "再次触发", "transition": "状态变更",
              "assigned": "指派", "acknowledged": "机构签收", "escalated": "超时督办"}
+VERIFY_DEFAULT_NOTE = "开始核实（未填写说明）"
 TO_ZH = {"verifying": "开始核实", "excluded": "排除", "suspected": "判为疑似事件", "confirmed": "确认事件",
          "responding": "启动处置", "closed": "结案"}
 
@@ -32,7 +38,7 @@ def _id(name: str) -> str:
 
 
 def _when(value: datetime | None) -> str:
-    return value.astimezone(CST).strftime("%Y-%m-%d %H:%M") if value else ""
+    return beijing.minute(value)
 
 
 def layout(query: dict[str, str]) -> Any:
@@ -43,7 +49,7 @@ def layout(query: dict[str, str]) -> Any:
         dcc.Dropdown(id=_id("model"), options=[{"label": v, "value": k} for k, v in MODEL_ZH.items()],
                      placeholder="模型", clearable=True),
         dcc.Checklist(id=_id("open"), options=[{"label": "仅未结束", "value": "1"}], value=["1"]),
-    ], className="sig-filters", style={"display": "flex", "gap": "12px", "alignItems": "center"})
+    ], className="sig-filters")
     return html.Div([
         html.H1(TITLE),
         filters,
@@ -52,10 +58,10 @@ def layout(query: dict[str, str]) -> Any:
         dcc.Interval(id=_id("tick"), interval=60_000),
         html.Div(id=_id("message"), className="sig-message", role="status"),
         html.Div([
-            html.Div(id=_id("list"), className="sig-list", style={"flex": "2", "overflowX": "auto"}),
-            html.Div(id=_id("detail"), className="sig-detail", style={"flex": "3"},
+            html.Div(id=_id("list"), className="sig-list"),
+            html.Div(id=_id("detail"), className="sig-detail",
                      children=detail_view(selected) if selected else html.P("选择左侧信号查看证据与处置。")),
-        ], style={"display": "flex", "gap": "24px", "alignItems": "flex-start"}),
+        ], className="sig-body"),  # layout in assets/shell.css
     ], className="page page-signals")
 
 
@@ -76,7 +82,7 @@ def list_view(state: str | None, model: str | None, open_only: bool) -> Any:
     body = [html.Tr([
         html.Td(STATE_ZH[i["state"]], className=f"state state-{i['state']}"),
         html.Td(dcc.Link(i["title"], href=f"{PATH}?id={i['id']}")),
-        html.Td(MODEL_ZH.get(i["model"], i["model"])),
+        html.Td(model_name(i["model"], (i.get("params") or {}).get("method"))),
         html.Td(i["region_name"] or i["region_code"] or ""),
         html.Td(i["window_end"].isoformat() if i["window_end"] else ""),
         html.Td(str(i["fire_count"])),
@@ -105,22 +111,25 @@ def _chart(detail: dict[str, Any]) -> Any:
                         marker={"size": 12, "color": "#d62728", "symbol": "diamond"})
     fig.update_layout(height=300, margin={"l": 40, "r": 10, "t": 10, "b": 40}, template="plotly_white",
                       legend={"orientation": "h", "y": -0.2})
-    return dcc.Graph(figure=fig, config={"displayModeBar": False}, id=_id("chart"))
+    fig.update_xaxes(tickformat=DATE_TICKS, hoverformat="%Y-%m-%d")
+    return dcc.Graph(figure=fig, config=GRAPH_CONFIG, id=_id("chart"))
 
 
 def _map(detail: dict[str, Any]) -> Any:
     geometry = detail.get("geometry")
     if geometry is None:
         return None
-    settings = services().settings
     feature = {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": geometry,
                                                           "properties": {"title": detail["title"]}}]}
     layers: list[Any] = []
-    if settings.basemap_url:
-        layers.append(dl.TileLayer(url=settings.basemap_url, attribution=settings.basemap_attribution or None))
+    basemap = current_basemap()  # BASEMAP_FILE served at /basemap/…, or BASEMAP_URL
+    if basemap is not None:
+        layers.append(dl.TileLayer(**basemap.leaflet_props()))
     layers.append(dl.GeoJSON(data=feature, id=_id("area"), zoomToBounds=True,
                              style={"color": "#d62728", "weight": 2, "fillOpacity": 0.25}))
-    return dl.Map(layers, center=[31.215, 121.41], zoom=12, style={"height": "280px"}, id=_id("map"))
+    layers.append(dl.AttributionControl(prefix="", position="bottomright"))  # no Leaflet prefix (flag icon)
+    return dl.Map(layers, center=[31.215, 121.41], zoom=12, style={"height": "280px"}, id=_id("map"),
+                  attributionControl=False)
 
 
 def _timeline(detail: dict[str, Any]) -> Any:
@@ -143,19 +152,27 @@ def _receipts(detail: dict[str, Any]) -> Any:
                        html.Tbody(rows)], className="table")
 
 
-def _actions(detail: dict[str, Any], principal: Principal) -> Any:
+def _roles_for(to: str) -> str:
+    """Who may move a signal to `to`, in Chinese, for the disabled button's title."""
+    return "、".join(role_name(r) for r in sorted(ROLES_FOR_STATE[to], key=lambda r: (r.startswith("city"), r)))
+
+
+def _actions(detail: dict[str, Any], principal: Principal, notice: str | None = None) -> Any:
     buttons = [html.Button(TO_ZH[to], id={"type": _id("act"), "to": to}, n_clicks=0, className="btn")
                for to in detail["allowed_transitions"]]
+    buttons += [html.Button(TO_ZH[to], disabled=True, className="btn", title=f"仅{_roles_for(to)}可执行此操作")
+                for to in sorted(TRANSITIONS[detail["state"]]) if to not in detail["allowed_transitions"]]
     if principal.role == "institution_user" and any(r["acknowledged_at"] is None for r in detail["receipts"]):
         buttons.append(html.Button("签收", id={"type": _id("act"), "to": "acknowledge"}, n_clicks=0, className="btn"))
     # the reason box is always there (callbacks read it), shown only when a transition is possible
-    reason = dcc.Textarea(id=_id("reason"), placeholder="处置说明（必填）", maxLength=2000,
+    reason = dcc.Textarea(id=_id("reason"), placeholder="处置说明（开始核实可不填，其余操作必填）", maxLength=2000,
                           style={"width": "100%"} if detail["allowed_transitions"] else {"display": "none"})
     return html.Div([reason, html.Div(buttons or html.P("当前无可执行操作。"),
-                                      style={"display": "flex", "gap": "8px"})])
+                                      style={"display": "flex", "gap": "8px"}),
+                     html.P(notice, className="sig-notice", role="alert", id=_id("notice")) if notice else None])
 
 
-def detail_view(signal_id: int) -> Any:
+def detail_view(signal_id: int, notice: str | None = None) -> Any:
     """One signal with its explanation, chart, area, timeline, receipts and the viewer's actions."""
     principal = _principal()
     if principal is None:
@@ -166,7 +183,7 @@ def detail_view(signal_id: int) -> Any:
     except SignalError as exc:
         return html.P(exc.message_zh, className="error")
     ev = detail.get("evidence") or {}
-    meta = [f"状态：{STATE_ZH[detail['state']]}", f"模型：{MODEL_ZH.get(detail['model'], detail['model'])}",
+    meta = [f"状态：{STATE_ZH[detail['state']]}", f"模型：{model_name(detail['model'], (detail.get('params') or {}).get('method'))}",
             f"首次触发：{_when(detail['first_fired_at'])}", f"触发次数：{detail['fire_count']}",
             f"核实时限：{_when(detail['verify_due_at'])}"]
     if detail["escalated_at"]:
@@ -178,9 +195,8 @@ def detail_view(signal_id: int) -> Any:
         html.P(explain(detail), className="sig-explain", id=_id("explain")),
         _chart(detail),
         _map(detail),
-        html.P(f"聚集病例 {len(cases)} 例（报告卡编号 {', '.join(str(c['id']) for c in cases[:20])}"
-               f"{' …' if len(cases) > 20 else ''}）") if cases else None,
-        html.H3("处置"), _actions(detail, principal),
+        identity_panel.case_list(cases, principal),  # each case with 查看身份信息 (purpose asked, audited)
+        html.H3("处置"), _actions(detail, principal, notice),
         html.H3("时间线"), _timeline(detail),
         html.H3(f"推送与签收（{detail['receipts_acknowledged']}/{detail['receipts_total']}）"), _receipts(detail),
     ], **{"data-signal-id": str(signal_id)})
@@ -196,17 +212,21 @@ def act(signal_id: int, to: str, reason: str | None) -> str:
             if to == "acknowledge":
                 service.acknowledge(s, actor=principal, signal_id=signal_id, publish=publish_signal)
                 return "已签收"
-            body = TransitionRequest(to=to, reason=reason or "")
+            # Starting verification is routine for the duty officer: a note is welcome, not required.
+            note = (reason or "").strip() or (VERIFY_DEFAULT_NOTE if to == "verifying" else "")
+            body = TransitionRequest(to=to, reason=note)
             service.transition(s, actor=principal, signal_id=signal_id, to=body.to, reason=body.reason,
                                publish=publish_signal)
             return f"已{TO_ZH.get(to, to)}"
     except ValidationError:
-        return "请填写处置说明"
+        return f"请先在上方填写处置说明，再点击「{TO_ZH.get(to, to)}」"
     except SignalError as exc:
         return exc.message_zh
 
 
 def register(dash_app: Dash) -> None:
+    identity_panel.register(dash_app)
+
     @dash_app.callback(Output(_id("list"), "children"), Input(_id("state"), "value"), Input(_id("model"), "value"),
                        Input(_id("open"), "value"), Input(_id("changed"), "data"), Input(_id("tick"), "n_intervals"))
     def _list(state: str | None, model: str | None, open_only: list[str], _c: int, _t: int) -> Any:
@@ -221,4 +241,4 @@ def register(dash_app: Dash) -> None:
         if not selected or not isinstance(trigger, dict) or not any(clicks or []):
             return no_update, no_update, no_update
         message = act(int(selected), str(trigger["to"]), reason)
-        return message, (changed or 0) + 1, detail_view(int(selected))
+        return message, (changed or 0) + 1, detail_view(int(selected), message)

@@ -1,7 +1,7 @@
 """任务派单: city and district tasks as a list or a board, each as a tree with its timeline and actions."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
@@ -11,17 +11,19 @@ from accounts.principal import Principal
 from dashboard.api.dispatch import publish_task_change
 from dashboard.auth import current_principal
 from dashboard.extensions import services
+from dashboard.form_errors import describe
 from dispatch import outbox, service
+from dispatch.action_reasons import task_disabled_reasons
 from dispatch.models import DeliveryQuery, FeedbackRequest, SubtaskSpec, TaskQuery
 from dispatch.service import PRIORITY_ZH, STATE_ZH, TYPE_ZH, DispatchError
+from geo import beijing
+from geo.dates import CST
+from store.labels import event_name
 
 PATH = "/tasks"
 TITLE = "任务派单"
-CST = timezone(timedelta(hours=8))
 BOARD_STATES = ("issued", "accepted", "in_progress", "done", "returned")
 COUNT_FIELDS = (("persons_traced", "流调人数"), ("samples_taken", "采样数"), ("sites_disinfected", "消杀点位"))
-EVENT_ZH = {"created": "创建", "accepted": "签收", "returned": "退回", "cancelled": "撤销", "split": "分解",
-            "feedback": "反馈", "rollup": "汇总", "reminder": "督办提醒", "escalation": "上报督办"}
 ADMIN_ROLES = ("district_commander", "city_admin")
 
 
@@ -34,7 +36,7 @@ def _options(labels: dict[Any, str]) -> list[dict[str, Any]]:
 
 
 def _when(value: datetime | None) -> str:
-    return value.astimezone(CST).strftime("%m-%d %H:%M") if value else ""
+    return beijing.short(value)
 
 
 def _task_id(text: str) -> int | None:
@@ -60,9 +62,9 @@ def layout(query: dict[str, str]) -> Any:
         dcc.Interval(id=_id("tick"), interval=30_000),
         html.Div(id=_id("message"), className="tasks-message", role="status"),
         html.Div([
-            html.Div(id=_id("list"), className="tasks-list", style={"flex": "3", "overflowX": "auto"}),
-            html.Div(id=_id("detail"), className="tasks-detail", style={"flex": "2"}),
-        ], className="tasks-body", style={"display": "flex", "gap": "24px", "alignItems": "flex-start"}),
+            html.Div(id=_id("list"), className="tasks-list"),
+            html.Div(id=_id("detail"), className="tasks-detail"),
+        ], className="tasks-body"),  # layout in assets/shell.css
     ], className="page page-tasks")
 
 
@@ -125,11 +127,11 @@ def _tree(node: dict[str, Any], selected: int) -> Any:
 def _timeline(events: list[dict[str, Any]]) -> Any:
     items = []
     for e in reversed(events):
-        what = EVENT_ZH.get(e["kind"], e["kind"])
+        what = event_name(e["kind"])
         if e["to_state"] and e["from_state"] != e["to_state"]:
             what += f"：{STATE_ZH.get(e['from_state'] or '', '—')} → {STATE_ZH.get(e['to_state'], e['to_state'])}"
         counts = "，".join(f"{dict(COUNT_FIELDS).get(k, k)} {v}" for k, v in (e["counts"] or {}).items())
-        items.append(html.Li([html.Span(_when(e["time"]), className="when"), f" {e['actor_name'] or '系统'} · {what}",
+        items.append(html.Li([html.Span(_when(e["time"]), className="when"), f" {e.get('actor_display') or '系统'} · {what}",
                               f"（进度 {e['progress']}%）" if e["progress"] is not None else "",
                               html.Div(e["note"]) if e["note"] else None, html.Div(counts) if counts else None]))
     return html.Ul(items, className="task-timeline")
@@ -137,24 +139,30 @@ def _timeline(events: list[dict[str, Any]]) -> Any:
 
 def _deliveries(rows: list[dict[str, Any]]) -> Any:
     head = html.Tr([html.Th(h) for h in ("序号", "事件", "状态", "尝试", "HTTP", "最近错误", "送达")])
-    body = [html.Tr([html.Td(r["idempotency_key"].rsplit(":", 1)[-1]), html.Td(r["event"]),
+    body = [html.Tr([html.Td(r["idempotency_key"].rsplit(":", 1)[-1]), html.Td(event_name(r["event"])),
                      html.Td("已送达" if r["status"] == "delivered" else "待重试"), html.Td(r["attempts"]),
                      html.Td(r["last_status_code"] or ""), html.Td((r["last_error"] or "")[:60]),
                      html.Td(_when(r["delivered_at"]))]) for r in rows]
     return html.Table([html.Thead(head), html.Tbody(body)], className="tasks-table")
 
 
-def _actions(allowed: set[str], assignees: list[tuple[str, str]]) -> Any:
+def _actions(allowed: set[str], assignees: list[tuple[str, str]], why: dict[str, str] | None = None) -> Any:
+    """The action controls; a disabled one says (title) which role may act or why not now."""
+    why = why or {}
+
     def off(name: str) -> bool:
         return name not in allowed
+
+    def tip(name: str) -> dict[str, str]:
+        return {"title": why[name]} if off(name) and name in why else {}
 
     return html.Div([
         html.H3("操作"),
         html.Div([
-            html.Button("签收", id=_id("accept"), disabled=off("accept")),
+            html.Button("签收", id=_id("accept"), disabled=off("accept"), **tip("accept")),
             dcc.Input(id=_id("return-reason"), placeholder="退回原因", maxLength=2000, disabled=off("return")),
-            html.Button("退回", id=_id("return"), disabled=off("return")),
-            html.Button("撤销", id=_id("cancel"), disabled=off("cancel")),
+            html.Button("退回", id=_id("return"), disabled=off("return"), **tip("return")),
+            html.Button("撤销", id=_id("cancel"), disabled=off("cancel"), **tip("cancel")),
         ], className="task-action-row"),
         html.Fieldset([
             html.Legend("分解子任务"),
@@ -162,9 +170,10 @@ def _actions(allowed: set[str], assignees: list[tuple[str, str]]) -> Any:
             dcc.Dropdown(id=_id("sub-type"), options=_options(TYPE_ZH), placeholder="类型（默认同上级）"),
             dcc.Dropdown(id=_id("sub-assignee"), options=[{"label": lbl, "value": v} for v, lbl in assignees],
                          placeholder="承办机构或队伍"),
-            dcc.Input(id=_id("sub-deadline"), type="datetime-local"),
+            dcc.Input(id=_id("sub-deadline"), type="text", maxLength=16, inputMode="numeric",
+                      placeholder="期限，如 2026-11-05 18:00", title="北京时间，年-月-日 时:分"),
             html.Button("下发子任务", id=_id("split")),
-        ], disabled=off("split"), className="task-form"),
+        ], disabled=off("split"), className="task-form", **tip("split")),
         html.Fieldset([
             html.Legend("反馈进度"),
             dcc.Dropdown(id=_id("fb-status"), value="in_progress", clearable=False,
@@ -173,7 +182,7 @@ def _actions(allowed: set[str], assignees: list[tuple[str, str]]) -> Any:
             *[dcc.Input(id=_id(f"fb-{k}"), type="number", min=0, step=1, placeholder=label) for k, label in COUNT_FIELDS],
             dcc.Textarea(id=_id("fb-note"), placeholder="情况说明", maxLength=4000),
             html.Button("提交反馈", id=_id("feedback")),
-        ], disabled=off("feedback"), className="task-form"),
+        ], disabled=off("feedback"), className="task-form", **tip("feedback")),
     ], className="task-actions")
 
 
@@ -190,6 +199,7 @@ def _detail(actor: Principal, task_id: int) -> Any:
             tree = service.task_tree(s, actor=actor, task_id=task.id)
         events = service.task_events(s, actor=actor, task_id=task_id)
         allowed = service.allowed_actions(s, actor=actor, task=task)
+        why = task_disabled_reasons(s, task, allowed)
         assignees = service.assignee_options(s, district_code=task.district_code) if "split" in allowed else []
         current = service.task_dict(s, task)
         log = outbox.list_deliveries(s, actor=actor, query=DeliveryQuery(task_id=root_id, limit=50)) \
@@ -204,7 +214,7 @@ def _detail(actor: Principal, task_id: int) -> Any:
     return html.Div([
         info,
         html.H3("任务树"), html.Ul([_tree(tree, task_id)], className="task-tree"),
-        _actions(allowed, assignees),
+        _actions(allowed, assignees, why),
         html.H3("时间线"), _timeline(events),
         *([html.H3("市级回调投递"), _deliveries(log)] if log is not None else []),
     ])
@@ -221,7 +231,7 @@ def _feedback_body(status: str, progress: Any, note: str | None, counts: list[An
 
 def _subtask(title: str | None, kind: str | None, assignee: str | None, deadline: str | None) -> SubtaskSpec:
     who, _, ident = (assignee or ":").partition(":")
-    when = datetime.fromisoformat(deadline).replace(tzinfo=CST) if deadline else None
+    when = _deadline(deadline)
     return SubtaskSpec.model_validate({
         "title": title or "", "type": kind, "deadline": when,
         "assignee_institution_id": int(ident) if who == "inst" else None,
@@ -229,14 +239,20 @@ def _subtask(title: str | None, kind: str | None, assignee: str | None, deadline
     })
 
 
-_FIELD_ZH = {"title": "名称", "deadline": "期限", "progress": "进度", "status": "状态", "note": "说明",
-             "reason": "原因", "assignee_institution_id": "承办机构", "assignee_team_id": "承办队伍"}
+def _deadline(raw: str | None) -> datetime | str | None:
+    """'YYYY-MM-DD HH:MM' typed as Beijing time; unreadable text goes on to the model, which names the field."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return value.replace(tzinfo=CST) if value.tzinfo is None else value
 
 
 def _invalid(exc: ValidationError) -> str:
-    err = exc.errors(include_url=False)[0]
-    field = str(err["loc"][0]) if err["loc"] else ""
-    return f"输入有误：{_FIELD_ZH.get(field, field or '请求')}（{err['msg']}）"
+    return describe(exc)
 
 
 def register(dash_app: Dash) -> None:

@@ -121,6 +121,8 @@ def test_bad_model_or_parameters(model: str, params: dict, code: str) -> None:
 def test_every_model_listed_runs() -> None:
     y = (np.arange(1200) % 5).tolist()
     for model in MODELS:
+        if model == "farrington-flexible":  # weekly rows (Mondays): tests/alerting/test_detectors_farrington.py
+            continue
         assert run_series(model, {}, _csv(y, "2021-01-01")).startswith("date,observed,threshold,alarm\n")
 
 

@@ -192,7 +192,7 @@ def test_stock_cli_and_movement_api(tmp_path, settings, services, client, synthe
 # ---------------------------------------------------------------- duty roster
 
 def test_roster_import_encrypts_masks_and_replaces_days(db, services, synthetic: Synthetic) -> None:
-    day = date(2031, 5, 1)
+    day = date(2021, 5, 1)
     data = ("day,duty_role,org_name,name,phone,shift\n"
             f"{day},总值班,测试区疾控中心,欧阳小明,13812345678,\n{day},流调值班,测试区疾控中心,张三,021-62345678,夜班\n")
     assert roster.import_roster_csv(db, data, cipher=services.cipher, district_code=DISTRICT) == 2
@@ -207,17 +207,17 @@ def test_roster_import_encrypts_masks_and_replaces_days(db, services, synthetic:
 
 
 def test_roster_rejects_bad_rows_naming_them(db, services, synthetic: Synthetic) -> None:
-    bad = ("day,duty_role,org_name,name,phone\n2031-05-02,总值班,疾控,王五,13800000000\n"
-           "2031-13-01,总值班,疾控,赵六,13800000001\n2031-05-02,,疾控,钱七,12345\n"
-           "2031-05-02,总值班,疾控,王五,13800000000\n")
+    bad = ("day,duty_role,org_name,name,phone\n2021-05-02,总值班,疾控,王五,13800000000\n"
+           "2021-13-01,总值班,疾控,赵六,13800000001\n2021-05-02,,疾控,钱七,12345\n"
+           "2021-05-02,总值班,疾控,王五,13800000000\n")
     with pytest.raises(ImportRejected) as err:
         roster.import_roster_csv(db, bad, cipher=services.cipher, district_code=DISTRICT)
     assert [(p.row, p.field, p.code) for p in err.value.problems] == [
         (2, "day", "value.not_date"), (3, "duty_role", "value.missing"), (3, "phone", "value.not_phone"),
         (4, "name", "value.duplicate")]
-    assert db.scalar(select(func.count()).select_from(DutyRoster).where(DutyRoster.day == date(2031, 5, 2))) == 0
+    assert db.scalar(select(func.count()).select_from(DutyRoster).where(DutyRoster.day == date(2021, 5, 2))) == 0
     with pytest.raises(ImportRejected) as err:
-        roster.import_roster_csv(db, "day,name\n2031-05-02,x\n", cipher=services.cipher, district_code=DISTRICT)
+        roster.import_roster_csv(db, "day,name\n2021-05-02,x\n", cipher=services.cipher, district_code=DISTRICT)
     assert {p.field for p in err.value.problems} == {"duty_role", "org_name", "phone"}
 
 

@@ -1,9 +1,11 @@
-"""Headless Chromium: an embed token opens a session; /tasks lists a task, shows it and accepts it."""
+"""Headless Chromium: an embed ticket opens the framed page; /tasks lists a task, shows it and accepts it."""
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import requests
@@ -16,7 +18,29 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed")]
 
 
-def test_tasks_page_in_a_browser(live_url: str, world: World, services) -> None:  # type: ignore[no-untyped-def]
+def _embed_ticket(live_url: str, world: World) -> str:
+    """What the city platform does before framing: ask for a single-use ticket over the signed API."""
+    from accounts.request_signing import sign_request
+
+    body = json.dumps({"page": "command", "region": "310105"}).encode()
+    headers = sign_request(private_key_hex=world.city_private, key_id=world.city_key_id, method="POST",
+                           path="/api/v1/embed/tickets", body=body)
+    resp = requests.post(f"{live_url}/api/v1/embed/tickets", data=body, timeout=10,
+                         headers={**headers, "Content-Type": "application/json"})
+    assert resp.status_code == 201, resp.text
+    return str(resp.json()["ticket"])
+
+
+def _session_cookie(app: Any, world: World, who: str) -> str:
+    """A signed Flask session cookie holding a live web session of `who` (the two-factor form is tested elsewhere)."""
+    from accounts.sessions import SessionStore
+
+    svc = app.extensions["onemap"]
+    ws = SessionStore(svc.redis, svc.settings.redis_namespace, 30).create(world.principals[who], method="test")
+    return str(app.session_interface.get_signing_serializer(app).dumps({"sid": ws.sid, "csrf": "t" * 32}))
+
+
+def test_tasks_page_in_a_browser(app, live_url: str, world: World, services) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
     title = f"浏览器测试任务-{uuid.uuid4().hex[:6]}"
@@ -27,11 +51,15 @@ def test_tasks_page_in_a_browser(live_url: str, world: World, services) -> None:
     problems: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page()
+        framed = browser.new_context().new_page()
+        framed.goto(f"{live_url}/embed/command?ticket={_embed_ticket(live_url, world)}")
+        assert framed.url == f"{live_url}/embed/command?region=310105"  # the ticket left the address bar
+        context = browser.new_context()
+        context.add_cookies([{"name": "onemap_session", "value": _session_cookie(app, world, "commander"),
+                              "url": live_url}])
+        page = context.new_page()
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(str(e)))
-        page.goto(f"{live_url}/embed/command?region=310105&token={world.tokens['commander']}")
-        assert page.url == f"{live_url}/embed/command?region=310105"  # the token left the address bar
         page.goto(f"{live_url}/tasks")
         page.fill("#tasks-q", title)
         page.press("#tasks-q", "Enter")

@@ -104,7 +104,9 @@ def test_tasks_page_lists_shows_tree_and_accepts(app, world: World, services) ->
 
     # Splitting with a deadline after the parent's is refused with a Chinese message, nothing written.
     bad = [dict(s_) for s_ in states]
-    values = {"sub-title": "子任务", "sub-assignee": f"inst:{world.institutions[0]}", "sub-deadline": "2099-01-01T08:00"}
+    later = (datetime.fromisoformat(deadline) + timedelta(days=30)).astimezone(timezone(timedelta(hours=8)))
+    values = {"sub-title": "子任务", "sub-assignee": f"inst:{world.institutions[0]}",
+              "sub-deadline": later.strftime("%Y-%m-%dT%H:%M")}
     for s_ in bad:
         s_["value"] = values.get(s_["id"][6:], s_["value"])
     out = _callback(client, [("tasks-message", "children"), ("tasks-changed", "data")], [
@@ -121,13 +123,29 @@ def embed_app(settings):  # type: ignore[no-untyped-def]
     return create_app(settings.model_copy(update={"city_origin": "https://city.example.gov.cn"}))
 
 
-def test_embed_exchanges_token_for_session_and_allows_only_the_city_to_frame(
+def _embed_ticket(app: Any, world: World, page: str, region: str) -> str:
+    """A single-use embed ticket, asked for by the city platform over the SM2-signed API."""
+    from accounts.request_signing import sign_request
+
+    body = json.dumps({"page": page, "region": region}).encode()
+    headers = sign_request(private_key_hex=world.city_private, key_id=world.city_key_id, method="POST",
+                           path="/api/v1/embed/tickets", body=body)
+    resp = app.test_client().post("/api/v1/embed/tickets", data=body,
+                                  headers={**headers, "Content-Type": "application/json"})
+    assert resp.status_code == 201, resp.data[:300]
+    return str(resp.get_json()["ticket"])
+
+
+def test_embed_exchanges_ticket_for_session_and_allows_only_the_city_to_frame(
         embed_app, world: World) -> None:  # type: ignore[no-untyped-def]
     client = embed_app.test_client()
-    assert client.get("/embed/monitor?region=310105&token=om_wrong").status_code == 401
-    resp = client.get(f"/embed/monitor?region=310104&token={world.tokens['commander']}")
-    assert resp.status_code == 403
-    resp = client.get(f"/embed/monitor?region=310105&token={world.tokens['commander']}")
+    assert client.get("/embed/monitor?region=310105&ticket=et_wrong").status_code == 401
+    # a personal token in the URL is no login any more (issue #14, finding 1)
+    assert client.get(f"/embed/monitor?region=310105&token={world.tokens['commander']}").status_code == 401
+    ticket = _embed_ticket(embed_app, world, "monitor", "310105")
+    assert client.get(f"/embed/monitor?region=310104&ticket={ticket}").status_code == 403
+    ticket = _embed_ticket(embed_app, world, "monitor", "310105")
+    resp = client.get(f"/embed/monitor?ticket={ticket}")
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/embed/monitor?region=310105")
     page = client.get("/embed/monitor?region=310105")
     assert page.status_code == 200
@@ -136,7 +154,12 @@ def test_embed_exchanges_token_for_session_and_allows_only_the_city_to_frame(
     with client.session_transaction() as sess:
         sess["csrf"] = "t" * 32
     assert "page-monitor" in _route(client, "/embed/monitor", "?region=310105")
-    assert "无权查看该区域" in _route(client, "/embed/command", "?region=310104")
-    assert "page-command" in _route(client, "/embed/command", "")
+    assert "无权查看该区域" in _route(client, "/embed/monitor", "?region=310104")
+    command = embed_app.test_client()
+    resp = command.get(f"/embed/command?ticket={_embed_ticket(embed_app, world, 'command', '310105')}")
+    assert resp.status_code == 303
+    with command.session_transaction() as sess:
+        sess["csrf"] = "t" * 32
+    assert "page-command" in _route(command, "/embed/command", "")
     # Ordinary pages still refuse to be framed.
-    assert "frame-ancestors 'none'" in client.get("/tasks").headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in embed_app.test_client().get("/login").headers["Content-Security-Policy"]
