@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from alerting.events import GRADE_ZH, SOURCE_ZH
 from store.labels import UNKNOWN_MODEL_ZH, model_name
 
 
@@ -89,17 +90,40 @@ def _city(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
     return f"市级平台下发的预警信号（市级编号 {sig.get('external_id')}，模型 {_city_model(ev.get('model', sig.get('model')))}）{extra}{obs}。"
 
 
+def _family_zh(family: str) -> str:
+    """'cases:cusum' → 'CUSUM（病例报告）'."""
+    source, _, model = family.partition(":")
+    return f"{model_name(model)}（{SOURCE_ZH.get(source, source)}）"
+
+
+def _event(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
+    """A warning event: which alarms agree, from which sources, and why this grade."""
+    facts = (ev.get("fusion") or {}).get("facts") or []
+    days = sorted({f.get("day") for f in facts if f.get("day")})
+    span = (f"{days[0]} 至 {days[-1]}" if len(days) > 1 else days[0]) if days else "近期"
+    families = [_family_zh(f) for f in ev.get("models") or sorted({f"{f.get('source')}:{f.get('model')}" for f in facts})]
+    grade_name = ev.get("grade_name") or GRADE_ZH.get(sig.get("grade") or "", "")
+    head = (f"{_where(sig)}{_disease(sig) or '相关症候群'}{grade_name}预警事件：{span}共有 {len(facts)} 条模型报警"
+            f"一致提示异常，涉及 {len(families)} 类模型（{'、'.join(families) or '—'}）")
+    sources = [SOURCE_ZH.get(x, x) for x in ev.get("sources") or []]
+    if len(sources) > 1:
+        head += f"，来自 {len(sources)} 个独立数据来源（{'、'.join(sources)}）"
+    reasons = [r for r in ev.get("reasons") or [] if r]
+    why = f"定级依据：{'；'.join(reasons)}。" if reasons else f"定为{grade_name}预警。"
+    return f"{head}。{why}"
+
+
 _MISSING = re.compile(r"(?<![A-Za-z])None(?![A-Za-z])")
 _EXPLAIN: dict[str, Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], str]] = {
     "single_case": _single_case, "count_threshold": _count_threshold, "moving_percentile": _moving_percentile,
-    "ears_c1": _ears, "ears_c2": _ears, "ears_c3": _ears, "cusum": _cusum, "scan": _scan,
+    "ears_c1": _ears, "ears_c2": _ears, "ears_c3": _ears, "cusum": _cusum, "scan": _scan, "event": _event,
 }
 
 
 def explain(sig: dict[str, Any]) -> str:
     """The reason a signal fired, from a signal dict (as `service.signal_detail` returns)."""
     ev, params = sig.get("evidence") or {}, sig.get("params") or {}
-    if sig.get("origin") == "city":
+    if sig.get("origin") == "city" and sig.get("model") != "event":
         return _city(sig, ev, params)
     fn = _EXPLAIN.get(sig.get("model", ""))
     if fn is None:

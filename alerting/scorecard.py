@@ -115,16 +115,17 @@ def nb_counts(rng: np.random.Generator, mu: np.ndarray, phi: float) -> np.ndarra
 
 def simulate(n_series: int, *, seed: int = 1, years: int = 6, eval_days: int = 364,
              scenarios: tuple[Scenario, ...] = SCENARIOS) -> Simulation:
-    """``n_series`` series cycling over the scenarios and k = 2 … 10, one outbreak each in the evaluation period."""
+    """``n_series`` series cycling over k = 2 … 10 and the scenarios, one outbreak each in the evaluation period."""
     rng = np.random.default_rng(seed)
     n_days = years * 364 + eval_days  # whole weeks
     eval_from = n_days - eval_days
     mus, phis, counts, extra = [], [], [], []
     ks, sizes, sds, starts, ends, scen = [], [], [], [], [], []
     for i in range(n_series):
-        s_idx = i % len(scenarios)
+        # every k in turn; a new scenario after each round of k (108 series: each scenario × k twice)
+        s_idx = (i // len(K_VALUES)) % len(scenarios)
         sc = scenarios[s_idx]
-        k = K_VALUES[(i // len(scenarios)) % len(K_VALUES)]
+        k = K_VALUES[i % len(K_VALUES)]
         mu = sc.mean(n_days)
         y = nb_counts(rng, mu, sc.phi)
         start = int(rng.integers(eval_from, n_days - 21))

@@ -95,8 +95,8 @@
     clusterStyle: function () {
       return {color: "#ff1744", weight: 3, dashArray: "6 4", fillColor: "#ff1744", fillOpacity: 0.15};
     },
-    labelPoint: function (feature, latlng) {
-      return L.marker(latlng, {interactive: false, keyboard: false,
+    labelPoint: function (feature, latlng) {  // above the case clusters, so no marker hides a region's name
+      return L.marker(latlng, {interactive: false, keyboard: false, zIndexOffset: 10000,
         icon: L.divIcon({className: "region-label", html: esc(feature.properties.name), iconSize: null})});
     },
     institutionPoint: function (feature, latlng) {
@@ -126,7 +126,8 @@
     },
     clusterPoint: function (feature, latlng, index) {
       var n = feature.properties.point_count;
-      var size = n < 10 ? 30 : n < 100 ? 38 : n < 1000 ? 46 : 54;
+      // grows with the screen like the text (assets/screen_scale.js): the count stays inside its disc on a 4K wall
+      var size = Math.round((n < 10 ? 30 : n < 100 ? 38 : n < 1000 ? 46 : 54) * window.onemap.screenScale());
       return L.marker(latlng, {icon: L.divIcon({
         html: "<div><span>" + esc(feature.properties.point_count_abbreviated) + "</span></div>",
         className: "case-cluster case-cluster-" + (n < 10 ? "s" : n < 100 ? "m" : "l"),
@@ -243,10 +244,11 @@
     },
     scaleFigure: function (fig, pageClass) {
       if (!fig) { return window.dash_clientside.no_update; }
-      var k = (pageClass || "").indexOf("is-wall") >= 0 ? window.onemap.screenScale() : 1;
-      if (k === 1) { return fig; }
+      // Only on the wall: its smallest text is 14 px on 1080p, 28 px on 4K (assets/wall.css --om-wall-text-min).
+      if ((pageClass || "").indexOf("is-wall") < 0) { return fig; }
+      var k = window.onemap.screenScale();
       var layout = Object.assign({}, fig.layout);
-      layout.font = Object.assign({}, layout.font, {size: Math.round(12 * k * 1.15)});
+      layout.font = Object.assign({}, layout.font, {size: Math.round(15 * k)});
       layout.margin = {l: 40 * k, r: 10 * k, t: 10 * k, b: 30 * k};
       return Object.assign({}, fig, {layout: layout});
     },

@@ -70,11 +70,11 @@ def build_docx(title: str, subtitle: str, data: dict[str, Any]) -> bytes:
     doc.add_heading("三、报告质量", level=1)
     _table(doc, [label for _, label in QC_LABELS], [[briefing.fmt_rate(data["q"]["values"][key])
                                                       for key, _ in QC_LABELS]])
-    doc.add_heading("四、预警信号", level=1)
-    _table(doc, ["信号", "模型", "状态", "观测/阈值"],
-           [[s["title"], s["model_zh"], s["state_zh"],
+    doc.add_heading("四、预警事件", level=1)
+    _table(doc, ["等级", "事件", "模型", "状态", "观测/阈值"],
+           [[s.get("grade_zh") or "", s["title"], s["model_zh"], s["state_zh"],
              f"{briefing.fmt_number(s['observed'])} / {briefing.fmt_number(s['threshold'])}"]
-            for s in data["signals"]] or [["统计期内无活动预警信号", "", "", ""]])
+            for s in data["signals"]] or [["统计期内无活动预警事件", "", "", "", ""]])
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

@@ -108,7 +108,7 @@ def _map(choro: dict[str, Any], signals: dict[str, Any]) -> folium.Map:
                 html=markup.block(f["properties"]["name"], cls="map-label"))).add_to(m)
     if signals["features"]:
         folium.GeoJson(
-            _with_tooltips(signals, lambda p: markup.tooltip(None, p["title"])), name="预警信号",
+            _with_tooltips(signals, lambda p: markup.tooltip(p.get("grade_zh") or None, p["title"])), name="预警信号",
             marker=folium.CircleMarker(radius=9, color="#fff", weight=2, fill=True, fill_color="#ff1744",
                                        fill_opacity=1),
             tooltip=folium.GeoJsonTooltip(fields=_TOOLTIP, labels=False),
@@ -215,10 +215,12 @@ th{background:#f1f5f9} .kpis{display:grid;grid-template-columns:repeat(4,1fr);ga
 <h2>五、报告质量</h2><table><tr>{% for key, label in qc_labels %}<th title="{{ q.definitions[key] }}">{{ label }}</th>{% endfor %}</tr>
 <tr>{% for key, label in qc_labels %}<td>{{ rate(q['values'][key]) }}</td>{% endfor %}</tr></table>
 <p class="note">{% for key, label in qc_labels %}{{ q.definitions[key] }}；{% endfor %}</p>
-<h2>六、预警信号</h2><table><tr><th>信号</th><th>模型</th><th>状态</th><th>观测/阈值</th><th>最近触发</th></tr>
-{% for s in signals %}<tr><td>{{ s.title }}</td><td>{{ s.model_zh }}</td><td>{{ s.state_zh }}</td>
+<h2>六、预警事件</h2><table><tr><th>等级</th><th>事件</th><th>模型</th><th>状态</th><th>观测/阈值</th><th>最近触发</th></tr>
+{% for s in signals %}<tr><td>{% if s.grade_zh %}<span class="grade-badge grade-{{ s.grade }}"
+style="background:{{ s.grade_color }};color:{{ s.grade_text_color }};padding:0 6px;border-radius:3px">{{ s.grade_zh }}</span>{% endif %}</td>
+<td>{{ s.title }}</td><td>{{ s.model_zh }}</td><td>{{ s.state_zh }}</td>
 <td>{{ num(s.observed) }} / {{ num(s.threshold) }}</td>
-<td>{{ when(s.last_fired_at) }}</td></tr>{% else %}<tr><td colspan="5">统计期内无活动预警信号</td></tr>{% endfor %}</table>
+<td>{{ when(s.last_fired_at) }}</td></tr>{% else %}<tr><td colspan="6">统计期内无活动预警事件</td></tr>{% endfor %}</table>
 </main>{% if script_url %}<script src="{{ script_url }}"></script>{% endif %}</body></html>"""
 
 QC_LABELS = (("incidence", "报告发病率(/10万)"), ("death_rate", "死亡率(/10万)"), ("cfr", "病死率(%)"),

@@ -36,7 +36,7 @@ def incidents_geojson(session: Session, principal: Principal, filters: LayerFilt
         UNION ALL
         SELECT 'signal', x.id, x.title, x.model, x.state, x.district_code, x.id,
                ST_AsGeoJSON(x.geom, 6), ST_X(ST_PointOnSurface(x.geom)), ST_Y(ST_PointOnSurface(x.geom)), x.last_fired_at
-        FROM signal x WHERE x.geom IS NOT NULL AND x.state = ANY(:states) AND {where}
+        FROM signal x WHERE x.kind = 'event' AND x.geom IS NOT NULL AND x.state = ANY(:states) AND {where}
           AND NOT EXISTS (SELECT 1 FROM incident i WHERE i.signal_id = x.id)
         ORDER BY 11 DESC"""), {**params, "states": list(OPEN_SIGNAL_STATES)}).all()
     features = [{

@@ -14,6 +14,7 @@ from geo import beijing
 from layers.base import CST, Area, FeatureCollection, Layer, LayerError, LayerFilters, feature_collection, \
     resolve_area
 from layers.registry import register
+from store.grades import grade_props
 from store.labels import model_name
 
 INACTIVE_STATES = ("excluded", "closed")
@@ -43,8 +44,11 @@ def _area(area: Area) -> tuple[str, dict[str, Any]]:
 
 def signal_where(principal: Principal, area: Area, filters: LayerFilters, *, active_only: bool = True
                  ) -> tuple[str, dict[str, Any]]:
-    """WHERE clause on `signal s LEFT JOIN region r` for scope, area, diseases and firing period."""
-    parts, params = [], {}
+    """WHERE clause on `signal s LEFT JOIN region r` for scope, area, diseases and firing period.
+
+    Only warning events (kind 'event'): a model's raw alarm is evidence of its event, never listed on its own.
+    """
+    parts, params = ["s.kind = 'event'"], {}
     for sql, p in (_scope(principal), _area(area)):
         parts.append(sql)
         params.update(p)
@@ -75,7 +79,7 @@ def _rows(session: Session, principal: Principal, filters: LayerFilters, *, poly
     params["limit"] = filters.limit
     sql = f"""SELECT s.id, s.title, s.model, s.origin, s.disease_code, d.name AS disease_name, s.region_code,
                      r.name AS region_name, s.district_code, s.state, s.observed, s.threshold, s.window_start,
-                     s.window_end, s.fire_count, s.first_fired_at, s.last_fired_at, s.verify_due_at,
+                     s.window_end, s.fire_count, s.first_fired_at, s.last_fired_at, s.verify_due_at, s.grade,
                      ST_AsGeoJSON({geom}, 6) AS geometry
               FROM signal s LEFT JOIN region r ON r.code = s.region_code LEFT JOIN disease d ON d.code = s.disease_code
               WHERE {where} AND {poly_filter} AND coalesce(s.geom, r.label_point) IS NOT NULL
@@ -92,7 +96,7 @@ def _feature(r: Any) -> dict[str, Any]:
         "threshold": r.threshold, "window_start": r.window_start.isoformat() if r.window_start else None,
         "window_end": r.window_end.isoformat() if r.window_end else None, "fire_count": r.fire_count,
         "first_fired_at": beijing.iso(r.first_fired_at), "last_fired_at": beijing.iso(r.last_fired_at),
-        "verify_due_at": beijing.iso(r.verify_due_at)}}
+        "verify_due_at": beijing.iso(r.verify_due_at), **grade_props(r.grade)}}
 
 
 def signals_layer(session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
@@ -126,7 +130,32 @@ def signal_evidence(session: Session, principal: Principal, signal_id: int) -> d
             "disease_name": row["disease_name"], "region_code": row["region_code"],
             "region_name": row["region_name"], "observed": row["observed"], "threshold": row["threshold"],
             "window_start": row["window_start"], "window_end": row["window_end"], "params": row["params"] or {},
-            "evidence": evidence, "series": evidence_series(evidence), "first_fired_at": row["first_fired_at"]}
+            "evidence": evidence, "series": evidence_series(evidence), "first_fired_at": row["first_fired_at"],
+            "kind": row["kind"], **grade_props(row["grade"]),
+            "alarms": event_alarms(session, signal_id, evidence)
+            if row["kind"] == "event" and principal.role != "institution_user" else []}
+
+
+def _expected(fact: dict[str, Any] | None, alarm_evidence: dict[str, Any]) -> float | None:
+    """The alarm's expected count: as fused into the event, else its model's baseline."""
+    for value in ((fact or {}).get("expected"), alarm_evidence.get("expected"), alarm_evidence.get("baseline")):
+        if isinstance(value, (int, float)):
+            return float(value)
+    return None
+
+
+def event_alarms(session: Session, event_id: int, evidence: dict[str, Any]) -> list[dict[str, Any]]:
+    """The raw alarms an event fused: model (Chinese), place, day, observed and expected, oldest first."""
+    facts = {f.get("alarm_id"): f for f in ((evidence.get("fusion") or {}).get("facts") or []) if f.get("alarm_id")}
+    rows = session.execute(text("""SELECT a.id, a.model, a.params, a.region_code, r.name AS region_name, a.window_end,
+                                          a.observed, a.evidence, a.title
+                                   FROM signal a LEFT JOIN region r ON r.code = a.region_code
+                                   WHERE a.event_id = :id AND a.kind = 'alarm'
+                                   ORDER BY a.window_end, a.id LIMIT 200"""), {"id": event_id})
+    return [{"id": a.id, "model": a.model, "model_zh": model_name(a.model, (a.params or {}).get("method")),
+             "title": a.title, "region_code": a.region_code, "region_name": a.region_name or a.region_code,
+             "day": a.window_end.isoformat() if a.window_end else None, "observed": a.observed,
+             "expected": _expected(facts.get(a.id), a.evidence or {})} for a in rows]
 
 
 def evidence_series(evidence: dict[str, Any]) -> list[dict[str, Any]]:

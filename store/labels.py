@@ -17,6 +17,7 @@ MODEL_ZH: dict[str, str] = {
     "scan": "时空重排扫描",
     "opinion": "舆情监测",
     "city": "市级下发",
+    "event": "多模型融合预警事件",  # a warning event (signal.kind 'event'), fused from the alarms above
 }
 # Older or external spellings of the same models (rows written before the codes settled, city payloads).
 _ALIASES: dict[str, str] = {"threshold": "count_threshold", "space_time_permutation": "scan",

@@ -39,12 +39,17 @@ def layer_ages(layers: list[tuple[str, str]], *, prefix: str) -> html.Div:
 
 
 def wall_shell(*, page: str, title: str, body: Any, next_path: str, rotate: int, ages: html.Div) -> html.Div:
-    """The full-screen frame: title bar with clock, the page body, data ages and the stale-data banner."""
+    """The full-screen frame: title bar (title, data ages, clock), the page body and the stale-data banner.
+
+    The data ages sit in the title bar's middle column, so they never cover the title or the clock and are
+    never cut off (assets/wall.css lays them out two by two).
+    """
     header = html.Div([
         html.Div(title, className="wall-title"),
+        ages,
         html.Div("", className="wall-clock", id=f"{page}-wall-clock"),
     ], className="wall-header")
     banner = html.Div("数据超过2分钟未更新，正在重新连接…", className="wall-banner", id=f"{page}-wall-banner",
                       role="alert", hidden=True)
-    return html.Div([header, banner, html.Div(body, className="wall-body"), ages], className="wall", id=f"{page}-wall",
+    return html.Div([header, banner, html.Div(body, className="wall-body")], className="wall", id=f"{page}-wall",
                     **{"data-next": next_path, "data-rotate": str(rotate), "data-stale": str(STALE_SECONDS)})

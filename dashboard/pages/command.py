@@ -26,6 +26,7 @@ from dashboard.components.wall import layer_ages, rotate_seconds, wall_enabled, 
 from dashboard.errors import ApiError
 from dashboard.extensions import services
 from gazetteer.errors import ImportRejected
+from gazetteer.labels import street_label_points
 from geo import beijing
 from layers.base import today_cst
 from layers.coverage import coverage_geojson
@@ -76,6 +77,12 @@ def _boundaries(district: str) -> dict[str, Any]:
         for r in rows]}
 
 
+def _street_labels(district: str) -> dict[str, Any]:
+    """The district's street names at their label points (drawn by assets/map_labels.js)."""
+    with services().session_factory() as s:
+        return street_label_points(s, district)
+
+
 def _map(wall: bool, district: str) -> Any:
     base = []
     basemap = current_basemap()  # BASEMAP_FILE served at /basemap/…, or BASEMAP_URL
@@ -84,6 +91,8 @@ def _map(wall: bool, district: str) -> Any:
     overlays = [
         dl.Overlay(dl.GeoJSON(id="cmd-boundaries", data=_boundaries(district), style=_fn("boundaryStyle"),
                               attribution=ATTRIBUTION, interactive=not wall), name="行政边界", checked=True),
+        dl.Overlay(dl.GeoJSON(id="cmd-street-labels", data=_street_labels(district), interactive=False,
+                              pointToLayer={"variable": "onemap.labels.streetLabel"}), name="街道名称", checked=True),
         dl.Overlay(dl.LayerGroup([
             dl.GeoJSON(id="cmd-coverage", data=None, style=_fn("coverageStyle"), interactive=False),
             dl.GeoJSON(id="cmd-service", data=None, style=_fn("serviceStyle"), interactive=False),

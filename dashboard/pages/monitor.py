@@ -21,6 +21,7 @@ from dashboard.audit_trail import audit_read
 from dashboard.auth import current_principal
 from dashboard.basemap import current_basemap
 from dashboard.components.charts import DATE_TICKS, GRAPH_CONFIG
+from dashboard.components.grade import alarm_table, grade_badge
 from dashboard.components.wall import layer_ages, rotate_seconds, wall_enabled, wall_shell
 from dashboard.components.weather_strip import weather_strip
 from dashboard.extensions import answers, services
@@ -338,6 +339,7 @@ def _signal_items(rows: list[dict[str, Any]]) -> Any:
     if not rows:
         return html.Div("当前无活动预警信号", className="empty")
     return html.Ul([html.Li(html.Button([
+        grade_badge(r),
         html.Span(r["state_zh"], className=f"chip state-{r['state']}"),
         html.Span(r["title"], className="sig-title"),
         html.Span(f"{r['model_zh']} · {beijing.minute(r['last_fired_at'])}", className="sig-meta"),
@@ -368,14 +370,15 @@ def _evidence(ev: dict[str, Any]) -> list[Any]:
                        className="evidence-table")
     params = "，".join(f"{param_name(k)} {v}" for k, v in (ev["params"] or {}).items()) or "—"
     return [
-        html.Div([html.H3(ev["title"]), html.Button("关闭", id="mon-evidence-close", n_clicks=0, className="mon-btn")],
-                 className="modal-head"),
+        html.Div([html.H3(ev["title"]), grade_badge(ev),
+                  html.Button("关闭", id="mon-evidence-close", n_clicks=0, className="mon-btn")], className="modal-head"),
         html.P(f"模型：{ev['model_zh']}　状态：{ev['state_zh']}　病种：{ev['disease_name'] or '—'}　"
                f"地区：{ev['region_name'] or '—'}　观测值：{_num(ev['observed'])}　阈值：{_num(ev['threshold'])}"),
         html.P(f"参数：{params}", className="evidence-params"),
         dcc.Graph(figure=fig, config=GRAPH_CONFIG, id="mon-evidence-chart") if rows
         else html.P("该信号未附带时间序列证据"),
         table if rows else html.Div(),
+        *([html.H4("关联模型报警"), alarm_table(ev["alarms"])] if ev.get("kind") == "event" else []),
     ]
 
 

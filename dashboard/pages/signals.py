@@ -20,6 +20,7 @@ from dashboard.auth import current_principal
 from dashboard.basemap import current_basemap
 from dashboard.components import identity_panel
 from dashboard.components.charts import DATE_TICKS, GRAPH_CONFIG
+from dashboard.components.grade import alarm_table, detail_alarms, grade_badge
 from dashboard.extensions import services
 from geo import beijing
 from store.labels import MODEL_ZH, model_name
@@ -78,8 +79,9 @@ def list_view(state: str | None, model: str | None, open_only: bool) -> Any:
     with services().session_factory() as s:
         total, rows = service.list_signals(s, actor=principal, query=query)
         items = service.signal_dicts(s, rows)
-    head = html.Tr([html.Th(h) for h in ("状态", "信号", "模型", "区域", "截至", "触发次数", "签收")])
+    head = html.Tr([html.Th(h) for h in ("等级", "状态", "信号", "模型", "区域", "截至", "触发次数", "签收")])
     body = [html.Tr([
+        html.Td(grade_badge(i)),
         html.Td(STATE_ZH[i["state"]], className=f"state state-{i['state']}"),
         html.Td(dcc.Link(i["title"], href=f"{PATH}?id={i['id']}")),
         html.Td(model_name(i["model"], (i.get("params") or {}).get("method"))),
@@ -190,11 +192,13 @@ def detail_view(signal_id: int, notice: str | None = None) -> Any:
         meta.append(f"已督办：{_when(detail['escalated_at'])}")
     cases = ev.get("cases") or []
     return html.Div([
-        html.H2(detail["title"]),
+        html.H2([detail["title"], " ", grade_badge(detail)]),
         html.P(" ｜ ".join(meta), className="sig-meta"),
         html.P(explain(detail), className="sig-explain", id=_id("explain")),
         _chart(detail),
         _map(detail),
+        *([html.H3(f"关联模型报警（{len(detail['alarms'])}）"), alarm_table(detail_alarms(detail))]
+          if detail.get("kind") == "event" and principal.role != "institution_user" else []),
         identity_panel.case_list(cases, principal),  # each case with 查看身份信息 (purpose asked, audited)
         html.H3("处置"), _actions(detail, principal, notice),
         html.H3("时间线"), _timeline(detail),

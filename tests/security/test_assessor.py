@@ -4,6 +4,8 @@ the client address, the unsigned audit tail, and the purpose-stated "show identi
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -15,12 +17,12 @@ from sqlalchemy import func, select
 from accounts import audit
 from accounts.principal import Principal
 from cli.main import cli
-from config.runtime import build_cipher
+from config.runtime import Services, build_cipher, build_services
 from config.settings import MissingSecretError
 from security.sm2 import generate_keypair
 from store.audit import AuditLog
 from store.response import Stock
-from tests.conftest import make_test_settings
+from tests.conftest import create_database, drop_database, make_test_settings, migrate
 from tests.security.conftest import World
 from tests.security.support import login
 
@@ -364,14 +366,28 @@ def test_verifier_reports_length_and_age_of_the_unsigned_tail(db) -> None:  # ty
     assert report.unsigned_age(later) == timedelta(minutes=11)
 
 
-def test_audit_verify_cli_prints_the_tail_and_flags_a_stale_one(settings, services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def own_chain() -> Iterator[Services]:
+    """A database of its own: checkpoints signed here with a throwaway key must not enter the package's chain."""
+    name = f"onemap_test_{uuid.uuid4().hex[:10]}"
+    create_database(name)
+    own = make_test_settings(name)
+    migrate(own)
+    svc = build_services(own, pool_size=1)
+    yield svc
+    svc.engine.dispose()
+    drop_database(name)
+
+
+def test_audit_verify_cli_prints_the_tail_and_flags_a_stale_one(own_chain, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     key = generate_keypair()[0]
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setattr(audit, "_signer", audit._signer)  # the CLI installs its signer process-wide: restore it
+    monkeypatch.setenv("DATABASE_URL", own_chain.settings.database_url)
     monkeypatch.setenv("AUDIT_SIGNING_KEY", key)
-    monkeypatch.setenv("REDIS_NAMESPACE", settings.redis_namespace)
+    monkeypatch.setenv("REDIS_NAMESPACE", own_chain.settings.redis_namespace)
     runner = CliRunner()
     assert runner.invoke(cli, ["audit", "checkpoint"]).exit_code == 0
-    with services.session_factory() as db:  # a row written 20 minutes ago, after the newest checkpoint
+    with own_chain.session_factory() as db:  # a row written 20 minutes ago, after the newest checkpoint
         audit.set_checkpoint_signer(None)
         audit.record(db, actor=None, action="case.read", ip="10.0.0.2")
         row = db.scalar(select(AuditLog).order_by(AuditLog.id.desc()).limit(1))

@@ -63,7 +63,7 @@ def test_page_tooltips_make_no_element_from_stored_text(payload: str) -> None:
         assert payload in _Tags(html).text
 
 
-def test_briefing_map_keeps_stored_text_out_of_script_code() -> None:
+def test_briefing_map_keeps_stored_text_out_of_script_code(app) -> None:  # type: ignore[no-untyped-def]
     """folium pastes Tooltip text into a JS template literal: `${…}` in a title would run as script."""
     from dashboard.reports import _map, folium_parts  # noqa: PLC2701
 
@@ -75,7 +75,8 @@ def test_briefing_map_keeps_stored_text_out_of_script_code() -> None:
     signals = {"type": "FeatureCollection", "features": [{
         "type": "Feature", "geometry": {"type": "Point", "coordinates": [121.35, 31.05]},
         "properties": {"title": evil}}]}
-    _, body, script = folium_parts(_map(choro, signals))
+    with app.app_context():  # the map reads the configured basemap
+        _, body, script = folium_parts(_map(choro, signals))
     assert "ZZX" not in body
     literals = re.findall(r"`[^`]*`", script)
     assert literals, "folium's tooltip template changed; check how it inserts text"
