@@ -90,6 +90,9 @@ def _city(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
     return f"市级平台下发的预警信号（市级编号 {sig.get('external_id')}，模型 {_city_model(ev.get('model', sig.get('model')))}）{extra}{obs}。"
 
 
+_FAMILY = re.compile(r"(?<![A-Za-z_])(?:%s):[a-z][a-z0-9_]*" % "|".join(SOURCE_ZH))
+
+
 def _family_zh(family: str) -> str:
     """'cases:cusum' → 'CUSUM（病例报告）'."""
     source, _, model = family.partition(":")
@@ -103,12 +106,12 @@ def _event(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
     span = (f"{days[0]} 至 {days[-1]}" if len(days) > 1 else days[0]) if days else "近期"
     families = [_family_zh(f) for f in ev.get("models") or sorted({f"{f.get('source')}:{f.get('model')}" for f in facts})]
     grade_name = ev.get("grade_name") or GRADE_ZH.get(sig.get("grade") or "", "")
-    head = (f"{_where(sig)}{_disease(sig) or '相关症候群'}{grade_name}预警事件：{span}共有 {len(facts)} 条模型报警"
+    head = (f"{_where(sig)}{_disease(sig) or '相关症候群'}{grade_name}预警事件：{span}，共有 {len(facts)} 条模型报警"
             f"一致提示异常，涉及 {len(families)} 类模型（{'、'.join(families) or '—'}）")
     sources = [SOURCE_ZH.get(x, x) for x in ev.get("sources") or []]
     if len(sources) > 1:
         head += f"，来自 {len(sources)} 个独立数据来源（{'、'.join(sources)}）"
-    reasons = [r for r in ev.get("reasons") or [] if r]
+    reasons = [_FAMILY.sub(lambda m: _family_zh(m.group(0)), r) for r in ev.get("reasons") or [] if r]
     why = f"定级依据：{'；'.join(reasons)}。" if reasons else f"定为{grade_name}预警。"
     return f"{head}。{why}"
 

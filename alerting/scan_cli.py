@@ -91,8 +91,8 @@ def _count(raw: str, line: int) -> int:
 
 def _add_row(table: _Table, line: int, row: list[str]) -> None:
     if len(row) != len(HEADER):
-        raise ScanInputError("scan.bad_row", f"line {line}: expected 5 fields (region,lon,lat,date,count), got {len(row)}",
-                             line)
+        raise ScanInputError("scan.bad_row",
+                             f"line {line}: expected 5 fields (region,lon,lat,date,count), got {len(row)}", line)
     region, raw_lon, raw_lat, raw_date, raw_count = row
     if not region:
         raise _bad("bad_region", line, "region", "is empty")

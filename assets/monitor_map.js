@@ -127,7 +127,7 @@
     clusterPoint: function (feature, latlng, index) {
       var n = feature.properties.point_count;
       // grows with the screen like the text (assets/screen_scale.js): the count stays inside its disc on a 4K wall
-      var size = Math.round((n < 10 ? 30 : n < 100 ? 38 : n < 1000 ? 46 : 54) * window.onemap.screenScale());
+      var size = Math.round((n < 10 ? 30 : n < 100 ? 38 : n < 1000 ? 46 : 54) * Math.max(1, 0.75 * window.onemap.screenScale()));
       return L.marker(latlng, {icon: L.divIcon({
         html: "<div><span>" + esc(feature.properties.point_count_abbreviated) + "</span></div>",
         className: "case-cluster case-cluster-" + (n < 10 ? "s" : n < 100 ? "m" : "l"),

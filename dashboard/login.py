@@ -12,12 +12,14 @@ from accounts.passwords import PasswordPolicyError
 from accounts.principal import Principal
 from accounts.tokens import TokenLifetimeError, create_token, list_tokens, revoke_token
 from accounts.users import set_password
+from accounts.whoami import role_name
 from dashboard.auth import session_store, web_session
 from dashboard.components.shell import shell_header
 from dashboard.errors import ApiError
 from dashboard.extensions import services
 from dashboard.security_headers import app_config, client_ip, csrf_token, hit_limit, rotate_csrf
 from dashboard.view_only import guard as view_only_guard
+from geo import beijing
 from store.accounts import AppUser
 
 bp = Blueprint("login", __name__)
@@ -44,11 +46,11 @@ _VERIFY = """<p>请用用户 <b>{{ username }}</b> 的 SM2 证书私钥签署以
 <label for="signature">签名（Base64，DER 编码）</label><textarea id="signature" name="signature" required></textarea>
 <button type="submit">登录</button></form>"""
 
-_PROFILE = """<p>{{ p.username }}（角色 {{ p.role }}，范围 {{ p.region_code }}）· <a href="/monitor">返回一张图</a></p>
+_PROFILE = """<p>{{ p.username }}（{{ role }}）· <a href="/monitor">返回一张图</a></p>
 {% if new_token %}<p class="ok">新令牌（只显示这一次，请立即保存）：</p><pre id="new-token">{{ new_token }}</pre>{% endif %}
 <h2>个人访问令牌</h2><table><tr><th>名称</th><th>类型</th><th>创建</th><th>到期</th><th>状态</th><th></th></tr>
-{% for t in tokens %}<tr><td>{{ t.name }}</td><td>{{ t.kind }}</td><td>{{ t.created_at.strftime('%Y-%m-%d') }}</td>
-<td>{{ t.expires_at.strftime('%Y-%m-%d') if t.expires_at else '长期' }}</td>
+{% for t in tokens %}<tr><td>{{ t.name }}</td><td>{{ t.kind }}</td><td>{{ day(t.created_at) }}</td>
+<td>{{ day(t.expires_at) if t.expires_at else '长期' }}</td>
 <td>{{ '已吊销' if t.revoked_at else '有效' }}</td><td>{% if not t.revoked_at %}
 <form class="inline" method="post" action="/profile/tokens/{{ t.id }}/revoke"><input type="hidden" name="csrf_token"
 value="{{ csrf }}"><button type="submit">吊销</button></form>{% endif %}</td></tr>{% endfor %}</table>
@@ -205,7 +207,8 @@ def _profile(principal: Principal, *, status: int = 200, error: str = "", notice
                                               purpose="stepup")
     session["stepup"] = challenge_id
     return _page("个人中心 · 令牌", _PROFILE, status=status, error=error, notice=notice, p=principal, tokens=tokens,
-                 new_token=new_token, challenge=challenge, max_days=_personal_max_days(), shell=shell_header("profile"))
+                 new_token=new_token, challenge=challenge, max_days=_personal_max_days(), shell=shell_header("profile"),
+                 role=role_name(principal.role), day=lambda t: beijing.minute(t)[:10])
 
 
 def _personal_max_days() -> int:

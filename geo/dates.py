@@ -112,7 +112,7 @@ def _outside(value: date | datetime, window: Window, now: datetime | None) -> tu
         lo, hi = window.bounds(now)
         if lo <= _aware(value) <= hi:  # aware comparison works without overflow at the calendar's ends
             return None
-        return lo.isoformat(timespec="minutes"), hi.isoformat(timespec="minutes")
+        return lo.astimezone(CST).isoformat(timespec="minutes"), hi.astimezone(CST).isoformat(timespec="minutes")
     lo_day, hi_day = window.day_bounds(now)
     if lo_day <= value <= hi_day:
         return None

@@ -25,7 +25,7 @@ def _district(principal: Principal) -> tuple[str, dict[str, Any]]:
 
 def incidents_geojson(session: Session, principal: Principal, filters: LayerFilters | None = None,
                       include_closed: bool = False) -> FeatureCollection:
-    """Open incidents (area polygon, else point) and confirmed signals without an incident."""
+    """Open incidents (area polygon, else point) and confirmed warning events (not raw alarms) without an incident."""
     where, params = _district(principal)
     status = "" if include_closed else "AND x.status <> 'closed'"
     rows = session.execute(text(f"""

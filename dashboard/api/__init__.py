@@ -7,3 +7,5 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 from dashboard.api import (  # noqa: E402,F401
     command, dispatch, docs, embed, feeds, forecast, identity, ingest, layers, live, meta, signals,
 )
+from dashboard.api import warn_settings  # noqa: E402,F401
+

@@ -10,11 +10,19 @@ from typing import Any
 from dash import html
 
 STALE_SECONDS = 120
+# Longest scale bar in px: the wall's scale text (≥ 28 px on 4K) must fit in the bar; Leaflet's default is 100.
+WALL_SCALE_WIDTH = 320
+DESK_SCALE_WIDTH = 100
 
 
 def wall_enabled(query: dict[str, str]) -> bool:
     """True when the page was opened for the video wall (`?wall=1`)."""
     return query.get("wall") == "1"
+
+
+def scale_width(wall: bool) -> int:
+    """maxWidth of the map's scale control: a longer bar on the wall so its larger text stays inside it."""
+    return WALL_SCALE_WIDTH if wall else DESK_SCALE_WIDTH
 
 
 def rotate_seconds(query: dict[str, str], default: int) -> int:

@@ -22,7 +22,7 @@ from dashboard import form_errors, markup
 from dashboard.api.command import READ_ROLES, WRITE_ROLES, dispatch_now, district_of, publish_changes, run
 from dashboard.auth import current_principal
 from dashboard.basemap import current_basemap
-from dashboard.components.wall import layer_ages, rotate_seconds, wall_enabled, wall_shell
+from dashboard.components.wall import layer_ages, rotate_seconds, scale_width, wall_enabled, wall_shell
 from dashboard.errors import ApiError
 from dashboard.extensions import services
 from gazetteer.errors import ImportRejected
@@ -107,7 +107,7 @@ def _map(wall: bool, district: str) -> Any:
     ]
     return dl.Map([
         dl.LayersControl([*base, *overlays], collapsed=wall, id="cmd-layers-control"),
-        dl.ScaleControl(position="bottomleft", imperial=False),
+        dl.ScaleControl(position="bottomleft", imperial=False, maxWidth=scale_width(wall)),
         dl.AttributionControl(prefix=ATTRIBUTION, position="bottomright"),
     ], id="cmd-map", attributionControl=False, center=[31.215, 121.41], zoom=13, bounds=_bounds(district), minZoom=7, maxZoom=18, zoomSnap=0.25,
         className="cmd-map")

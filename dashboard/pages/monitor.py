@@ -22,7 +22,7 @@ from dashboard.auth import current_principal
 from dashboard.basemap import current_basemap
 from dashboard.components.charts import DATE_TICKS, GRAPH_CONFIG
 from dashboard.components.grade import alarm_table, grade_badge
-from dashboard.components.wall import layer_ages, rotate_seconds, wall_enabled, wall_shell
+from dashboard.components.wall import layer_ages, rotate_seconds, scale_width, wall_enabled, wall_shell
 from dashboard.components.weather_strip import weather_strip
 from dashboard.extensions import answers, services
 from geo import beijing, dates
@@ -161,7 +161,7 @@ def _map(principal: Principal, wall: bool, state: dict[str, Any]) -> Any:
         # `overlays` given: dash-leaflet's own handler filters it and fails on undefined (issue #15, item 2)
         dl.LayersControl([*base, *overlays], collapsed=wall, id="mon-layers-control",
                          overlays=[o.name for o in overlays if o.checked]),
-        dl.ScaleControl(position="bottomleft", imperial=False),
+        dl.ScaleControl(position="bottomleft", imperial=False, maxWidth=scale_width(wall)),
         dl.AttributionControl(prefix=ATTRIBUTION, position="bottomright"),
     ], id="mon-map", center=[31.22, 121.45], zoom=10, minZoom=7, maxZoom=18, zoomSnap=0.25,
         className="mon-map", attributionControl=False,

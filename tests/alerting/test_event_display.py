@@ -32,7 +32,7 @@ def _alarm(w: World, model: str, observed: float, baseline: float) -> Alarm:
 @pytest.fixture(scope="module")
 def event(services: Any, world: World) -> dict[str, Any]:  # noqa: F811
     """One event (yellow: moving percentile + CUSUM agree) fused from two alarms of one street and day."""
-    alarms = [_alarm(world, "moving_percentile", 6, 2.0), _alarm(world, "cusum", 6, 1.5)]
+    alarms = [_alarm(world, "moving_percentile", 4, 2.0), _alarm(world, "cusum", 4, 1.5)]
     with services.session_factory() as db, db.begin():
         raised = [(a, service.raise_alarm(db, a, verify_hours=24, dedup_days=7, kind="alarm")[0]) for a in alarms]
         report = fuse_alarms(db, raised, as_of=DAY, district_code=world.district, cfg=WarnConfig(),
@@ -72,11 +72,13 @@ def test_the_evidence_of_an_event_lists_both_alarms_and_explains_the_grade(servi
     rows = ev["alarms"]
     assert sorted(r["id"] for r in rows) == sorted(event["alarm_ids"])
     assert {r["model_zh"] for r in rows} == {"移动百分位法", "CUSUM"}
-    assert {(r["region_name"], r["day"], r["observed"]) for r in rows} == {("测试街道1", DAY.isoformat(), 6.0)}
-    assert sorted(r["expected"] for r in rows) == [1.5, 2.0]
+    assert {(r["region_name"], r["day"], r["observed"]) for r in rows} == {("测试街道1", DAY.isoformat(), 4.0)}
+    # as fusion saw them: CUSUM's baseline, the moving percentile's threshold (alerting.event_facts)
+    assert sorted(r["expected"] for r in rows) == [1.5, 3.0]
     text = explain(detail)
     assert "黄色预警事件" in text and "2 条模型报警" in text and "CUSUM" in text and "移动百分位法" in text
     assert "定级依据" in text and "None" not in text
+    assert "cases:" not in text and "CUSUM（病例报告）" in text  # model families in Chinese, not codes
 
 
 def test_the_monitor_list_and_evidence_panel_show_the_badge_and_the_alarms(services: Any, world: World,  # noqa: F811
