@@ -16,8 +16,6 @@ from layers.base import Area, FeatureCollection, Layer, LayerFilters, Level, fea
 from layers.cases import case_where
 from layers.registry import register
 
-# Fisher-Jenks on a few dozen regions is fast without numba; mapclassify would warn on every classification.
-warnings.filterwarnings("ignore", message="Numba not installed", category=UserWarning)
 COLORS = ("#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000")
 ZERO_COLOR = "#e8edf2"
 LEVEL_ZH = {"district": "区", "street": "街道", "grid": "网格"}
@@ -101,7 +99,10 @@ def class_breaks(values: list[float], k: int = 5) -> list[float]:
     distinct = np.unique(positive)
     if distinct.size <= k:
         return [float(v) for v in distinct]
-    bins = mapclassify.FisherJenks(positive, k=k).bins
+    with warnings.catch_warnings():
+        # Fisher-Jenks on a few dozen regions is fast without numba; mapclassify would warn on every call.
+        warnings.filterwarnings("ignore", message="Numba not installed", category=UserWarning)
+        bins = mapclassify.FisherJenks(positive, k=k).bins
     return [round(float(b), 3) for b in bins]
 
 

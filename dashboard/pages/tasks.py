@@ -171,7 +171,7 @@ def _actions(allowed: set[str], assignees: list[tuple[str, str]], why: dict[str,
             dcc.Dropdown(id=_id("sub-assignee"), options=[{"label": lbl, "value": v} for v, lbl in assignees],
                          placeholder="承办机构或队伍"),
             dcc.Input(id=_id("sub-deadline"), type="text", maxLength=16, inputMode="numeric",
-                      placeholder="期限，如 2026-11-05 18:00", title="北京时间，年-月-日 时:分"),
+                      placeholder="期限，如 2026-11-05 18:00"),
             html.Button("下发子任务", id=_id("split")),
         ], disabled=off("split"), className="task-form", **tip("split")),
         html.Fieldset([
