@@ -335,6 +335,16 @@ def _epicurve_figure(e: dict[str, Any], dark: bool) -> go.Figure:
     return fig
 
 
+# The wall shows the most urgent events that fit its panel whole (no scrolling on an unattended screen).
+WALL_SIGNAL_ROWS = 3
+GRADE_RANK = {"red": 4, "orange": 3, "yellow": 2, "blue": 1}
+
+
+def _most_urgent(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """The `n` highest-graded rows, newest first within a grade (the input is newest first)."""
+    return sorted(rows, key=lambda r: -GRADE_RANK.get(r.get("grade") or "", 0))[:n]
+
+
 def _signal_items(rows: list[dict[str, Any]]) -> Any:
     if not rows:
         return html.Div("当前无活动预警信号", className="empty")
@@ -461,7 +471,7 @@ def _panel_outputs(state: dict[str, Any], dark: bool) -> tuple[Any, ...]:
         sigs = indicators.signal_list(session, principal, filters)
     k = summary["kpis"]
     return _kpi_cards(k), _state_chips(k["signals"]), _qc_grid(summary["qc"]), _top_list(summary["top_diseases"]), \
-        _epicurve_figure(summary["epicurve"], dark), _signal_items(sigs)
+        _epicurve_figure(summary["epicurve"], dark), _signal_items(_most_urgent(sigs, WALL_SIGNAL_ROWS) if dark else sigs)
 
 
 def _next_state(state: dict[str, Any], trigger: Any, value: Any) -> dict[str, Any]:
