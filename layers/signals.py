@@ -69,18 +69,13 @@ def signal_where(principal: Principal, area: Area, filters: LayerFilters, *, act
     return " AND ".join(parts), params
 
 
-SCAN_AREA = ("ST_GeometryType(s.geom) IN ('ST_Polygon', 'ST_MultiPolygon') AND (s.model IN ('scan', "
-             "'space_time_permutation') OR EXISTS (SELECT 1 FROM signal a WHERE a.event_id = s.id AND a.model = 'scan'))")
-
-
 def _rows(session: Session, principal: Principal, filters: LayerFilters, *, polygons: bool) -> list[Any]:
     area = resolve_area(session, principal, filters.region)
     where, params = signal_where(principal, area, filters)
     geom = "s.geom" if polygons else ("CASE WHEN ST_GeometryType(s.geom) IN ('ST_Polygon','ST_MultiPolygon') "
                                       "THEN ST_PointOnSurface(s.geom) ELSE coalesce(s.geom, r.label_point) END")
-    # Every active signal is a point on the map; space-time clusters are also drawn as their area (an event's
-    # area is the union of its alarms' streets, so only events with a scan cluster among them count).
-    poly_filter = SCAN_AREA if polygons else "TRUE"
+    # Every active signal is a point on the map; clusters are also drawn as their area.
+    poly_filter = "ST_GeometryType(s.geom) IN ('ST_Polygon', 'ST_MultiPolygon')" if polygons else "TRUE"
     params["limit"] = filters.limit
     sql = f"""SELECT s.id, s.title, s.model, s.origin, s.disease_code, d.name AS disease_name, s.region_code,
                      r.name AS region_name, s.district_code, s.state, s.observed, s.threshold, s.window_start,

@@ -88,7 +88,7 @@ def stamped(app, demo_data) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         commander = db.scalar(select(AppUser).where(AppUser.username == "cn_commander"))
         org = db.get(Org, commander.org_id)
         sig = Signal(dedup_key="h7:beijing-time", origin="model", model="cusum", district_code="310105",
-                     region_code="310105", state="new", title="北京时间核对信号", observed=9, threshold=4,
+                     region_code="310105", state="new", title="北京时间核对信号", observed=9, threshold=4, grade="red",
                      window_start=last.date() - timedelta(days=6), window_end=last.date(), params={"k": 0.5, "h": 4},
                      evidence={}, first_fired_at=first, last_fired_at=last, verify_due_at=due)
         db.add(sig)
