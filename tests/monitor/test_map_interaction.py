@@ -69,10 +69,13 @@ def _free_port() -> int:
 def raised(services, demo_data) -> int:  # type: ignore[no-untyped-def]
     """The warning run over the demo, as `make run` does: signals whose areas cover Changning's streets."""
     from alerting.runner import run_all
+    from ingest.events import announce_bulk_change
     from tests.conftest import reference_date
 
     with services.session_factory() as session, session.begin():
         run_all(session, as_of=reference_date(), district_code=DISTRICT)
+    # make run warns before it serves; here pages opened by earlier tests may hold cached answers from before
+    announce_bulk_change(services.redis, services.settings.redis_namespace)
     with services.session_factory() as session:
         return int(session.scalar(text("SELECT count(*) FROM signal WHERE district_code = :d AND kind = 'event' "
                                        "AND geom IS NOT NULL"),
