@@ -283,9 +283,11 @@ def _post_case(base: str, token: str, db: Any, disease: str, onset: date) -> Non
     inst, lon, lat = db.execute(text("""SELECT code, ST_X(geom), ST_Y(geom) FROM institution
                                          WHERE district_code = :d AND geom IS NOT NULL ORDER BY id LIMIT 1"""),
                                 {"d": DISTRICT}).one()
-    now = datetime.now(CST).replace(microsecond=0) - timedelta(minutes=5)
+    now = datetime.now(CST).replace(microsecond=0)
+    # diagnosed an hour ago, but never before the onset day (just after midnight the onset may be today)
+    diagnosed = max(now - timedelta(hours=1), datetime.combine(onset, datetime.min.time(), CST))
     record = {"institution_code": inst, "record_id": f"h10-live-{now.timestamp():.0f}", "disease_code": disease,
-              "onset_date": onset.isoformat(), "diagnosis_time": (now - timedelta(hours=1)).isoformat(),
+              "onset_date": onset.isoformat(), "diagnosis_time": diagnosed.isoformat(),
               "report_time": now.isoformat(), "lon": lon + 0.001, "lat": lat + 0.001, "age": 30, "sex": "M"}
     resp = requests.post(f"{base}/api/v1/ingest/case_report", json={"records": [record]},
                          headers={"Authorization": f"Bearer {token}"}, timeout=30)
