@@ -82,6 +82,18 @@ OPEN_TOOLTIPS = """
   return out;
 }
 """
+# Switched-on overlays mount through a store and a re-render: wait until every box stays checked and the number
+# of tooltip-bound layers on the map has not changed for a second.
+SETTLED = """
+() => {
+  var boxes = Array.from(document.querySelectorAll('.leaflet-control-layers-overlays input[type=checkbox]'));
+  var count = window.__bound.filter(function (l) { return !!l._map; }).length;
+  var key = boxes.every(function (i) { return i.checked; }) + ':' + count;
+  var now = Date.now();
+  if (window.__settleKey !== key) { window.__settleKey = key; window.__settleSince = now; }
+  return key.indexOf('true:') === 0 && now - window.__settleSince >= 1000;
+}
+"""
 DOM_CHECK = """
 () => ({
   xss: typeof window.__xss,
@@ -235,6 +247,7 @@ def _visit(browser: Any, app: Any, base: str, role: str, path: str, ready: str, 
         page.evaluate(OPEN_ALL)
         page.wait_for_function("() => window.__bound.filter(l => l._map).length > 0", timeout=30_000)
         page.wait_for_load_state("networkidle")
+        page.wait_for_function(SETTLED, polling=250, timeout=30_000)
         opened = page.evaluate(OPEN_TOOLTIPS)
         page.wait_for_selector(".leaflet-tooltip", state="attached", timeout=10_000)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
