@@ -3,7 +3,8 @@
 The count-series models are causal, so one pass over the whole history gives every day's alarm
 exactly as a daily run would have seen it (by onset date, with all reports known — a backtest
 does not replay reporting delays). Alarms of one series that follow each other within the dedup
-window are one signal, as `service.raise_alarm` merges them. The scan runs once a week over the
+window are one signal, as `service.raise_alarm` merges them. Farrington flexible runs on the ISO weeks
+and alarms on each alarm week's Sunday (as the runner, `alerting.farrington_alarms`). The scan runs once a week over the
 last 30 days with fewer replications. A signal is "inside" an injected outbreak when its disease
 (or syndrome), place (street, its district, a sentinel institution or a scan cluster member) and
 first day (outbreak start … end + 7 days) match the ground truth in setting "demo.outbreaks".
@@ -28,11 +29,13 @@ from alerting import series as sq
 from alerting.config import WarnConfig, load_config
 from alerting.detectors.cusum import cusum
 from alerting.detectors.ears import ears_c
+from alerting.detectors.farrington import farrington_flexible
 from alerting.detectors.moving_percentile import moving_percentile
 from alerting.detectors.scan import space_time_permutation_scan
 from alerting.detectors.threshold import count_threshold
 from alerting.events import AlarmFact, EventBook, EventState, grade_rank, max_grade
 from alerting.event_facts import disease_infos, populations
+from alerting.farrington_alarms import first_full_monday, last_completed_sunday, to_weeks
 from store.accounts import Setting
 from store.places import Institution, Region
 
@@ -275,6 +278,9 @@ def run_backtest(session: Session, *, district_code: str, start: date | None = N
                     _add(report, "count_threshold", np.asarray(r.alarm), dates, gap, region=region, disease=disease)
                     _facts(report, "count_threshold", "cases", np.asarray(r.alarm), dates, r.observed, r.threshold,
                            place=region, disease=disease)
+    for frame, level in ((streets, "street"), (districts, "district")):
+        if level in cfg.farrington.levels and cfg.farrington.enabled:
+            _farrington(report, frame, dates, cfg)
     _ears(session, report, district_code, start, end, cfg)
     _scan(session, report, district_code, streets, cfg, every=scan_every_days, replications=scan_replications)
     _fuse(session, report, cfg)
@@ -284,6 +290,35 @@ def run_backtest(session: Session, *, district_code: str, start: date | None = N
                 report.inside[i] = o["key"]
                 break
     return report
+
+
+def _farrington(report: BacktestReport, frame: pd.DataFrame, dates: pd.DatetimeIndex, cfg: WarnConfig) -> None:
+    """farringtonFlexible on the ISO weeks of every series; an alarm week is a fact on its Sunday (as the runner)."""
+    f = cfg.farrington
+    if frame.empty or len(dates) < 7:
+        return
+    monday, sunday = first_full_monday(dates[0].date()), last_completed_sunday(dates[-1].date())
+    weeks = to_weeks(frame, monday, sunday)
+    values = weeks.to_numpy()
+    if values.shape[1] < f.weeks_needed():
+        return
+    cases, span = f.limit54
+    recent = np.cumsum(values, axis=1)
+    recent[:, span:] = recent[:, span:] - recent[:, :-span]
+    rows = np.flatnonzero(((recent >= cases) & (values > 0))[:, f.weeks_needed() - 1:].any(axis=1))
+    if rows.size == 0:
+        return
+    with np.errstate(over="ignore"):
+        res = farrington_flexible(values[rows], dates=weeks.columns, **f.control())
+    sundays = dates.get_indexer(pd.DatetimeIndex(weeks.columns) + pd.Timedelta(days=6))
+    for j, row in enumerate(rows):
+        region, disease = weeks.index[row]
+        r = res.series(j)
+        alarm, observed, expected = np.zeros(len(dates), bool), np.zeros(len(dates)), np.full(len(dates), np.nan)
+        alarm[sundays] = np.asarray(r.alarm, dtype=bool)
+        observed[sundays], expected[sundays] = values[row], np.asarray(r.extra["expected"], dtype=float)
+        _add(report, "farrington_flexible", alarm, dates, cfg.dedup_days, region=region, disease=disease)
+        _facts(report, "farrington_flexible", "cases", alarm, dates, observed, expected, place=region, disease=disease)
 
 
 def _ears(session: Session, report: BacktestReport, district: str, start: date, end: date, cfg: WarnConfig) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -65,6 +65,47 @@ class ScanCfg(_Section):
     alpha: float = Field(default=0.01, gt=0, lt=1)
 
 
+class FarringtonCfg(_Section):
+    """farringtonFlexible (R surveillance 1.20.3) on ISO-week case counts; the control list under R's names.
+
+    The defaults are R's. The runner evaluates the last completed week (Monday–Sunday) of every street and
+    district series that has `52·b + w + 1` completed weeks of history, and skips (logged) the others.
+    """
+
+    enabled: bool = True
+    levels: list[Literal["street", "district"]] = ["street", "district"]
+    b: int = Field(default=5, ge=1, le=10)
+    w: int = Field(default=3, ge=0, le=10)
+    reweight: bool = True
+    weightsThreshold: float = Field(default=2.58, gt=0)
+    alpha: float = Field(default=0.05, gt=0, le=0.5)
+    trend: bool = True
+    pThresholdTrend: float = Field(default=0.05, ge=0, le=1)
+    limit54: tuple[int, int] = (5, 4)
+    powertrans: Literal["2/3", "1/2", "none"] = "2/3"
+    noPeriods: int = Field(default=1, ge=1, le=52)
+    pastWeeksNotIncluded: int | None = Field(default=None, ge=0, le=52)
+    thresholdMethod: Literal["delta", "nbPlugin", "muan"] = "delta"
+
+    @field_validator("limit54")
+    @classmethod
+    def _limit54(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] < 0 or v[1] < 1:
+            raise ValueError("limit54: cases must be ≥ 0 and weeks ≥ 1")
+        return v
+
+    def weeks_needed(self) -> int:
+        """Completed weeks of history the last week needs (R's default range starts at week 52·b + w + 1)."""
+        return 52 * self.b + self.w + 1
+
+    def control(self) -> dict[str, Any]:
+        """Keyword arguments of `alerting.detectors.farrington.farrington_flexible`."""
+        return {"b": self.b, "w": self.w, "reweight": self.reweight, "weights_threshold": self.weightsThreshold,
+                "alpha": self.alpha, "trend": self.trend, "p_threshold_trend": self.pThresholdTrend,
+                "limit54": self.limit54, "powertrans": self.powertrans, "no_periods": self.noPeriods,
+                "past_weeks_not_included": self.pastWeeksNotIncluded, "threshold_method": self.thresholdMethod}
+
+
 class SerialInterval(_Section):
     mean: float = Field(gt=1)
     sd: float = Field(gt=0)
@@ -116,7 +157,7 @@ class EventsCfg(_Section):
     # points per agreeing model family (EARS C1/C2/C3 are one family); unknown families score `default_model_points`
     model_points: dict[str, float] = Field(default_factory=lambda: {
         "cases:moving_percentile": 1.0, "cases:cusum": 3.0, "cases:scan": 2.0, "cases:count_threshold": 2.0,
-        "cases:single_case": 2.0, "syndromic:ears": 0.5, "education:ears": 0.5, "education:cusum": 0.5,
+        "cases:single_case": 2.0, "cases:farrington_flexible": 0.5, "syndromic:ears": 0.5, "education:ears": 0.5, "education:cusum": 0.5,
         "pharmacy:ears": 0.5, "pharmacy:cusum": 0.5, "opinion:opinion": 0.5, "city:city": 2.0})
     default_model_points: float = Field(default=1.0, ge=0)
     # points for each independent source (cases, syndromic, lab, education, pharmacy, opinion, city) beyond the first
@@ -160,6 +201,7 @@ class WarnConfig(_Section):
     ears: EarsCfg = EarsCfg()
     cusum: CusumCfg = CusumCfg()
     scan: ScanCfg = ScanCfg()
+    farrington: FarringtonCfg = FarringtonCfg()
     serial_intervals: dict[str, SerialInterval] = Field(default_factory=lambda: dict(DEFAULT_SERIAL_INTERVALS))
     burden_ratios: dict[str, BurdenRatiosCfg] = Field(default_factory=lambda: {"default": BurdenRatiosCfg()})
     events: EventsCfg = EventsCfg()

@@ -23,7 +23,7 @@ GRADE_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "�
 SOURCE_ZH = {"cases": "病例报告", "syndromic": "哨点症候群监测", "lab": "实验室检测", "education": "学校缺课",
              "pharmacy": "药店销售", "opinion": "舆情", "city": "市级下发"}
 GROUP_ZH = {"intestinal": "肠道症候群", "respiratory": "呼吸道症候群", "fever": "发热症候群", "rash": "皮疹症候群",
-            "ill": "因病缺课"}
+            "ill": "因病缺课", "unspecified": "其他异常"}
 
 
 def grade_rank(grade: str | None) -> int:

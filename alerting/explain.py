@@ -67,6 +67,13 @@ def _cusum(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
             f"{_n(ev.get('threshold'), 1)}）。")
 
 
+def _farrington(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
+    return (f"{model_name('farrington_flexible')}：{_where(sig)}{_disease(sig)} {ev.get('iso_week')}"
+            f"（{ev.get('week_start')} 至 {ev.get('alarm_day')}）病例数 {_n(ev.get('observed'))} 超过上限 "
+            f"{_n(ev.get('threshold'), 1)}（期望 {_n(ev.get('expected'), 1)} 例；拟合过去{p.get('b')}年同期前后各"
+            f"{p.get('w')}周的准泊松回归，α={p.get('alpha')}，上限算法 {p.get('thresholdMethod')}）。")
+
+
 def _scan(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
     c = ev.get("cluster") or {}
     names = c.get("location_names") or c.get("locations") or []
@@ -120,6 +127,7 @@ _MISSING = re.compile(r"(?<![A-Za-z])None(?![A-Za-z])")
 _EXPLAIN: dict[str, Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], str]] = {
     "single_case": _single_case, "count_threshold": _count_threshold, "moving_percentile": _moving_percentile,
     "ears_c1": _ears, "ears_c2": _ears, "ears_c3": _ears, "cusum": _cusum, "scan": _scan, "event": _event,
+    "farrington_flexible": _farrington,
 }
 
 

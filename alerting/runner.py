@@ -1,9 +1,9 @@
 """Run every warning model over the database for one day and turn alarms into signals.
 
 Models: single-case list and per-disease count thresholds (fixed threshold), the CIDARS moving
-percentile per region × disease (streets and districts), EARS C1/C2/C3 on syndromic counts per
-sentinel institution, CUSUM per street × disease, and the space-time permutation scan over a
-district's streets. An alarm on any of the last `lookback_days` days counts; its day is the
+percentile per region × disease (streets and districts), Farrington flexible on ISO-week counts per
+region × disease (`alerting.farrington_alarms`), EARS C1/C2/C3 on syndromic counts per sentinel
+institution, CUSUM per street × disease, and the space-time permutation scan over a district's streets. An alarm on any of the last `lookback_days` days counts; its day is the
 signal's `window_end`, so a re-run of the same data changes nothing (dedup in `service.raise_alarm`).
 Alarms are kept as evidence (signal kind 'alarm') and fused into graded warning events
 (`alerting.event_loop`), which alone enter the loop, the inbox and the push to institutions.
@@ -31,12 +31,13 @@ from alerting.detectors.moving_percentile import baseline_positions, moving_perc
 from alerting.detectors.scan import space_time_permutation_scan
 from alerting.detectors.threshold import count_threshold
 from alerting.event_loop import fuse_alarms
+from alerting.farrington_alarms import farrington_alarms
 from alerting.service import Alarm, Publish, raise_alarm
 from store.cases import CaseReport, Disease
 from store.places import Region
 
 SYNDROME_ZH = {"fever": "发热", "diarrhoea": "腹泻", "ili": "流感样病例", "ari": "急性呼吸道感染"}
-MODELS = ("single_case", "count_threshold", "moving_percentile", "ears", "cusum", "scan")
+MODELS = ("single_case", "count_threshold", "moving_percentile", "farrington_flexible", "ears", "cusum", "scan")
 
 
 @dataclass
@@ -57,13 +58,15 @@ class RunReport:
     events_graded: int = 0
     events_notified: int = 0
     event_ids: list[int] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # model → why it did not run
 
     def as_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "district_code": self.district_code,
                 "seconds": round(self.seconds, 3), "model_seconds": {k: round(v, 3) for k, v in self.model_seconds.items()},
                 "series": self.series, "alarms": self.alarms, "created": self.created, "refired": self.refired,
                 "unchanged": self.unchanged, "events_created": self.events_created,
-                "events_graded": self.events_graded, "events_notified": self.events_notified}
+                "events_graded": self.events_graded, "events_notified": self.events_notified,
+                "skipped": self.skipped}
 
 
 @dataclass
@@ -348,6 +351,13 @@ def _cluster_alarm(ctx: _Ctx, district: str, disease: str, cl: Any, params: dict
 
 # ---------------------------------------------------------------- orchestration
 
+def _farrington(ctx: _Ctx, report: RunReport) -> list[Alarm]:
+    alarms, skipped = farrington_alarms(ctx)
+    if skipped:
+        report.skipped["farrington_flexible"] = skipped
+    return alarms
+
+
 def _timed(report: RunReport, name: str, fn: Callable[[], list[Alarm]]) -> list[Alarm]:
     t0 = time.perf_counter()
     out = fn()
@@ -389,6 +399,8 @@ def collect_alarms(session: Session, *, as_of: date, district_code: str | None, 
     if "moving_percentile" in models:
         alarms += _timed(report, "moving_percentile", lambda: moving_percentile_alarms(ctx, streets_long, "street")
                          + moving_percentile_alarms(ctx, districts_long, "district"))
+    if "farrington_flexible" in models:
+        alarms += _timed(report, "farrington_flexible", lambda: _farrington(ctx, report))
     if "ears" in models:
         alarms += _timed(report, "ears", lambda: ears_alarms(ctx, synd))
     if "cusum" in models:

@@ -352,10 +352,12 @@ def _city_geometry(data: CitySignalIn) -> Any:
     return from_shape(geom, srid=SRID)
 
 
-def receive_city_signal(session: Session, *, actor: Principal, data: CitySignalIn, verify_hours: float,
-                        ip: str | None = None, publish: Publish | None = None,
-                        grade: str | None = None) -> tuple[Signal, bool]:
-    """Enter a city signal into the loop; the same city id again returns the existing signal and False."""
+def receive_city_signal(session: Session, *, actor: Principal, data: CitySignalIn,
+                        ip: str | None = None) -> tuple[Signal, bool]:
+    """Keep a city signal as an alarm (origin 'city'); the same city id again returns the existing row and False.
+
+    The alarm enters the loop through its warning event (`alerting.city_fusion.fuse_city_signal`).
+    """
     if actor.role not in CITY_ROLES:
         raise SignalError("forbidden", "signal.city_only", "only the city platform pushes signals",
                           "仅市级平台可下发信号")
@@ -381,7 +383,7 @@ def receive_city_signal(session: Session, *, actor: Principal, data: CitySignalI
                     district_code=data.district_code, state="new", title=data.title, observed=data.observed,
                     threshold=data.threshold, window_start=data.window_start, window_end=data.window_end,
                     params={}, evidence=evidence, geom=_city_geometry(data), fire_count=1, first_fired_at=now,
-                    last_fired_at=now, verify_due_at=now + timedelta(hours=verify_hours), kind="event", grade=grade)
+                    last_fired_at=now, kind="alarm")
     try:
         with session.begin_nested():
             session.add(signal)
@@ -391,9 +393,7 @@ def receive_city_signal(session: Session, *, actor: Principal, data: CitySignalI
         if existing is None:
             raise
         return existing, False
-    push(session, signal, regions=[signal.region_code] if signal.region_code else [])
-    _inbox(session, signal, "signal.city", f"市级下发：{signal.title}", role=STAFF_ROLE)
-    _record(session, signal, actor, "received", data={"external_id": data.signal_id}, ip=ip, publish=publish)
+    _record(session, signal, actor, "received", data={"external_id": data.signal_id}, ip=ip)
     return signal, True
 
 

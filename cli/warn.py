@@ -65,6 +65,8 @@ def run(ctx: CliContext, as_of: datetime | None, district: str | None, all_distr
                f"{report.created} new, {report.refired} re-fired, {report.unchanged} unchanged signals")
     for model, n in sorted(report.alarms.items()):
         click.echo(f"  {model:<18} {n:>4} alarms  {report.model_seconds.get(model, 0):6.2f} s")
+    for model, why in sorted(report.skipped.items()):
+        click.echo(f"  {model:<18} skipped: {why}")
 
 
 @warn.command("series")

@@ -9,6 +9,7 @@ MODEL_ZH: dict[str, str] = {
     "single_case": "单病例预警",
     "count_threshold": "固定阈值",
     "moving_percentile": "移动百分位法",
+    "farrington_flexible": "Farrington灵活法",  # Noufaily 2013, R surveillance farringtonFlexible, ISO weeks
     "ears_c1": "EARS-C1",
     "ears_c2": "EARS-C2",
     "ears_c3": "EARS-C3",
@@ -22,7 +23,8 @@ MODEL_ZH: dict[str, str] = {
 # Older or external spellings of the same models (rows written before the codes settled, city payloads).
 _ALIASES: dict[str, str] = {"threshold": "count_threshold", "space_time_permutation": "scan",
                             "ears-c1": "ears_c1", "ears-c2": "ears_c2", "ears-c3": "ears_c3",
-                            "moving-percentile": "moving_percentile", "single-case": "single_case"}
+                            "moving-percentile": "moving_percentile", "single-case": "single_case",
+                            "farrington-flexible": "farrington_flexible", "farrington": "farrington_flexible"}
 UNKNOWN_MODEL_ZH = "其他模型"
 
 
@@ -63,6 +65,11 @@ PARAM_ZH: dict[str, str] = {
     "z_alpha": "临界值z", "method": "方法", "guard": "间隔天数", "k": "参考值k", "h": "决策界限h",
     "replications": "重排次数", "study_days": "研究期天数", "max_radius_km": "最大半径（公里）",
     "min_sigma": "最小标准差", "disease": "病种", "comparison": "比较方式", "c3_form": "C3算法",
+    # farringtonFlexible's control list under R's names
+    "b": "基线年数b", "w": "前后各取周数w", "reweight": "降权重拟合", "weightsThreshold": "降权阈值",
+    "trend": "时间趋势项", "pThresholdTrend": "趋势显著性水平", "limit54": "最少病例数（周数）",
+    "powertrans": "幂变换", "noPeriods": "季节分段数", "pastWeeksNotIncluded": "排除近期周数",
+    "thresholdMethod": "上限算法",
 }
 
 

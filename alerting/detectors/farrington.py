@@ -355,8 +355,13 @@ def farrington_flexible(
     no_periods: int = 1,
     past_weeks_not_included: int | None = None,
     threshold_method: ThresholdMethod = "delta",
+    last_n_weeks: int | None = None,
 ) -> DetectionResult:
-    """farringtonFlexible over weekly counts (one series or rows of a matrix); weeks from R's default range."""
+    """farringtonFlexible over weekly counts (one series or rows of a matrix); weeks from R's default range.
+
+    ``last_n_weeks`` evaluates only the last n weeks of that range (R's ``range``): each week's fit uses
+    its own reference weeks only, so those weeks' results are the same as in a full run.
+    """
     ctl = FarringtonControl(b, w, reweight, weights_threshold, alpha, trend, p_threshold_trend,
                             (int(limit54[0]), int(limit54[1])), powertrans, no_periods, past_weeks_not_included,
                             threshold_method)
@@ -365,6 +370,10 @@ def farrington_flexible(
     ords = _ordinals(index)
     n_series, n = values.shape
     first = FREQ * ctl.b + ctl.w  # R's default range starts at freq·b + w + 1 (1-based)
+    if last_n_weeks is not None:
+        if last_n_weeks < 1:
+            raise DetectorInputError("last_n_weeks must be ≥ 1", "detector.bad_param")
+        first = max(first, n - last_n_weeks)
     upper = np.full(values.shape, np.nan)
     alarm = np.zeros(values.shape, dtype=bool)
     expected = np.full(values.shape, np.nan)

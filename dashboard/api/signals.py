@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
 from alerting import service
+from alerting.city_fusion import fuse_city_signal
 from alerting.config import WarnConfigError, load_config
 from alerting.schemas import (
     AssignRequest, CitySignalIn, CitySignalResult, InboxItemOut, InboxPage, InboxQuery, ReceiptResult, SignalDetail,
@@ -163,10 +164,9 @@ def receive_city_signal():  # type: ignore[no-untyped-def]
     body, actor = _body(CitySignalIn), _actor()
 
     def flow(s: Session) -> tuple[dict[str, Any], bool]:
-        cfg = load_config(s)
-        sig, created = service.receive_city_signal(s, actor=actor, data=body, verify_hours=cfg.verify_hours,
-                                                   ip=request.remote_addr, publish=publish_signal,
-                                                   grade=cfg.events.city_grade)
+        sig, created = service.receive_city_signal(s, actor=actor, data=body, ip=request.remote_addr)
+        if created:  # the city's signal is one more source of the district's warning events
+            fuse_city_signal(s, sig, cfg=load_config(s), publish=publish_signal)
         return _one(s, sig), created
 
     signal, created = _run(flow)

@@ -98,7 +98,8 @@ def _chart(detail: dict[str, Any]) -> Any:
     if not series:
         return None
     fig = go.Figure()
-    fig.add_bar(x=series["dates"], y=series["counts"], name="每日病例数", marker_color="#8fb3d9")
+    unit = "每周病例数" if series.get("unit") == "week" else "每日病例数"
+    fig.add_bar(x=series["dates"], y=series["counts"], name=unit, marker_color="#8fb3d9")
     model = detail["model"]
     if model == "moving_percentile" or model == "count_threshold":
         fig.add_scatter(x=series["dates"], y=series.get("observed"), name="窗口病例数（观察值）", mode="lines")

@@ -282,9 +282,11 @@ def test_city_signal_signed_idempotent_replay_refused(services: Any, world: Worl
     assert invalid.status_code == 422 and invalid.json["error"]["field"] == "district_code"
     with services.session_factory() as db:
         assert db.scalar(select(Signal.id).where(Signal.external_id.like(f"{city_id}%"))) == sid
-        sig = db.get(Signal, sid)
-        assert sig.state == "new" and sig.verify_due_at is not None and sig.geom is not None
-        pushed = set(db.scalars(select(SignalReceipt.institution_id).where(SignalReceipt.signal_id == sid)))
+        sig = db.get(Signal, sid)  # kept as an alarm; its warning event carries the clock and the push
+        assert sig.state == "new" and sig.kind == "alarm" and sig.geom is not None and sig.event_id is not None
+        event = db.get(Signal, sig.event_id)
+        assert event.verify_due_at is not None and event.geom is not None
+        pushed = set(db.scalars(select(SignalReceipt.institution_id).where(SignalReceipt.signal_id == event.id)))
         assert pushed == {world.inst["chc2"], world.inst["hosp"], world.inst["cdc"]}
     detail = client.get(f"/api/v1/signals/{sid}", headers=world.auth("commander")).json
     assert detail["events"][0]["action"] == "received" and detail["geometry"]["type"] == "Point"

@@ -17,7 +17,7 @@ from tests.monitor.browser_pages import Screen, browser, demo_cookie, server  # 
 
 # Units, model acronyms, standards and codes (GB/T, N95, PM2.5), file formats offered for download or upload,
 # and the attribution the licences require.
-ALLOWED = {"km", "h", "m", "kg", "mm", "EARS", "C", "CUSUM", "Rt", "ILI", "SARI", "GB", "T", "OneMap", "PM",
+ALLOWED = {"km", "h", "m", "kg", "mm", "EARS", "C", "CUSUM", "Farrington", "Rt", "ILI", "SARI", "GB", "T", "OneMap", "PM",
            "N", "AQI", "SM", "H", "CSV", "PDF", "Word", "OpenStreetMap", "contributors", "geoBoundaries"}
 LATIN = re.compile(r"[A-Za-z]+")
 WALK = """() => {
