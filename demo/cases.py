@@ -135,21 +135,24 @@ def planted_all(rng: np.random.Generator, end: date, area: MultiPolygon) -> Case
 def timelines(rng: np.random.Generator, onset: np.ndarray, cutoff: datetime) -> dict[str, np.ndarray]:
     """Diagnosis 0–6 days after onset; report mostly within hours (5% late); audit within a day (mostly).
 
-    Returns ISO-8601 UTC strings (audit "" where still pending at the cutoff), ready for COPY.
+    Returns ISO-8601 UTC strings (audit "" where still pending at the cutoff), ready for COPY, and `known`:
+    whether the case is reported by the cutoff (a case reported later does not exist yet at the cutoff; kept,
+    its times would all fall on the cutoff and swell the last day's reports — 当日报告 +271% 同比 on a fresh demo).
     """
     n = len(onset)
     minute = np.timedelta64(1, "m")
     end = np.datetime64(cutoff.astimezone(timezone.utc).replace(tzinfo=None), "m")
     local_midnight = onset.astype("datetime64[m]") - np.timedelta64(8 * 60, "m")  # 00:00 CST in UTC
     diag = local_midnight + ((np.minimum(rng.geometric(0.45, n) - 1, 6) * 24 + rng.uniform(8, 20, n)) * 60).astype(int) * minute
-    diag = np.minimum(diag, end - 30 * minute)
     report_h = np.where(rng.uniform(size=n) < 0.95, rng.lognormal(0.8, 0.9, n).clip(0.05, 23.5), rng.uniform(24, 96, n))
-    report = np.minimum(diag + (report_h * 60).astype(int) * minute, end)
+    report = diag + (report_h * 60).astype(int) * minute
+    known = report <= end
+    diag, report = np.minimum(diag, end - 30 * minute), np.minimum(report, end)
     audit_h = np.where(rng.uniform(size=n) < 0.93, rng.lognormal(1.5, 0.8, n).clip(0.1, 23.5), rng.uniform(24, 72, n))
     audit = report + (audit_h * 60).astype(int) * minute
     as_text = lambda a: np.char.add(np.datetime_as_string(a, unit="m"), ":00+00")  # noqa: E731
     audit_text = np.where(audit <= end, as_text(audit), "")
-    return {"diagnosis": as_text(diag), "report": as_text(report), "audit": audit_text}
+    return {"diagnosis": as_text(diag), "report": as_text(report), "audit": audit_text, "known": known}
 
 
 def annual_rates_on(day: date, diseases: Sequence[DiseaseSpec] = DISEASES) -> list[float]:

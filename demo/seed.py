@@ -179,8 +179,11 @@ def _write_cases(session: Session, rng: np.random.Generator, rng_pii: np.random.
     _assign_streets(c, regions.streets)
     order = np.lexsort((c.district, c.onset))
     c = casegen.CaseBatch(*(getattr(c, f)[order] for f in casegen.CaseBatch.__dataclass_fields__))
-    n = len(c)
     times = casegen.timelines(rng, c.onset, cutoff)
+    known = times.pop("known")  # cases reported after the cutoff do not exist yet
+    c = casegen.CaseBatch(*(getattr(c, f)[known] for f in casegen.CaseBatch.__dataclass_fields__))
+    times = {k: v[known] for k, v in times.items()}
+    n = len(c)
     reporter = _pick_reporters(rng, c, inst)
     cols = _case_columns(rng, rng_pii, c, cutoff.date())
     ewkt = np.char.add(np.char.add(np.char.add("SRID=4326;POINT(", np.char.mod("%.6f", c.lon)), " "),

@@ -130,3 +130,14 @@ def test_pg_dump_holds_no_clear_personal_data(demo_data, settings, services) -> 
     assert len(dump) > 10_000_000
     leaked = [s for s in secrets if s in dump and len(s) >= 3]
     assert leaked == []
+
+
+def test_last_day_reports_are_not_swollen(demo_data, settings) -> None:  # type: ignore[no-untyped-def]
+    """Cases not yet reported at the cutoff (06:00 of the end day) are not in the demo: its last hour holds no pile-up."""
+    cutoff = "(((s.value->>'end')::date + time '06:00') AT TIME ZONE 'Asia/Shanghai')"
+    last_hour, hourly = (_scalar(settings.database_url, f"""
+        SELECT count(*) / {hours}.0 FROM case_report c, setting s WHERE s.key = 'demo.seeded'
+        AND c.report_time > {cutoff} - interval '{hours} hours' AND c.report_time <= {cutoff} - interval '{skip} hours'""")
+                         for hours, skip in ((1, 0), (24 * 14, 24 * 7)))
+    assert float(hourly) > 0
+    assert float(last_hour) < 4 * float(hourly), (last_hour, hourly)
