@@ -79,6 +79,7 @@ class SignalQuery(_In):
     open_only: bool = False
     since: QueryDate | None = None
     until: QueryDate | None = None
+    sort: Literal["time", "grade"] = Field(default="time", description="time: latest first; grade: 红 → 蓝, then latest")
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=1_000_000)
 

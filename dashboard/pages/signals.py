@@ -71,11 +71,11 @@ def _principal() -> Principal | None:
 
 
 def list_view(state: str | None, model: str | None, open_only: bool) -> Any:
-    """The table of signals in the viewer's scope."""
+    """The table of signals in the viewer's scope, the most severe first."""
     principal = _principal()
     if principal is None:
         return html.P("需要登录")
-    query = SignalQuery(state=state, model=model, open_only=open_only, limit=200)
+    query = SignalQuery(state=state, model=model, open_only=open_only, sort="grade", limit=200)
     with services().session_factory() as s:
         total, rows = service.list_signals(s, actor=principal, query=query)
         items = service.signal_dicts(s, rows)
