@@ -131,7 +131,7 @@ def test_every_map_uses_the_file(app) -> None:  # type: ignore[no-untyped-def]
     import dash_leaflet as dl
 
     from dashboard import reports
-    from dashboard.pages import command, signals
+    from dashboard.pages import command_layout, signals
 
     def tile_urls(component: Any) -> list[str]:
         found = [component.url] if isinstance(component, dl.TileLayer) else []
@@ -142,8 +142,8 @@ def test_every_map_uses_the_file(app) -> None:  # type: ignore[no-untyped-def]
 
     url = "/basemap/{z}/{x}/{y}.png"
     with app.test_request_context("/command"):
-        assert tile_urls(command._map(False, "310105")) == [url]
-        assert tile_urls(command._map(True, "310105")) == [url]
+        assert tile_urls(command_layout.command_map(False, "310105")) == [url]
+        assert tile_urls(command_layout.command_map(True, "310105")) == [url]
         area = {"geometry": {"type": "Point", "coordinates": [121.4, 31.2]}, "title": "测试"}
         assert tile_urls(signals._map(area)) == [url]
         square = {"type": "Polygon", "coordinates": [[[121.4, 31.2], [121.5, 31.2], [121.5, 31.3], [121.4, 31.2]]]}

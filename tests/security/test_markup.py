@@ -53,11 +53,11 @@ def _feature_props(payload: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_page_tooltips_make_no_element_from_stored_text(payload: str) -> None:
-    from dashboard.pages import command, monitor
+    from dashboard.pages import command_view, monitor
 
     props = _feature_props(payload)
     built = [fmt(props) for _, _, fmt in monitor.FEED_LAYERS]
-    built += [command._site_tooltip(props), command._task_tooltip(props)]  # noqa: SLF001
+    built += [command_view.site_tooltip(props), command_view.task_tooltip(props)]
     for html in built:
         assert set(_Tags(html).tags) <= {"b", "br"}, html
         assert payload in _Tags(html).text
