@@ -1,4 +1,5 @@
-/* 监测预警一张图: Leaflet styling functions for dash-leaflet and the live-update glue (no outside requests). */
+/* 监测预警一张图: Leaflet styling functions for dash-leaflet, the layer switcher's state and the page's clientside
+ * callbacks (no outside requests). Live updates: assets/monitor_live.js. */
 (function () {
   "use strict";
   window.onemap = window.onemap || {};
@@ -80,6 +81,7 @@
       bindTooltip(feature, layer);
     },
     leafletMap: function () { return leafletMap; },
+    overlayShown: function (name) { return overlayState[name] !== false; },  // unswitched overlays keep their default
     mapSeen: mapSeen,
     overlayFeature: function (feature, layer) {  // onEachFeature of area overlays: hover shows, a click drills down
       bindTooltip(feature, layer);
@@ -117,7 +119,11 @@
       var m = L.circleMarker(latlng, {radius: 8, color: "#fff", weight: 2, fillColor: "#ff6d00", fillOpacity: 1,
                                       className: "live-case"});
       // The case id on the drawn element: the live-latency benchmark sees which case became visible.
-      m.on("add", function () { if (m.getElement()) { m.getElement().setAttribute("data-case-id", String(feature.id)); } });
+      m.on("add", function () {
+        if (m.getElement()) { m.getElement().setAttribute("data-case-id", String(feature.id)); }
+        // the Dash layer's own marker replaces the one assets/monitor_live.js drew at once
+        if (!m.onemapDirect && window.onemap.liveCases) { window.onemap.liveCases.drawnByLayer(feature.id); }
+      });
       return m;
     },
     signalPoint: function (feature, latlng) {
@@ -135,103 +141,9 @@
     }
   };
 
-  /* ---- live updates: onemap:change (from live.js) → a small buffer → the mon-live store ---- */
-  var buffer = [];
-  var flushTimer = null;
-  function flush() {
-    flushTimer = null;
-    if (!buffer.length || !window.dash_clientside || !window.dash_clientside.set_props) { return; }
-    if (!document.getElementById("mon-page")) { buffer = []; return; }
-    var events = buffer;
-    buffer = [];
-    window.dash_clientside.set_props("mon-live", {data: {events: events, at: Date.now()}});
-  }
-  // live.js dispatches on window; capturing on window also sees events dispatched on document.
-  window.addEventListener("onemap:change", function (e) {
-    if (!e.detail) { return; }
-    buffer.push(e.detail);
-    if (!flushTimer) { flushTimer = setTimeout(flush, 300); }
-  }, true);
-
-  // Server refreshes (map layers, KPIs, QC, lists) at most this often while events stream in: the first event
-  // refreshes at once, later ones within this window once more at its end. Figures that can be counted from the
-  // event itself are bumped at once in between (see bumpKpis below); the server's answer stays the truth.
-  var REFRESH_DEBOUNCE_MS = 3000;
-  var lastRefresh = 0;
-  var pendingRefresh = null;
-  var seen = {};
-
-  function matches(ev, state) {
-    var f = ev.fields || {};
-    if (state.disease && state.disease.length && state.disease.indexOf(f.disease_code) < 0) { return false; }
-    if (f.onset_date && (f.onset_date < state.since || f.onset_date > state.until)) { return false; }
-    var r = state.region || "";
-    if (/^\d{6}$/.test(r) && r !== "310000" && ev.district_code && ev.district_code !== r) { return false; }
-    if (/^\d{9}$/.test(r) && ev.region_code && ev.region_code !== r) { return false; }
-    return true;
-  }
-
-  function markLayer(layer, iso) {
-    var el = document.querySelector('.layer-age[data-layer="' + layer + '"]');
-    if (el) {
-      el.setAttribute("data-synced", String(Date.now()));
-      if (iso) { el.setAttribute("data-updated", iso); }
-    }
-  }
-
-  /* ---- KPI figures follow case events at once (issue #15, item 9); the debounced server refresh reconciles ---- */
-  var DAY_MS = 86400000;
-  var KPI_WINDOWS = [["today", 1], ["days7", 7], ["days28", 28]];  // layers/indicators.py kpis()
-  var COUNTED_TYPES = {confirmed: 1, clinical: 1};                 // layers/cases.py case_where()
-
-  function cstDay(iso) {  // an ISO instant → its day number in Asia/Shanghai (days since 1970-01-01)
-    var t = Date.parse(iso);
-    return isNaN(t) ? null : Math.floor((t + 8 * 3600000) / DAY_MS);
-  }
-
-  function dayNumber(ymd) {  // "2026-11-30" → days since 1970-01-01
-    var t = Date.parse(String(ymd || "") + "T00:00:00Z");
-    return isNaN(t) ? null : Math.floor(t / DAY_MS);
-  }
-
-  /* Whether a case event counts in the KPIs of the screen's area and diseases (report time decides the day). */
-  function kpiCounts(ev, state) {
-    var f = ev.fields || {}, r = state.region || "";
-    if (ev.kind !== "case_report" || ev.action !== "created" || !COUNTED_TYPES[f.case_type]) { return false; }
-    if (state.disease && state.disease.length && state.disease.indexOf(f.disease_code) < 0) { return false; }
-    if (/^\d{6}$/.test(r)) { return r === "310000" || ev.district_code === r; }
-    if (/^\d{9}$/.test(r)) { return ev.region_code === r; }
-    return false;  // a grid cell or an institution's area: only the server can tell, wait for its refresh
-  }
-
-  function kpiValue(key) {
-    var el = document.getElementById("mon-kpi-" + key);
-    var n = el ? parseInt((el.textContent || "").replace(/[^0-9]/g, ""), 10) : NaN;
-    return isNaN(n) ? null : n;
-  }
-
-  /* Add this batch's counted cases to the KPI figures shown (via set_props, so Dash's own state follows). */
-  function bumpKpis(events, state, seenKpi) {
-    var until = dayNumber(state.until), add = {today: 0, days7: 0, days28: 0};
-    if (until === null || !window.dash_clientside.set_props) { return; }
-    events.forEach(function (ev) {
-      if (!kpiCounts(ev, state) || seenKpi["k" + ev.id]) { return; }
-      var day = cstDay((ev.fields || {}).report_time);
-      if (day === null || day > until) { return; }
-      seenKpi["k" + ev.id] = 1;
-      KPI_WINDOWS.forEach(function (w) { if (day > until - w[1]) { add[w[0]] += 1; } });
-    });
-    KPI_WINDOWS.forEach(function (w) {
-      var now = kpiValue(w[0]);
-      if (add[w[0]] && now !== null) {
-        window.dash_clientside.set_props("mon-kpi-" + w[0], {children: (now + add[w[0]]).toLocaleString("en-US")});
-      }
-    });
-  }
-  var kpiSeen = {};
-
   window.dash_clientside = window.dash_clientside || {};
-  window.dash_clientside.onemap_monitor = {
+  // applyLive is added by assets/monitor_live.js (loaded first: assets load in name order)
+  window.dash_clientside.onemap_monitor = Object.assign(window.dash_clientside.onemap_monitor || {}, {
     closeEvidence: function () { return true; },
     /* The store → every overlay's `checked` (names in the order of the ids passed as State). */
     applyOverlays: function (state) {
@@ -260,49 +172,6 @@
         if (stamp) { el.setAttribute("data-updated", stamp); }
       });
       return "layer-ages";
-    },
-    applyLive: function (live, state) {
-      var nu = window.dash_clientside.no_update;
-      if (!live || !live.events) { return [nu, nu]; }
-      var patch = new window.dash_clientside.Patch();
-      var added = 0, relevant = 0, urgent = false;
-      live.events.forEach(function (ev) {
-        if (ev.kind === "case_report") {
-          markLayer("cases", ev.time); markLayer("incidence", ev.time);
-          if (!matches(ev, state)) { return; }
-          relevant++;
-          var key = "c" + ev.id;
-          if (ev.action === "created" && !seen[key] && Array.isArray(ev.geometry)) {
-            seen[key] = 1;
-            var f = ev.fields || {};
-            patch.append(["features"], {type: "Feature", id: ev.id,
-              geometry: {type: "Point", coordinates: ev.geometry},
-              properties: {id: ev.id, disease_code: f.disease_code, onset_date: f.onset_date,
-                           tooltip: window.onemap.markup.tooltip(null, [["新报告", f.disease_code, "发病 " + f.onset_date]])}});
-            added++;
-          }
-        } else if (ev.kind === "signal") {
-          markLayer("signals", ev.time); markLayer("clusters", ev.time);
-          relevant++;
-          urgent = true;  // signals are rare and drawn by the server only: refresh at once, not after the window
-        }
-      });
-      bumpKpis(live.events, state || {}, kpiSeen);
-      var refresh = nu;
-      if (relevant) {
-        var wait = Math.max(0, lastRefresh + REFRESH_DEBOUNCE_MS - Date.now());
-        if (wait === 0 || urgent) {
-          lastRefresh = Date.now();
-          refresh = lastRefresh;
-        } else if (!pendingRefresh) {
-          pendingRefresh = setTimeout(function () {
-            pendingRefresh = null;
-            lastRefresh = Date.now();
-            window.dash_clientside.set_props("mon-refresh", {data: lastRefresh});
-          }, wait);
-        }
-      }
-      return [added ? patch.build() : nu, refresh];
     }
-  };
+  });
 })();

@@ -131,6 +131,8 @@ def run(browser: Any, url: str, services: Any, world: Any, screens: int, rate: f
     tag, total = uuid.uuid4().hex[:6], int(rate * seconds)
     now = datetime.now(CST).replace(microsecond=0)
     report_time = max(now - timedelta(minutes=1), now.replace(hour=0, minute=0, second=0))
+    # diagnosed an hour before the report, but never before the onset day (today): the intake refuses that (422)
+    diagnosis_time = max(report_time - timedelta(hours=1), now.replace(hour=0, minute=0, second=0))
     gps_start = datetime.now(CST).replace(microsecond=0) - timedelta(minutes=90)
     cases: dict[str, float] = {}
     fixes: dict[str, float] = {}
@@ -145,7 +147,7 @@ def run(browser: Any, url: str, services: Any, world: Any, screens: int, rate: f
             rid = f"vis{tag}-{i}"
             kind, rec = "case_report", case(world, rid, lon=121.301 + (i % 97) / 1000, lat=31.205 + (i % 53) / 1000,
                                             case_type="confirmed", report_time=report_time.isoformat(),
-                                            diagnosis_time=(report_time - timedelta(hours=1)).isoformat(),
+                                            diagnosis_time=diagnosis_time.isoformat(),
                                             onset_date=report_time.date().isoformat())
         else:
             lon, lat = round(121.3 + (i % 499) * 0.0002, 5), round(31.201 + (i // 499) * 0.0002 + (i % 7) * 0.004, 5)

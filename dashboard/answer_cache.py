@@ -34,6 +34,8 @@ class Answer:
     body: bytes
     etag: str
     cached: bool
+    # The data version it was computed at: every change announced up to it is in the answer ("" when unknown).
+    version: str = ""
 
 
 def scope_key(principal: Principal) -> str:
@@ -74,24 +76,24 @@ class AnswerCache:
             body = dumps(compute())
             return Answer(body, _etag(body), cached=False)
         try:
-            key = self._key(question, principal)
+            version = data_version(self.redis, self.namespace)
+            key = self._key(question, principal, version)
             hit = self.redis.get(key)
         except redis_lib.RedisError as exc:
             log.warning("answer cache unavailable (%s); computing directly", exc)
             body = dumps(compute())
             return Answer(body, _etag(body), cached=False)
         if hit is not None:
-            return Answer(hit, _etag_of_key(key), cached=True)
+            return Answer(hit, _etag_of_key(key), cached=True, version=version)
         with self._lock_for(key):
             hit = self._get(key)  # another thread may have answered while we waited
             if hit is not None:
-                return Answer(hit, _etag_of_key(key), cached=True)
+                return Answer(hit, _etag_of_key(key), cached=True, version=version)
             body = dumps(compute())
             self._set(key, body)
-        return Answer(body, _etag_of_key(key), cached=False)
+        return Answer(body, _etag_of_key(key), cached=False, version=version)
 
-    def _key(self, question: str, principal: Principal) -> str:
-        version = data_version(self.redis, self.namespace)
+    def _key(self, question: str, principal: Principal, version: str) -> str:
         raw = f"{version}\n{today_cst().isoformat()}\n{scope_key(principal)}\n{question}"
         return f"{self.namespace}:answer:{hashlib.sha1(raw.encode()).hexdigest()}"
 

@@ -278,13 +278,16 @@ def _fmt_change(pct: float | None) -> tuple[str, str]:
     return f"同比 {arrow}{abs(pct):.1f}%", "up" if pct > 0 else ("down" if pct < 0 else "flat")
 
 
-def _kpi_cards(k: dict[str, Any]) -> list[Any]:
+def _kpi_cards(k: dict[str, Any], mark: str = "") -> list[Any]:
+    """The three KPI cards; `mark` is the last live event id the figures include (assets/monitor_live.js adds
+    the cases it heard of after it, so a refresh never takes back a case the screen has already counted)."""
     cards = []
     for key, label in (("today", "当日报告"), ("days7", "近7天"), ("days28", "近28天")):
         v = k[key]
         change, cls = _fmt_change(v["yoy_pct"])
         cards.append(html.Div([html.Div(label, className="kpi-label"),
-                               html.Div(f"{v['cases']:,}", className="kpi-value", id=f"mon-kpi-{key}"),
+                               html.Div(f"{v['cases']:,}", className="kpi-value", id=f"mon-kpi-{key}",
+                                        **{"data-live-mark": mark}),
                                html.Div(f"{change}（去年 {v['last_year']:,}）", className=f"kpi-change {cls}")],
                               className="kpi", title=v["definition"]))
     return cards
@@ -466,11 +469,12 @@ def _panel_outputs(state: dict[str, Any], dark: bool) -> tuple[Any, ...]:
         with services().session_factory() as session:
             return indicators.monitor_summary(session, principal, filters)
 
-    summary = json.loads(answers().answer(summary_question(filters), principal, compute).body)
+    answer = answers().answer(summary_question(filters), principal, compute)
+    summary = json.loads(answer.body)
     with services().session_factory() as session:
         sigs = indicators.signal_list(session, principal, filters)
-    k = summary["kpis"]
-    return _kpi_cards(k), _state_chips(k["signals"]), _qc_grid(summary["qc"]), _top_list(summary["top_diseases"]), \
+    k, mark = summary["kpis"], answer.version.split("/")[0]
+    return _kpi_cards(k, mark), _state_chips(k["signals"]), _qc_grid(summary["qc"]), _top_list(summary["top_diseases"]), \
         _epicurve_figure(summary["epicurve"], dark), _signal_items(_most_urgent(sigs, WALL_SIGNAL_ROWS) if dark else sigs)
 
 
@@ -630,6 +634,10 @@ def register(dash_app: Dash) -> None:
     dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "applyLive"),
                                  Output("mon-live-cases", "data"), Output("mon-refresh", "data"),
                                  Input("mon-live", "data"), State("mon-state", "data"), prevent_initial_call=True)
+    # The server's KPI figures plus the cases this screen heard of after them (assets/monitor_live.js).
+    dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "reconcileKpis"),
+                                 Output("mon-kpis", "className"), Input("mon-kpis", "children"),
+                                 State("mon-state", "data"), prevent_initial_call=True)
     # The figure's fonts scale with the screen on the wall (plotly sizes text in pixels).
     dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "scaleFigure"),
                                  Output("mon-epicurve", "figure"), Input("mon-epicurve-data", "data"),
