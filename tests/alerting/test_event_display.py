@@ -83,15 +83,15 @@ def test_the_evidence_of_an_event_lists_both_alarms_and_explains_the_grade(servi
 
 def test_the_monitor_list_and_evidence_panel_show_the_badge_and_the_alarms(services: Any, world: World,  # noqa: F811
                                                                           event: dict[str, Any]) -> None:
-    from dashboard.pages import monitor
+    from dashboard.pages import monitor_view
 
     principal = world.principals["commander"]
     with services.session_factory() as db:
         listed = indicators.signal_list(db, principal, _filters(world))
         ev = signal_evidence(db, principal, event["id"])
-    items = str(monitor._signal_items(listed))
+    items = str(monitor_view.signal_items(listed))
     assert items.count("黄色预警") == 1 and GRADE_COLOR["yellow"] in items
-    panel = str(monitor._evidence(ev))
+    panel = str(monitor_view.evidence(ev))
     assert "关联模型报警" in panel and "移动百分位法" in panel and "CUSUM" in panel and "测试街道1" in panel
 
 

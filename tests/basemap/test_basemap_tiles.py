@@ -156,7 +156,7 @@ def test_every_map_uses_the_file(app) -> None:  # type: ignore[no-untyped-def]
 def test_monitor_map_uses_the_file(app, principal_token) -> None:  # type: ignore[no-untyped-def]
     import inspect
 
-    from dashboard.pages import monitor
+    from dashboard.pages import monitor_layout
 
-    source = inspect.getsource(monitor._map)  # building the monitor map needs the demo's layers: see the browser test
+    source = inspect.getsource(monitor_layout.monitor_map)  # building the monitor map needs the demo's layers: see the browser test
     assert "current_basemap()" in source and "basemap_url" not in source

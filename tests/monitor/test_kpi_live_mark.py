@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from dashboard.answer_cache import AnswerCache
-from dashboard.pages.monitor import _kpi_cards
+from dashboard.pages.monitor_view import kpi_cards
 from ingest.events import ChangeEvent, publish_change
 from tests.monitor.conftest import D1
 from tests.monitor.test_answer_cache import CITY, Counter
@@ -24,7 +24,7 @@ def test_an_answer_carries_the_last_event_it_includes(services: Any) -> None:
 def test_each_kpi_figure_carries_the_mark() -> None:
     kpis = {key: {"cases": 1234, "yoy_pct": None, "last_year": 0, "definition": "x"}
             for key in ("today", "days7", "days28")}
-    cards = _kpi_cards(kpis, "1732950000000-3")
+    cards = kpi_cards(kpis, "1732950000000-3")
     figures = [c.children[1] for c in cards]
     assert [f.id for f in figures] == ["mon-kpi-today", "mon-kpi-days7", "mon-kpi-days28"]
     assert [f.children for f in figures] == ["1,234"] * 3

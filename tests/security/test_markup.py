@@ -53,10 +53,10 @@ def _feature_props(payload: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_page_tooltips_make_no_element_from_stored_text(payload: str) -> None:
-    from dashboard.pages import command_view, monitor
+    from dashboard.pages import command_view, monitor_layout
 
     props = _feature_props(payload)
-    built = [fmt(props) for _, _, fmt in monitor.FEED_LAYERS]
+    built = [fmt(props) for _, _, fmt in monitor_layout.FEED_LAYERS]
     built += [command_view.site_tooltip(props), command_view.task_tooltip(props)]
     for html in built:
         assert set(_Tags(html).tags) <= {"b", "br"}, html
