@@ -17,6 +17,19 @@
     return icons[file];
   }
 
+  /* A graded warning event: a disc in its grade's colour holding the grade's character (红/橙/黄/蓝). */
+  function gradeIcon(p) {
+    var size = Math.round(28 * window.onemap.screenScale());
+    var el = document.createElement("div");
+    el.textContent = (p.grade_zh || "").charAt(0) || "!";
+    el.style.background = p.grade_color;
+    el.style.color = p.grade_text_color;
+    el.style.fontSize = Math.round(size * 0.55) + "px";
+    el.setAttribute("data-grade", p.grade);
+    return L.divIcon({html: el, className: "signal-grade", iconSize: [size, size], iconAnchor: [size / 2, size / 2],
+                      tooltipAnchor: [size / 2, 0]});
+  }
+
   /* ---- clicks on overlay shapes reach the region under them (issue #15, item 1) ---- */
   // Even-odd test over every ring of a (multi)polygon layer: holes and islands need no special case.
   function ringsOf(latlngs, out) {
@@ -127,8 +140,9 @@
       return m;
     },
     signalPoint: function (feature, latlng) {
-      return L.marker(latlng, {icon: icon("signal.svg"), zIndexOffset: 1000, title: feature.properties.title,
-                               alt: feature.properties.title});
+      var p = feature.properties;
+      return L.marker(latlng, {icon: p.grade ? gradeIcon(p) : icon("signal.svg"), zIndexOffset: 1000,
+                               title: p.title, alt: p.title});
     },
     clusterPoint: function (feature, latlng, index) {
       var n = feature.properties.point_count;
