@@ -76,7 +76,8 @@ def figures(session: Session, principal: Principal, filters: LayerFilters, perio
     area = resolve_area(session, principal, filters.region)
     since, until, prev_since, prev_until = period_bounds(filters.until, period)
     cases = indicators.reported_between(session, principal, area, filters, since, until)
-    previous = indicators.reported_between(session, principal, area, filters, prev_since, prev_until)
+    previous = indicators.reported_between(session, principal, area, filters, prev_since, prev_until,
+                                           day_part=indicators.elapsed_if_today(until))
     yoy = kpis["today" if period == "day" else "days7"]
     before = {r["code"]: r["cases"] for r in indicators.top_diseases(
         session, principal, filters.model_copy(update={"since": prev_since, "until": prev_until}), n=50)}

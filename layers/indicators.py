@@ -22,9 +22,9 @@ QC_DEFINITIONS = {
     "completeness": "完整率 = 职业、年龄、性别、现住址坐标均已填写的病例数 ÷ 报告病例数 × 100%",
 }
 KPI_DEFINITIONS = {
-    "today": "当日（北京时间）新报告病例数（确诊+临床诊断），按报告时间统计",
-    "days7": "截至当日近7天新报告病例数，同比为去年同期7天",
-    "days28": "截至当日近28天新报告病例数，同比为去年同期28天",
+    "today": "当日（北京时间）新报告病例数（确诊+临床诊断），按报告时间统计；当日未过完时，同比取去年同日同一时刻以前",
+    "days7": "截至当日近7天新报告病例数，同比为去年同期7天（末日同上）",
+    "days28": "截至当日近28天新报告病例数，同比为去年同期28天（末日同上）",
 }
 
 
@@ -41,12 +41,22 @@ def same_day_last_year(day: date) -> date:
 
 
 def reported_between(session: Session, principal: Principal, area: Area, filters: LayerFilters,
-                     first: date, last: date) -> int:
-    """Counted cases reported (report_time, CST) from `first` to `last` inclusive."""
+                     first: date, last: date, *, day_part: timedelta | None = None) -> int:
+    """Counted cases reported (report_time, CST) from `first` to `last` inclusive.
+
+    With `day_part`, the last day counts only its first `day_part` (a day still in progress, like for like).
+    """
     where, params = case_where(principal, area, filters, since=None, until=None)
-    params.update(start=_day_start(first), end=_day_start(last + timedelta(days=1)))
+    end = _day_start(last) + day_part if day_part is not None else _day_start(last + timedelta(days=1))
+    params.update(start=_day_start(first), end=end)
     sql = f"SELECT count(*) FROM case_report c WHERE {where} AND c.report_time >= :start AND c.report_time < :end"
     return int(session.execute(text(sql), params).scalar() or 0)
+
+
+def elapsed_if_today(day: date) -> timedelta | None:
+    """How much of `day` has passed when it is today (CST), else None: compare a day in progress like for like."""
+    now = datetime.now(CST)
+    return now - _day_start(day) if day == now.date() else None
 
 
 def _change(current: int, previous: int) -> float | None:
@@ -57,12 +67,13 @@ def kpis(session: Session, principal: Principal, filters: LayerFilters) -> dict[
     """Cases reported today / 7 days / 28 days up to `filters.until` (default today) with year-on-year change."""
     area = resolve_area(session, principal, filters.region)
     end = filters.until or today_cst()
+    day_part = elapsed_if_today(end)  # today in progress: last year's same day up to the same time of day
     out: dict[str, Any] = {"as_of": end.isoformat(), "area": area.code}
     for key, days in (("today", 1), ("days7", 7), ("days28", 28)):
         first = end - timedelta(days=days - 1)
         current = reported_between(session, principal, area, filters, first, end)
         previous = reported_between(session, principal, area, filters, same_day_last_year(first),
-                                    same_day_last_year(end))
+                                    same_day_last_year(end), day_part=day_part)
         out[key] = {"cases": current, "last_year": previous, "yoy_pct": _change(current, previous),
                     "definition": KPI_DEFINITIONS[key]}
     out["signals"] = signals_by_state(session, principal, filters)
