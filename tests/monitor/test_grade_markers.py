@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
+from sqlalchemy import delete
 
 from store.grades import GRADE_COLOR, GRADE_SHORT_ZH, GRADE_TEXT_COLOR
 from store.signals import Signal
@@ -22,7 +23,7 @@ def _rgb(hex_colour: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def graded(app: Any, demo_data: Any) -> None:
+def graded(app: Any, demo_data: Any) -> Iterator[None]:
     from ingest.events import announce_bulk_change
 
     svc = app.extensions["onemap"]
@@ -32,6 +33,10 @@ def graded(app: Any, demo_data: Any) -> None:
             db.add(Signal(dedup_key=f"grade-marker:{grade}", origin="fusion", model="event", kind="event", grade=grade,
                           district_code="310105", region_code="310105", state="new", title=f"等级标记{grade}",
                           geom=f"SRID=4326;POINT({lon} {lat})", first_fired_at=now, last_fired_at=now))
+    announce_bulk_change(svc.redis, svc.settings.redis_namespace)
+    yield
+    with svc.session_factory() as db, db.begin():  # later tests count Changning's events
+        db.execute(delete(Signal).where(Signal.dedup_key.like("grade-marker:%")))
     announce_bulk_change(svc.redis, svc.settings.redis_namespace)
 
 
