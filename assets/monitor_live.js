@@ -39,12 +39,26 @@
     return true;
   }
 
+  /* A disease's Chinese name as the disease filter lists it (the event carries only its code). */
+  function diseaseName(code) {
+    var api = window.dash_component_api, options = [];
+    try {
+      var node = api && api.getLayout && api.getLayout("mon-disease");
+      options = (node && node.props && node.props.options) || [];
+    } catch (err) {
+      options = [];
+    }
+    var hit = options.filter(function (o) { return o.value === code; })[0];
+    return hit ? String(hit.label).replace(/（[甲乙丙]类）$/, "") : "病例";
+  }
+
   /* The GeoJSON feature of a new case, as both the direct marker and the Dash live layer draw it. */
   function liveFeature(ev) {
     var f = ev.fields || {};
     return {type: "Feature", id: ev.id, geometry: {type: "Point", coordinates: ev.geometry},
             properties: {id: ev.id, disease_code: f.disease_code, onset_date: f.onset_date,
-                         tooltip: window.onemap.markup.tooltip(null, [["新报告", f.disease_code, "发病 " + f.onset_date]])}};
+                         tooltip: window.onemap.markup.tooltip(null, [["新报告", diseaseName(f.disease_code),
+                                                                       "发病 " + f.onset_date]])}};
   }
 
   /* ---- markers drawn straight onto the map, each until the Dash live layer has drawn its own ---- */

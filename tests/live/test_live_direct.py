@@ -6,6 +6,7 @@ the "实时新增病例" overlay switched off nothing is drawn until it is switc
 """
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -21,6 +22,10 @@ LIVE_OVERLAY = ".leaflet-control-layers-overlays label"
 RECORD_IDS_JS = """() => { window.__ids = {}; window.addEventListener('onemap:change', e => {
   const ev = e.detail;
   if (ev.kind === 'case_report' && ev.fields) { window.__ids[ev.fields.source_id] = ev.id; } }); }"""
+# The text of the tooltip of the marker drawn at once (its content is escaped markup from assets/markup.js).
+DIRECT_TIP_JS = """() => { let t = null; window.onemap.map.leafletMap().eachLayer(l => {
+  if (l.onemapDirect && l.getTooltip()) { const c = l.getTooltip().getContent();
+    t = new DOMParser().parseFromString(String(c), 'text/html').body.textContent; } }); return t; }"""
 DASH_LIVE_IDS_JS = """() => { const n = window.dash_component_api.getLayout('mon-live-cases');
   return ((n && n.props.data && n.props.data.features) || []).map(f => f.id); }"""
 
@@ -72,6 +77,8 @@ def test_marker_and_kpis_follow_the_event_without_the_dash_round_trip(  # noqa: 
         _wait_ms(page, f"() => document.getElementById('mon-kpi-{key}').innerText === '{n + 1:,}'")
     page.wait_for_function("() => window.__applied > 0", timeout=10_000)  # the Dash path ran and drew nothing
     assert _markers_of(page, event_id) == 1
+    tip = page.evaluate(DIRECT_TIP_JS)
+    assert tip and "新报告" in tip and not re.search(r"[A-Za-z]", tip), tip  # the disease by its Chinese name
     assert event_id not in page.evaluate(DASH_LIVE_IDS_JS)
     assert int(page.evaluate(KPI_TODAY_JS).replace(",", "")) == before["today"] + 1
     screen.ctx.close()
