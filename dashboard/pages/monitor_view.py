@@ -6,6 +6,7 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from alerting.events import grade_rank
 from dashboard.components.charts import DATE_TICKS, GRAPH_CONFIG
 from dashboard.components.grade import alarm_table, grade_badge
 from geo import beijing
@@ -96,12 +97,11 @@ def epicurve_figure(e: dict[str, Any], dark: bool) -> go.Figure:
 
 # The wall shows the most urgent events that fit its panel whole (no scrolling on an unattended screen).
 WALL_SIGNAL_ROWS = 3
-GRADE_RANK = {"red": 4, "orange": 3, "yellow": 2, "blue": 1}
 
 
 def most_urgent(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
     """The `n` highest-graded rows, newest first within a grade (the input is newest first)."""
-    return sorted(rows, key=lambda r: -GRADE_RANK.get(r.get("grade") or "", 0))[:n]
+    return sorted(rows, key=lambda r: -grade_rank(r.get("grade")))[:n]
 
 
 def signal_items(rows: list[dict[str, Any]]) -> Any:

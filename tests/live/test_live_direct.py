@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tests.ingest.conftest import World, case
-from tests.live.test_live_pages import (KPI_TODAY_JS, LIVE_CASES_JS, Screen, _cookie, _diagnosed, _post,
-                                        _reported_today, _wait_ms, base_url, browser)  # noqa: F401  (fixtures)
+from tests.live.test_live_pages import (KPI_TODAY_JS, LIVE_CASES_JS, Screen, _diagnosed, _post, _reported_today,
+                                        _wait_ms, base_url, browser, open_monitor)  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 LIVE_OVERLAY = ".leaflet-control-layers-overlays label"
@@ -31,14 +31,8 @@ DASH_LIVE_IDS_JS = """() => { const n = window.dash_component_api.getLayout('mon
 
 
 def _open_monitor(app: Any, base: str, browser: Any, world: World) -> Screen:  # noqa: F811
-    screen = Screen(browser, base, _cookie(app, "district_analyst", world.district_a))
-    page = screen.page
-    page.goto(f"{base}/monitor")
-    page.wait_for_selector("#mon-kpi-today", state="attached", timeout=45_000)
-    page.wait_for_selector(".leaflet-overlay-pane path", state="attached", timeout=45_000)
-    page.wait_for_function("() => window.OneMapLive && window.OneMapLive.connected", timeout=20_000)
-    page.wait_for_timeout(1000)  # let the first render settle
-    page.evaluate(RECORD_IDS_JS)
+    screen = open_monitor(app, base, browser, world.district_a)
+    screen.page.evaluate(RECORD_IDS_JS)
     return screen
 
 

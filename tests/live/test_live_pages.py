@@ -110,14 +110,21 @@ def _wait_ms(page: Any, js: str, arg: Any = None) -> float:
     return (time.monotonic() - start) * 1000
 
 
-def test_new_case_appears_on_monitor_map_and_kpi_without_reload(app, base_url, browser, live_world) -> None:  # type: ignore[no-untyped-def]
-    screen = Screen(browser, base_url, _cookie(app, "district_analyst", live_world.district_a))
+def open_monitor(app: Any, base: str, browser: Any, district: str) -> Screen:
+    """/monitor as a district analyst, drawn, connected to the live stream and settled (figures are the "before")."""
+    screen = Screen(browser, base, _cookie(app, "district_analyst", district))
     page = screen.page
-    page.goto(f"{base_url}/monitor")
+    page.goto(f"{base}/monitor")
     page.wait_for_selector("#mon-kpi-today", state="attached", timeout=45_000)
     page.wait_for_selector(".leaflet-overlay-pane path", state="attached", timeout=45_000)
     page.wait_for_function("() => window.OneMapLive && window.OneMapLive.connected", timeout=20_000)
-    page.wait_for_timeout(1000)  # let the first render settle: the figures below are the "before"
+    page.wait_for_timeout(1000)  # let the first render settle
+    return screen
+
+
+def test_new_case_appears_on_monitor_map_and_kpi_without_reload(app, base_url, browser, live_world) -> None:  # type: ignore[no-untyped-def]
+    screen = open_monitor(app, base_url, browser, live_world.district_a)
+    page = screen.page
     kpi_before = int(page.evaluate(KPI_TODAY_JS).replace(",", ""))
     clustered_before = page.evaluate(CLUSTERED_CASES_JS)
     live_before = page.evaluate(LIVE_CASES_JS)
