@@ -10,10 +10,11 @@ either a link or a signed hash; rows after it are reported as not yet signed.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ LOCK_ID = 0x0A0D17  # pg_advisory_xact_lock key that serialises appends
 CHECKPOINT_EVERY = 100
 RETENTION_DAYS = 180
 
-_signer: "AuditSigner | None" = None
+_signer: AuditSigner | None = None
 # Where the current action comes from: the web shell sets the client address per request, the CLI "cli".
 _client_address: ContextVar[str | None] = ContextVar("audit_client_address", default=None)
 
@@ -76,7 +77,7 @@ def _jsonable(detail: dict[str, Any] | None) -> dict[str, Any]:
 
 def canonical(row: AuditLog) -> bytes:
     """The bytes that are hashed: every column but the hashes, in a fixed form."""
-    when = row.time.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    when = row.time.astimezone(UTC).isoformat(timespec="microseconds")
     body = {"id": row.id, "time": when, "actor_user_id": row.actor_user_id, "actor_name": row.actor_name,
             "action": row.action, "object_type": row.object_type, "object_id": row.object_id,
             "district_code": row.district_code, "ip": row.ip, "detail": row.detail}
@@ -95,7 +96,7 @@ def record(session: Session, *, actor: Principal | None, action: str, object_typ
     last = session.execute(select(AuditLog.id, AuditLog.row_hash).order_by(AuditLog.id.desc()).limit(1)).first()
     new_id = session.execute(text("SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))")).scalar_one()
     row = AuditLog(
-        id=new_id, time=datetime.now(timezone.utc), actor_user_id=actor.user_id if actor else None,
+        id=new_id, time=datetime.now(UTC), actor_user_id=actor.user_id if actor else None,
         actor_name=actor.username if actor else None, action=action, object_type=object_type,
         object_id=None if object_id is None else str(object_id),
         district_code=district_code[:6] if district_code else None, ip=(ip or _client_address.get() or "-")[:45],
@@ -153,7 +154,7 @@ class VerifyReport:
         """How long the unsigned tail has been open: rows this old could be cut off unnoticed."""
         if self.unsigned_since is None:
             return None
-        return (now or datetime.now(timezone.utc)) - self.unsigned_since
+        return (now or datetime.now(UTC)) - self.unsigned_since
 
 
 def _rows(session: Session) -> Iterator[AuditLog]:
@@ -218,7 +219,7 @@ def purge(session: Session, signer: AuditSigner, *, older_than_days: int = RETEN
     """Delete rows older than the retention (never fewer than 180 days) and re-anchor the chain."""
     if older_than_days < RETENTION_DAYS:
         raise ValueError(f"retention is at least {RETENTION_DAYS} days")
-    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=older_than_days)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
     last_old = session.scalar(select(func.max(AuditLog.id)).where(AuditLog.time < cutoff))
     if last_old is None:

@@ -10,7 +10,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import redis
 
@@ -67,7 +67,7 @@ def issue_ticket(client: redis.Redis, namespace: str, issuer: Principal, *, page
     body = json.dumps({"page": page, "region": region, "issuer_user_id": issuer.user_id})
     if not client.set(_key(namespace, ticket), body, nx=True, ex=ttl):
         raise RuntimeError("embed ticket collision")  # 256 random bits: does not happen
-    return ticket, datetime.now(timezone.utc) + timedelta(seconds=ttl)
+    return ticket, datetime.now(UTC) + timedelta(seconds=ttl)
 
 
 def redeem_ticket(client: redis.Redis, namespace: str, ticket: str) -> EmbedGrant | None:

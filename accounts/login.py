@@ -5,7 +5,7 @@ import base64
 import binascii
 import json
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import redis
 from sqlalchemy import select
@@ -122,7 +122,7 @@ def issue_challenge(client: redis.Redis, namespace: str, *, user_id: int, purpos
     for one cannot be used for the other.
     """
     challenge_id = secrets.token_urlsafe(16)
-    text = f"onemap-{purpose}|{user_id}|{secrets.token_hex(16)}|{int(datetime.now(timezone.utc).timestamp())}"
+    text = f"onemap-{purpose}|{user_id}|{secrets.token_hex(16)}|{int(datetime.now(UTC).timestamp())}"
     client.set(_challenge_key(namespace, challenge_id),
                json.dumps({"user_id": user_id, "text": text, "purpose": purpose}), ex=CHALLENGE_TTL)
     return challenge_id, text
@@ -147,7 +147,7 @@ def check_second_factor(session: Session, client: redis.Redis, namespace: str, *
         raise _BAD
     who = principal_for_user(session, user)
     _verify_signature(session, user, who, body["text"], signature_b64, ip)
-    user.last_login_at = datetime.now(timezone.utc)
+    user.last_login_at = datetime.now(UTC)
     audit.record(session, actor=who, action="login.ok", ip=ip, detail={"method": "password+sm2"})
     return who
 

@@ -1,7 +1,7 @@
 """People as users read them: display name and organisation, never the login name."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

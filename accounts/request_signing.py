@@ -9,7 +9,7 @@ import binascii
 import re
 import secrets
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from security.sm2 import sm2_sign, sm2_verify
 from security.sm3 import sm3_hex

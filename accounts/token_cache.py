@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import redis
 
@@ -42,7 +42,7 @@ class TokenCache:
         """Remember a resolved token, never beyond its own expiry."""
         ttl = self._seconds
         if expires_at is not None:
-            ttl = min(ttl, int((expires_at - datetime.now(timezone.utc)).total_seconds()))
+            ttl = min(ttl, int((expires_at - datetime.now(UTC)).total_seconds()))
         if ttl <= 0:
             return
         key = self._key(clear)

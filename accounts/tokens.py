@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
-from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -55,7 +55,7 @@ def create_token(
     if not 1 <= expires_days <= cap:
         raise TokenLifetimeError(kind, cap)
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    expires = datetime.now(timezone.utc) + timedelta(days=expires_days)
+    expires = datetime.now(UTC) + timedelta(days=expires_days)
     row = ApiToken(user_id=user_id, name=name[:100], kind=kind, token_hash=_hash(clear), expires_at=expires)
     session.add(row)
     session.flush()
@@ -73,7 +73,7 @@ def revoke_token(session: Session, *, token_id: int, actor: Principal | None, ow
     row = session.get(ApiToken, token_id)
     if row is None or row.revoked_at is not None or (owner_id is not None and row.user_id != owner_id):
         return None
-    row.revoked_at = datetime.now(timezone.utc)
+    row.revoked_at = datetime.now(UTC)
     audit.record(session, actor=actor, action="token.revoke", object_type="api_token", object_id=str(row.id),
                  detail={"user_id": row.user_id})
     return row.user_id
@@ -147,7 +147,7 @@ def resolve_token(session: Session, clear: str, kinds: tuple[str, ...] = TOKEN_K
                Org.id.label("org_id"), Org.region_code, Org.institution_id)
         .join(AppUser, AppUser.id == ApiToken.user_id).join(Org, Org.id == AppUser.org_id)
         .where(ApiToken.token_hash == _hash(clear))).one_or_none()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if row is None or row.kind not in kinds:
         return None
     if not _live(row.kind, row.revoked_at, row.created_at, row.expires_at, row.is_active, now):
@@ -168,4 +168,4 @@ def token_is_live(session: Session, token_id: int) -> bool:
         select(ApiToken.kind, ApiToken.revoked_at, ApiToken.created_at, ApiToken.expires_at, AppUser.is_active)
         .join(AppUser, AppUser.id == ApiToken.user_id).where(ApiToken.id == token_id)).one_or_none()
     return row is not None and _live(row.kind, row.revoked_at, row.created_at, row.expires_at, row.is_active,
-                                     datetime.now(timezone.utc))
+                                     datetime.now(UTC))

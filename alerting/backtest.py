@@ -33,8 +33,8 @@ from alerting.detectors.farrington import farrington_flexible
 from alerting.detectors.moving_percentile import moving_percentile
 from alerting.detectors.scan import space_time_permutation_scan
 from alerting.detectors.threshold import count_threshold
-from alerting.events import AlarmFact, EventBook, EventState, grade_rank, max_grade
 from alerting.event_facts import disease_infos, populations
+from alerting.events import AlarmFact, EventBook, EventState, grade_rank, max_grade
 from alerting.farrington_alarms import first_full_monday, last_completed_sunday, to_weeks
 from store.accounts import Setting
 from store.places import Institution, Region

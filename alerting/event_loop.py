@@ -8,9 +8,10 @@ a rise of an event already in the inbox puts a new inbox item ("signal.upgraded"
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Sequence
+from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.ops import unary_union

@@ -12,9 +12,10 @@ rules in `warn.events` (see docs/warning-events.md) and never fall within an epi
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from alerting.config import EventsCfg
 
@@ -86,7 +87,7 @@ class AlarmFact:
                 "p_value": self.p_value, "label": self.label}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "AlarmFact":
+    def from_json(cls, d: dict[str, Any]) -> AlarmFact:
         return cls(model=d["model"], source=d["source"], district=d["district"], place=d["place"],
                    day=date.fromisoformat(d["day"]), disease=d.get("disease"), syndrome=d.get("syndrome"),
                    members=tuple(d.get("members") or ()), observed=d.get("observed"), expected=d.get("expected"),

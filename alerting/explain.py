@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from alerting.events import GRADE_ZH, SOURCE_ZH
 from store.labels import UNKNOWN_MODEL_ZH, model_name

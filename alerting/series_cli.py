@@ -17,17 +17,18 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from alerting.detectors.base import DetectionResult, DetectorInputError
 from alerting.detectors.cusum import cusum, cusum_r, ewma
-from alerting.detectors.farrington import farrington_flexible
 from alerting.detectors.ears import ears_c
+from alerting.detectors.farrington import farrington_flexible
 from alerting.detectors.moving_percentile import moving_percentile
 from alerting.detectors.threshold import count_threshold
 from alerting.forecast.rt import RtInputError, estimate_r

@@ -5,9 +5,10 @@ live event that is published only after the caller's transaction commits. The ca
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import mapping, shape
@@ -86,7 +87,7 @@ class Alarm:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # ---------------------------------------------------------------- live push after commit

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time as _time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import redis as redis_lib
 from sqlalchemy.orm import Session, sessionmaker
@@ -92,7 +92,7 @@ class WarnLoop:
         if now - self._last_overdue >= self.overdue_every_s:
             self._last_overdue = now
             with self.session_factory() as session, session.begin():
-                ids = check_overdue(session, datetime.fromtimestamp(now, timezone.utc), publish=self.publish)
+                ids = check_overdue(session, datetime.fromtimestamp(now, UTC), publish=self.publish)
             if ids:
                 done.append("overdue")
         return done

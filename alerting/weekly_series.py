@@ -6,8 +6,8 @@ every date must be a Monday and each row the week after the previous one. A bad 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Callable
 
 import numpy as np
 

@@ -8,12 +8,13 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gmssl import func, sm3 as g_sm3  # noqa: E402
+from gmssl import func  # noqa: E402
+from gmssl import sm3 as g_sm3
 from gmssl.sm2 import CryptSM2  # noqa: E402
 from gmssl.sm4 import SM4_ENCRYPT, CryptSM4  # noqa: E402
 

@@ -15,8 +15,9 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -88,7 +89,7 @@ def bench_series(n_diseases: int, n_regions: int, n_years: int, seed: int = 2) -
         ("EWMA", lambda: ewma(counts)),
         (f"moving percentile (P80, {mp_years} y x 5 windows)", lambda: moving_percentile(counts, dates, years=mp_years)),
         (
-            f"moving percentile, last day only",
+            "moving percentile, last day only",
             lambda: moving_percentile(counts, dates, years=mp_years, last_n_days=1),
         ),
     ]

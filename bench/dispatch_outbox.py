@@ -11,7 +11,7 @@ import statistics
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from alembic import command
 from sqlalchemy import create_engine, text
@@ -32,7 +32,7 @@ DISTRICT = Principal(user_id=0, username="bench-district", role="district_comman
 
 
 def _fill(factory, tasks: int, updates: int) -> None:  # type: ignore[no-untyped-def]
-    deadline = datetime.now(timezone.utc) + timedelta(days=1)
+    deadline = datetime.now(UTC) + timedelta(days=1)
     for _ in range(tasks):
         with factory() as s, s.begin():
             task, _ = create_task(s, actor=CITY, default_district="310105", data=TaskCreate(

@@ -16,7 +16,7 @@ import statistics
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import requests
@@ -74,7 +74,7 @@ window.__bench = {marker: {}, kpi: {}, team: {}, caseOrder: [], caseIds: {}, pen
 def _add_teams(services: Any, world: Any) -> list[str]:
     """TEAMS teams of district A, each already at a point (so /command draws its marker)."""
     codes = [f"BT{world.tag}{i:02d}" for i in range(TEAMS)]
-    start = datetime.now(timezone.utc) - timedelta(hours=2)
+    start = datetime.now(UTC) - timedelta(hours=2)
     with services.session_factory() as s:
         inst = world.inst_ids[world.inst_a]
         for i, code in enumerate(codes):

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +251,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated keys: " + ",".join(b.key for b in BENCHES))
     parser.add_argument("--output", default=str(Path(ROOT) / "bench" / "RESULTS.md"))
     args = parser.parse_args()
-    started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
     load_start = loadavg()
     keys = bench_keys()
     pg = start_cluster()

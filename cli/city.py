@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ def issue_demo_tasks(standin: CityStandin, *, count: int = 3, rng: random.Random
     for _ in range(count):
         kind, title = rng.choice(_DEMO_TASKS)
         lon, lat = rng.choice(_DEMO_POINTS)
-        deadline = datetime.now(timezone.utc) + timedelta(hours=rng.choice([6, 12, 24, 48]))
+        deadline = datetime.now(UTC) + timedelta(hours=rng.choice([6, 12, 24, 48]))
         out.append(standin.issue_task({
             "city_task_id": f"SH-{datetime.now():%Y%m%d}-{uuid.uuid4().hex[:8]}", "title": title, "type": kind,
             "priority": rng.choice([1, 2, 2, 3]), "deadline": deadline.isoformat(),

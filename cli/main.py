@@ -6,7 +6,8 @@ import getpass
 import click
 
 from accounts.audit import set_client_address
-from cli import roster as _roster, stock as _stock  # noqa: F401  (they add `onemap import roster|stock`)
+from cli import roster as _roster  # noqa: F401  (adds `onemap import roster`)
+from cli import stock as _stock  # noqa: F401  (adds `onemap import stock`)
 from cli.city import city_standin
 from cli.context import CliContext
 from cli.db import db

@@ -1,7 +1,7 @@
 """`onemap seed --demo`: load the deterministic demo data set once."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click

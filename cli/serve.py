@@ -25,8 +25,9 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
 
         create_app().run(host=host, port=port, threaded=True)
         return
-    import gunicorn.app.wsgiapp as wsgiapp
     import sys
+
+    import gunicorn.app.wsgiapp as wsgiapp
 
     # SSE holds a connection per screen: threads, not sync workers.
     sys.argv = ["gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),

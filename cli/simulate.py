@@ -13,7 +13,6 @@ import click
 
 from cli.context import CliContext, pass_ctx
 
-
 STRESS_RATE = 200.0  # records per second of --stress
 
 
@@ -63,8 +62,8 @@ def _run_realistic(sim: Any, send: Any, population: int, *, via: str, duration: 
                    stop: threading.Event, what: str) -> int:
     """The district's own pace: case rates of the demo's diseases in today's season × its population."""
     from demo.cases import annual_rates_on
-    from ingest.sim_feed import LiveFeed, SimRates, expected_cases_per_day, run_live
     from ingest.schemas import CST
+    from ingest.sim_feed import LiveFeed, SimRates, expected_cases_per_day, run_live
 
     def clock() -> datetime:
         return datetime.now(CST)

@@ -5,7 +5,7 @@ import logging
 import signal as os_signal
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +179,7 @@ def check_overdue_cmd(ctx: CliContext) -> None:
     from alerting.service import check_overdue
 
     with ctx.services.session_factory() as session, session.begin():
-        ids = check_overdue(session, datetime.now(timezone.utc), publish=_publisher(ctx))
+        ids = check_overdue(session, datetime.now(UTC), publish=_publisher(ctx))
     click.echo(f"escalated {len(ids)} signal(s)")
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -78,7 +78,7 @@ def _lock_teams(session: Session, team_ids: list[int], district: str) -> list[Te
 def dispatch_plan(session: Session, *, actor: Principal, plan: DispatchPlan, default_district: str,
                   now: datetime | None = None, ip: str | None = None, publish: Publish | None = None) -> DispatchResult:
     """One transaction: district task (accepted) → one sub-task per team, teams dispatched, stock allocated."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     district = _district(actor, default_district)
     if plan.incident_id is not None:
         lon, lat = incident_point(session, incident_id=plan.incident_id, district_code=district)

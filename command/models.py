@@ -34,7 +34,7 @@ class DecisionQuery(Strict):
     team_types: Annotated[list[TeamType], Field(max_length=4)] | None = None
 
     @model_validator(mode="after")
-    def _place(self) -> "DecisionQuery":
+    def _place(self) -> DecisionQuery:
         if self.incident_id is None and (self.lon is None or self.lat is None):
             raise ValueError("give incident_id or both lon and lat")
         return self
@@ -63,7 +63,7 @@ class DispatchPlan(Strict):
     note: Annotated[Text, Field(max_length=2000)] | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> "DispatchPlan":
+    def _check(self) -> DispatchPlan:
         if self.incident_id is None and (self.lon is None or self.lat is None):
             raise ValueError("give incident_id or both lon and lat")
         if len(set(self.team_ids)) != len(self.team_ids):

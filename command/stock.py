@@ -5,7 +5,7 @@ import csv
 import io
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -69,7 +69,7 @@ def apply_movement(session: Session, m: Movement, *, field: str = "", actor: Pri
     line.quantity = Decimal(line.quantity) + delta
     line.updated_at = func.now()
     row = StockMovement(source_id=m.source_id or f"ui:{uuid.uuid4().hex}", site_id=m.site_id, item_code=m.item_code,
-                        kind=m.kind, delta=delta, task_id=m.task_id, time=m.time or datetime.now(timezone.utc),
+                        kind=m.kind, delta=delta, task_id=m.task_id, time=m.time or datetime.now(UTC),
                         note=m.note)
     session.add(row)
     session.flush()

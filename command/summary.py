@@ -1,7 +1,7 @@
 """The command map's panels: teams by status, video connectivity, stock below minimum, open / overdue tasks."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -30,7 +30,7 @@ def task_counts(session: Session, *, district_code: str | None, now: datetime | 
     """Open tasks of the district and how many are past their deadline."""
     row = session.execute(text("""SELECT COUNT(*), COUNT(*) FILTER (WHERE deadline < :now) FROM task
         WHERE state = ANY(:open) AND (CAST(:d AS text) IS NULL OR district_code = :d)"""),
-        {"d": district_code, "open": list(OPEN_TASK_STATES), "now": now or datetime.now(timezone.utc)}).one()
+        {"d": district_code, "open": list(OPEN_TASK_STATES), "now": now or datetime.now(UTC)}).one()
     return {"open": int(row[0]), "overdue": int(row[1])}
 
 

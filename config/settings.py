@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     testing: bool = False
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         """Build settings from the environment, `*_FILE` secrets, then explicit overrides."""
         return cls(**{**_secrets_from_files(), **overrides})
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Flask
 
 from config import Settings, load_settings
-from config.settings import require_secret_key
 from config.runtime import build_services
+from config.settings import require_secret_key
 from dashboard.answer_cache import AnswerCache
 from dashboard.extensions import ANSWERS_KEY, EXTENSION_KEY
 
@@ -24,11 +24,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions[ANSWERS_KEY] = AnswerCache(svc.redis, settings.redis_namespace, settings.answer_cache_seconds)
 
     from dashboard.api import bp as api_bp
+    from dashboard.briefing_docx import bp as briefing_docx_bp
     from dashboard.errors import register_error_handlers
-    from dashboard.request_limits import install_body_limits
     from dashboard.health import bp as health_bp
     from dashboard.reports import bp as reports_bp
-    from dashboard.briefing_docx import bp as briefing_docx_bp
+    from dashboard.request_limits import install_body_limits
     from dashboard.security_headers import install_security
     from dashboard.web import build_dash
 

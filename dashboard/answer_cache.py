@@ -14,8 +14,9 @@ import hashlib
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import redis as redis_lib
 
@@ -97,7 +98,7 @@ class AnswerCache:
         raw = f"{version}\n{today_cst().isoformat()}\n{scope_key(principal)}\n{question}"
         return f"{self.namespace}:answer:{hashlib.sha1(raw.encode()).hexdigest()}"
 
-    def _lock_for(self, key: str) -> "_KeyLock":
+    def _lock_for(self, key: str) -> _KeyLock:
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         return _KeyLock(self, key, lock)

@@ -1,9 +1,10 @@
 """Request authentication: bearer token, SM2-signed client or browser session → Principal; roles enforced."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from functools import wraps
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import redis
 from flask import g, request, session

@@ -9,7 +9,8 @@ Body size and JSON depth are checked earlier for every route (dashboard/request_
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from dash import Dash
 from dash.exceptions import DependencyException

@@ -6,8 +6,17 @@ from typing import Any
 from flask import Blueprint, redirect, render_template_string, request, session
 from sqlalchemy import select
 
-from accounts.login import (LoginError, LoginThrottle, check_current_password, check_device_token, check_fresh_factor,
-                            check_password, check_second_factor, issue_challenge, peek_challenge)
+from accounts.login import (
+    LoginError,
+    LoginThrottle,
+    check_current_password,
+    check_device_token,
+    check_fresh_factor,
+    check_password,
+    check_second_factor,
+    issue_challenge,
+    peek_challenge,
+)
 from accounts.passwords import PasswordPolicyError
 from accounts.principal import Principal
 from accounts.tokens import TokenLifetimeError, create_token, list_tokens, revoke_token

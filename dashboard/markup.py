@@ -11,7 +11,8 @@ which escapes every piece with markupsafe and adds only its own `<b>` and `<br>`
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence, Union
+from collections.abc import Iterable, Sequence
+from typing import Union
 
 from markupsafe import Markup, escape
 

@@ -9,7 +9,8 @@ fills). A callback body that names no outputs is refused too. The domain refuses
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from flask import request
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import numpy as np
 import shapely
@@ -33,7 +33,7 @@ class CaseBatch:
         return len(self.disease)
 
     @staticmethod
-    def concat(batches: list["CaseBatch"]) -> "CaseBatch":
+    def concat(batches: list[CaseBatch]) -> CaseBatch:
         return CaseBatch(*(np.concatenate([getattr(b, f) for b in batches]) for f in CaseBatch.__dataclass_fields__))
 
 
@@ -141,7 +141,7 @@ def timelines(rng: np.random.Generator, onset: np.ndarray, cutoff: datetime) -> 
     """
     n = len(onset)
     minute = np.timedelta64(1, "m")
-    end = np.datetime64(cutoff.astimezone(timezone.utc).replace(tzinfo=None), "m")
+    end = np.datetime64(cutoff.astimezone(UTC).replace(tzinfo=None), "m")
     local_midnight = onset.astype("datetime64[m]") - np.timedelta64(8 * 60, "m")  # 00:00 CST in UTC
     diag = local_midnight + ((np.minimum(rng.geometric(0.45, n) - 1, 6) * 24 + rng.uniform(8, 20, n)) * 60).astype(int) * minute
     report_h = np.where(rng.uniform(size=n) < 0.95, rng.lognormal(0.8, 0.9, n).clip(0.05, 23.5), rng.uniform(24, 96, n))

@@ -69,7 +69,7 @@ class PolygonGeometry(Strict):
                            Field(min_length=1, max_length=50)]
 
     @model_validator(mode="after")
-    def _closed(self) -> "PolygonGeometry":
+    def _closed(self) -> PolygonGeometry:
         for ring in self.coordinates:
             if ring[0] != ring[-1]:
                 raise ValueError("polygon rings must be closed (first position equals last)")
@@ -108,7 +108,7 @@ class TaskCreate(Strict):
     incident_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
 
     @model_validator(mode="after")
-    def _one_place(self) -> "TaskCreate":
+    def _one_place(self) -> TaskCreate:
         if self.location is not None and self.area is not None:
             raise ValueError("give either location or area, not both")
         return self
@@ -128,7 +128,7 @@ class SubtaskSpec(Strict):
     crs: InputCrs = "WGS84"
 
     @model_validator(mode="after")
-    def _one_assignee(self) -> "SubtaskSpec":
+    def _one_assignee(self) -> SubtaskSpec:
         if (self.assignee_institution_id is None) == (self.assignee_team_id is None):
             raise ValueError("give exactly one of assignee_institution_id or assignee_team_id")
         return self
@@ -209,7 +209,7 @@ class TaskOut(BaseModel):
 
 
 class TaskTree(TaskOut):
-    children: list["TaskTree"] = []
+    children: list[TaskTree] = []
 
 
 class TaskCreated(BaseModel):

@@ -13,17 +13,18 @@ import logging
 import random
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.principal import Principal
-from config.settings import Settings
 from accounts.request_signing import sign_request
+from config.settings import Settings
 from dispatch.models import DeliveryQuery
 from dispatch.service import DispatchError, utcnow
 from store.dispatch import CallbackDelivery, Task

@@ -2,8 +2,9 @@
 and, for a city task, a callback in the same transaction."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point, Polygon, mapping
@@ -15,7 +16,13 @@ from accounts import audit
 from accounts.people import actor_label, people
 from accounts.principal import Principal
 from dispatch.models import (
-    CallbackPayload, FeedbackRequest, PointGeometry, PolygonGeometry, SubtaskSpec, TaskCreate, TaskQuery,
+    CallbackPayload,
+    FeedbackRequest,
+    PointGeometry,
+    PolygonGeometry,
+    SubtaskSpec,
+    TaskCreate,
+    TaskQuery,
 )
 from geo.crs import to_wgs84
 from geo.srid import SRID
@@ -54,7 +61,7 @@ class DispatchError(Exception):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def is_overdue(task: Task, now: datetime) -> bool:

@@ -47,7 +47,7 @@ class DiseaseLexicon:
         self._order = sorted(words, key=lambda w: (-len(w), w))
 
     @classmethod
-    def load(cls, session: Session) -> "DiseaseLexicon":
+    def load(cls, session: Session) -> DiseaseLexicon:
         rows = session.execute(text("SELECT code, name FROM disease")).all()
         known = {r.code for r in rows}
         words: dict[str, str] = {}

@@ -1,8 +1,8 @@
 """Where feed records are: points to streets (point-in-polygon) and place names in free text to regions."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -76,7 +76,7 @@ class Gazetteer:
         self._order = sorted(names, key=lambda n: (-len(n), n))
 
     @classmethod
-    def load(cls, session: Session) -> "Gazetteer":
+    def load(cls, session: Session) -> Gazetteer:
         """Names of every district and street, plus every alias, from the database."""
         rows = session.execute(text("""
             SELECT r.name AS name, r.code, r.level, COALESCE(r.district_code, left(r.code, 6)) AS district

@@ -72,7 +72,7 @@ class SchoolAbsenceIn(_Point):
     region_code: StreetCode | None = None
 
     @model_validator(mode="after")
-    def _counts(self) -> "SchoolAbsenceIn":
+    def _counts(self) -> SchoolAbsenceIn:
         _not_future_day(self.day, "day")
         if self.absent > self.enrolled:
             raise _err("absent", "absent_exceeds_enrolled", "absent exceeds enrolled")
@@ -103,7 +103,7 @@ class DrugSalesIn(_Point):
     pharmacy_name: str | None = Field(default=None, min_length=2, max_length=100)
 
     @model_validator(mode="after")
-    def _place(self) -> "DrugSalesIn":
+    def _place(self) -> DrugSalesIn:
         _not_future_day(self.day, "day")
         if self.pharmacy_code is None and self.region_code is None:
             raise _err("pharmacy_code", "sales_place_missing", "give pharmacy_code or (for street totals) region_code")
@@ -129,7 +129,7 @@ class WeatherDailyIn(_Feed):
     rainfall_mm: float | None = Field(default=None, ge=0, le=1000)
 
     @model_validator(mode="after")
-    def _order(self) -> "WeatherDailyIn":
+    def _order(self) -> WeatherDailyIn:
         _not_future_day(self.day, "day")
         if self.temp_max is not None and self.temp_max < self.temp_mean:
             raise _err("temp_max", "temp_order", "temp_max is below temp_mean")

@@ -7,8 +7,9 @@ like every other kind) and the file importers call it directly.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError
@@ -18,7 +19,13 @@ from accounts.principal import Principal
 from feeds.keywords import DiseaseLexicon
 from feeds.places import Gazetteer, locate_points, regions_by_code
 from feeds.schemas import (
-    FEED_KINDS, DrugSalesIn, FeedError, OpinionItemIn, SchoolAbsenceIn, WeatherDailyIn, feed_error,
+    FEED_KINDS,
+    DrugSalesIn,
+    FeedError,
+    OpinionItemIn,
+    SchoolAbsenceIn,
+    WeatherDailyIn,
+    feed_error,
 )
 from geo.crs import to_wgs84
 from geo.srid import SRID

@@ -6,7 +6,7 @@ standard one, the inverse is solved by fixed-point iteration (error far below 1 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

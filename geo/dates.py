@@ -15,11 +15,12 @@ Refusals carry the stable code `invalid.date_range`, the field, and English and 
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Annotated, Any, Callable, Iterator
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, ValidationInfo
 from pydantic_core import PydanticCustomError
@@ -32,21 +33,21 @@ CODE = "invalid.date_range"
 FORMAT_CODE = "invalid.date_format"
 # What reading code shows for a stored time outside Python's range (kept clear of year 1 and 9999 so
 # conversion to any offset cannot overflow).
-READ_FLOOR = datetime(1, 1, 3, tzinfo=timezone.utc)
-READ_CEILING = datetime(9999, 12, 29, tzinfo=timezone.utc)
+READ_FLOOR = datetime(1, 1, 3, tzinfo=UTC)
+READ_CEILING = datetime(9999, 12, 29, tzinfo=UTC)
 
 _now_override: ContextVar[datetime | None] = ContextVar("onemap_now", default=None)
 
 
 def now_utc() -> datetime:
     """The current time (UTC), or the one `frozen_now` set."""
-    return _now_override.get() or datetime.now(timezone.utc)
+    return _now_override.get() or datetime.now(UTC)
 
 
 @contextmanager
 def frozen_now(now: datetime) -> Iterator[None]:
     """Make every window use `now` (aware) as the current time inside the block."""
-    token = _now_override.set(now.astimezone(timezone.utc))
+    token = _now_override.set(now.astimezone(UTC))
     try:
         yield
     finally:

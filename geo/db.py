@@ -1,8 +1,8 @@
 """Engine and session factory; created by the caller from settings, never at import."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine

@@ -23,7 +23,7 @@ class GeoPoint(BaseModel):
             raise PydanticCustomError("crs_unknown", str(exc)) from None
 
     @model_validator(mode="after")
-    def _both(self) -> "GeoPoint":
+    def _both(self) -> GeoPoint:
         if (self.lon is None) != (self.lat is None):
             raise PydanticCustomError("point_incomplete", "lon and lat must be given together", {"field": "lat"})
         return self

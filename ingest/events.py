@@ -6,8 +6,9 @@ it missed; a PUBLISH on `<ns>:events:notify` wakes every web process's relay at 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Iterable, Literal
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import redis as redis_lib
 from pydantic import BaseModel, Field
@@ -36,7 +37,7 @@ class ChangeEvent(BaseModel):
     # [lon, lat] in WGS84, or a GeoJSON geometry object
     geometry: list[float] | dict[str, Any] | None = None
     fields: dict[str, Any] = Field(default_factory=dict)
-    time: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
 def publish_change(redis: redis_lib.Redis, namespace: str, event: ChangeEvent) -> str:

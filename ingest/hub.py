@@ -24,7 +24,7 @@ POLL_SECONDS = 1.0  # a missed wake-up costs at most this much delay
 class Subscription:
     """The queue of one open screen; `lagged` is set when it overflowed and must reconnect."""
 
-    items: "queue.Queue[tuple[str, dict[str, Any]]]"
+    items: queue.Queue[tuple[str, dict[str, Any]]]
     lagged: bool = False
 
 

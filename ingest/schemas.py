@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from feeds.schemas import FEED_MESSAGES_ZH, FEED_SCHEMAS  # other departments' feeds (issue #10)
 from geo.dates import PastDate, RecordedDate, RecordedDateTime, now_utc
 from geo.schemas import GeoPoint
-from feeds.schemas import FEED_MESSAGES_ZH, FEED_SCHEMAS  # other departments' feeds (issue #10)
 from store.cases import OUTCOMES, SYNDROMES
 from store.response import TEAM_STATUSES
 
@@ -105,7 +105,7 @@ class CaseReportIn(_Located):
         return value
 
     @model_validator(mode="after")
-    def _order(self) -> "CaseReportIn":
+    def _order(self) -> CaseReportIn:
         if self.diagnosis_time.astimezone(CST).date() < self.onset_date:
             raise _err("diagnosis_time", "time_order", "diagnosis_time is before onset_date")
         if self.report_time < self.diagnosis_time:
@@ -128,7 +128,7 @@ class SyndromicCountIn(_Record):
     cases: int = Field(ge=0, le=1_000_000)
 
     @model_validator(mode="after")
-    def _counts(self) -> "SyndromicCountIn":
+    def _counts(self) -> SyndromicCountIn:
         if self.cases > self.visits:
             raise _err("cases", "cases_exceed_visits", "cases exceed visits")
         if self.day > now_utc().astimezone(CST).date():
@@ -155,7 +155,7 @@ class LabResultIn(_Record):
         return None if value is None else _not_future(_aware(value))
 
     @model_validator(mode="after")
-    def _order(self) -> "LabResultIn":
+    def _order(self) -> LabResultIn:
         if self.result_time is not None and self.result_time < self.sample_time:
             raise _err("result_time", "time_order", "result_time is before sample_time")
         if self.result != "pending" and self.result_time is None:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import redis as redis_lib
@@ -216,7 +216,7 @@ class IntakeWorker:
         pipe.xadd(dead_key(self.ns), {
             "kind": entry.kind, "entry_id": entry.id, "consumer": self.consumer,
             "errors": json.dumps(errors, ensure_ascii=False), "encrypted": "1" if cipher is not None else "0",
-            "data": payload, "time": datetime.now(timezone.utc).isoformat()})
+            "data": payload, "time": datetime.now(UTC).isoformat()})
         pipe.xack(intake_key(self.ns), GROUP, entry.id)
         pipe.xdel(intake_key(self.ns), entry.id)
         pipe.hdel(errors_key(self.ns), entry.id)

@@ -8,9 +8,10 @@ the batch is retried record by record (each in a savepoint) so only the culprits
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError
@@ -24,8 +25,18 @@ from geo.crs import to_wgs84
 from geo.srid import SRID
 from ingest.events import ChangeEvent, publish_changes
 from ingest.schemas import (
-    KINDS, BatchResult, CaseReportIn, FieldError, LabResultIn, RecordOutcome, StockChangeIn, SyndromicCountIn,
-    TeamPositionIn, field_error, parse_record, source_id_of,
+    KINDS,
+    BatchResult,
+    CaseReportIn,
+    FieldError,
+    LabResultIn,
+    RecordOutcome,
+    StockChangeIn,
+    SyndromicCountIn,
+    TeamPositionIn,
+    field_error,
+    parse_record,
+    source_id_of,
 )
 from security.pii import FieldCipher
 
@@ -418,7 +429,7 @@ _LAB_UPDATE = [c for c in _LAB_COLUMNS if c != "source_id"]
 
 def _write_labs(batch: _Batch, items: list[_Item]) -> None:
     items = _latest_per_key(batch, items, key=lambda i: i.source_id,
-                            order=lambda i: i.rec.result_time or datetime.min.replace(tzinfo=timezone.utc))
+                            order=lambda i: i.rec.result_time or datetime.min.replace(tzinfo=UTC))
     items = _resolve_owner(batch, items, "institution_code", _INSTITUTIONS, "ref.unknown_institution")
     items = _place(batch, items, lambda i: i.owner["district_code"])
     for item in items:

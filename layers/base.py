@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
@@ -94,7 +95,7 @@ class LayerFilters(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _check_period(self) -> "LayerFilters":
+    def _check_period(self) -> LayerFilters:
         if self.since and self.until:
             if self.since > self.until:
                 raise ValueError("since must not be after until")

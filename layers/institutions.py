@@ -1,8 +1,9 @@
 """Sentinel hospitals, fever and intestinal clinics, labs and vaccination clinics as point layers."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session

@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 from accounts.principal import Principal
 from accounts.scope import ScopeError, scope_sql
 from geo import beijing
-from layers.base import CST, Area, FeatureCollection, Layer, LayerError, LayerFilters, feature_collection, \
-    resolve_area
+from layers.base import CST, Area, FeatureCollection, Layer, LayerError, LayerFilters, feature_collection, resolve_area
 from layers.registry import register
 from store.grades import grade_props
 from store.labels import model_name

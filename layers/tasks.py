@@ -5,7 +5,7 @@ to serve it at /api/v1/layers/tasks.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
@@ -37,7 +37,7 @@ def tasks_geojson(session: Session, *, district_code: str | None, states: tuple[
     `bbox` (west, south, east, north) to the area on screen. Geometry is WGS84; properties carry
     codes plus Chinese labels for the popup.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     stmt = select(Task).where(Task.location.is_not(None), Task.state.in_(states))
     if scope is not None:  # the caller's scope (accounts.scope.scope_clause)
         stmt = stmt.where(scope)

@@ -19,7 +19,7 @@ class KeyRing:
         return f"KeyRing(current={self.current!r}, ids={list(self.keys)!r})"
 
     @classmethod
-    def parse(cls, text: str) -> "KeyRing":
+    def parse(cls, text: str) -> KeyRing:
         """Parse 'kid:hex32,kid2:hex32'."""
         keys: dict[str, bytes] = {}
         for part in filter(None, (p.strip() for p in text.split(","))):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _OPENSSL_HAS_SM3 = "sm3" in hashlib.algorithms_available
 
@@ -39,7 +40,7 @@ class _GmsslSM3:
     def update(self, data: bytes) -> None:
         self._buf += data
 
-    def copy(self) -> "_GmsslSM3":
+    def copy(self) -> _GmsslSM3:
         return _GmsslSM3(bytes(self._buf))
 
     def digest(self) -> bytes:
@@ -76,7 +77,7 @@ def pbkdf2_sm3_python(password: bytes, salt: bytes, iterations: int, length: int
     return out[:length]
 
 
-def _prf(mac: "hmac.HMAC", data: bytes) -> bytes:
+def _prf(mac: hmac.HMAC, data: bytes) -> bytes:
     m = mac.copy()
     m.update(data)
     return m.digest()

@@ -2,7 +2,7 @@
 
 Importing this package registers every table on `geo.db.Base.metadata`.
 """
-from store import accounts, audit, cases, dispatch, feeds, inbox, places, response, signals  # noqa: F401
 from geo.db import Base
+from store import accounts, audit, cases, dispatch, feeds, inbox, places, response, signals  # noqa: F401
 
 metadata = Base.metadata

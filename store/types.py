@@ -1,7 +1,7 @@
 """Column helpers shared by the table modules."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import DateTime, func
@@ -11,7 +11,7 @@ from geo.srid import SRID
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def point_col(nullable: bool = True):  # type: ignore[no-untyped-def]

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text

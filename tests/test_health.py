@@ -1,7 +1,6 @@
 """The app factory, health check and pages come up against real PostGIS and Redis."""
 from __future__ import annotations
 
-from config.runtime import build_services
 from tests.conftest import make_test_settings
 
 

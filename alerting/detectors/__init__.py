@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from alerting.detectors.base import DetectionResult, DetectorInputError
 from alerting.detectors.cusum import cusum, cusum_r, ewma
-from alerting.detectors.farrington import farrington_flexible
 from alerting.detectors.ears import ears_c, ears_c1, ears_c2, ears_c3
+from alerting.detectors.farrington import farrington_flexible
 from alerting.detectors.moving_percentile import moving_percentile
 from alerting.detectors.scan import ScanCluster, ScanResult, space_time_permutation_scan
 from alerting.detectors.threshold import (

@@ -1,8 +1,9 @@
 """Shared input handling and the result type every count-series detector returns."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,7 @@ class DetectionResult:
                 data[key] = arr
         return pd.DataFrame(data, index=self.index)
 
-    def series(self, i: int) -> "DetectionResult":
+    def series(self, i: int) -> DetectionResult:
         """The result for row ``i`` of a matrix input."""
         if self.observed.ndim == 1:
             if i != 0:

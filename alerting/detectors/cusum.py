@@ -17,7 +17,8 @@ before t). ``mu`` and ``sigma`` may also be given outright. A zero sd (constant 
 """
 from __future__ import annotations
 
-from typing import Any, Literal, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd

@@ -19,7 +19,8 @@ An alarm is ``observed > upperbound``; where R's comparison is NA (undefined upp
 """
 from __future__ import annotations
 
-from typing import Any, Literal, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd

@@ -12,7 +12,8 @@ are inside the data and free of missing values. Counts must be daily and consecu
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -9,8 +9,9 @@ threshold (``observed >= threshold``), which ``params["comparison"]`` records.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

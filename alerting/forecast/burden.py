@@ -10,8 +10,9 @@ occupied at the start. Results are means and 2.5/50/97.5% quantiles over the sim
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,7 @@ class BurdenRatios:
     mean_los_days: float = 7.0
     los_model: Literal["fixed", "geometric"] = "fixed"
 
-    def validate(self) -> "BurdenRatios":
+    def validate(self) -> BurdenRatios:
         """Self, or a BurdenInputError naming the bad ratio."""
         if self.visits_per_case < 0:
             raise BurdenInputError("visits_per_case must be ≥ 0")

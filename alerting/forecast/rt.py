@@ -11,8 +11,9 @@ mean (``t_end ≤ Σ k w_k``) are undefined (NaN), as in EpiEstim. Times are 1-b
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd

@@ -54,7 +54,7 @@ async def watch(screen: Screen, host: str, port: int, match: bytes, stop: asynci
                     screen.matched += 1
             if not stop.is_set():
                 screen.drops += 1
-        except (OSError, asyncio.TimeoutError, ConnectionError):
+        except (TimeoutError, OSError, ConnectionError):
             screen.errors += 1
             await asyncio.sleep(1.0)
         finally:
@@ -82,7 +82,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
     print(f"connected {opened}", flush=True)
     try:
         await asyncio.wait_for(finish.wait(), max(0.1, args.seconds - (time.monotonic() - started)))
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
     stop.set()
     for t in tasks:

@@ -5,7 +5,18 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # Imported for their route registrations on `bp`.
 from dashboard.api import (  # noqa: E402,F401
-    command, dispatch, docs, embed, feeds, forecast, identity, ingest, layers, live, meta, signals,
+    command,
+    dispatch,
+    docs,
+    embed,
+    feeds,
+    forecast,
+    identity,
+    ingest,
+    layers,
+    live,
+    meta,
+    signals,
+    warn_settings,  # noqa: E402,F401
 )
-from dashboard.api import warn_settings  # noqa: E402,F401
 

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable
+from decimal import Decimal
+from typing import Any
 
 from flask import jsonify, request
 from pydantic import BaseModel
@@ -46,7 +47,8 @@ def district_of(principal: Principal) -> str:
 
 def publish_changes(changes: list[dict[str, Any]]) -> None:
     """Announce committed changes to open screens; a Redis failure must not fail the committed request."""
-    from ingest.events import ChangeEvent, publish_changes as publish
+    from ingest.events import ChangeEvent
+    from ingest.events import publish_changes as publish
 
     svc = services()
     try:

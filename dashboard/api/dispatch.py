@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import jsonify, request
 from pydantic import BaseModel
@@ -22,8 +23,20 @@ from dashboard.extensions import services
 from dashboard.openapi import register_operation
 from dispatch import outbox, service
 from dispatch.models import (
-    AcceptRequest, CancelRequest, DeliveryList, DeliveryQuery, EventList, FeedbackRequest, ReturnRequest,
-    SplitRequest, TaskCreate, TaskCreated, TaskOut, TaskPage, TaskQuery, TaskTree,
+    AcceptRequest,
+    CancelRequest,
+    DeliveryList,
+    DeliveryQuery,
+    EventList,
+    FeedbackRequest,
+    ReturnRequest,
+    SplitRequest,
+    TaskCreate,
+    TaskCreated,
+    TaskOut,
+    TaskPage,
+    TaskQuery,
+    TaskTree,
 )
 from dispatch.service import DispatchError
 

@@ -1,18 +1,19 @@
 """Map layers as GeoJSON: `GET /api/v1/layers` (catalogue) and `GET /api/v1/layers/<id>` (filtered)."""
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Response, jsonify, request
 from pydantic import ValidationError
 
 from accounts.principal import Principal
 from accounts.scope import ScopeError
+from dashboard.answer_cache import layer_question, summary_question
 from dashboard.api import bp
+from dashboard.audit_trail import audit_denied, audit_read
 from dashboard.auth import current_principal, require_principal
 from dashboard.errors import ApiError, validation_errors
-from dashboard.answer_cache import layer_question, summary_question
-from dashboard.audit_trail import audit_denied, audit_read
 from dashboard.extensions import answers, services
 from layers import indicators
 from layers.base import REGION_ALIASES, LayerError, LayerFilters, fold_region_aliases

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 import queue
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from flask import Response, current_app, jsonify, request
 

@@ -3,7 +3,8 @@ and signals pushed down by the city platform (SM2-signed, idempotent by the city
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import jsonify, request
 from pydantic import BaseModel
@@ -14,8 +15,18 @@ from alerting import service
 from alerting.city_fusion import fuse_city_signal
 from alerting.config import WarnConfigError, load_config
 from alerting.schemas import (
-    AssignRequest, CitySignalIn, CitySignalResult, InboxItemOut, InboxPage, InboxQuery, ReceiptResult, SignalDetail,
-    SignalOut, SignalPage, SignalQuery, TransitionRequest,
+    AssignRequest,
+    CitySignalIn,
+    CitySignalResult,
+    InboxItemOut,
+    InboxPage,
+    InboxQuery,
+    ReceiptResult,
+    SignalDetail,
+    SignalOut,
+    SignalPage,
+    SignalQuery,
+    TransitionRequest,
 )
 from alerting.service import SignalError
 from dashboard.api import bp

@@ -24,7 +24,6 @@ from layers.heat import BLANK_IMAGE
 from layers.registry import get_layer
 from layers.signals import signal_evidence
 
-
 __all__ = ["PATH", "TITLE", "layout", "register"]
 
 PATH = "/monitor"

@@ -26,7 +26,6 @@ from layers.heat import BLANK_IMAGE
 from layers.institutions import KINDS
 from layers.registry import get_layer
 
-
 TITLE = "监测预警一张图"
 ATTRIBUTION = "© OpenStreetMap contributors, geoBoundaries"
 NS = "onemap.map"

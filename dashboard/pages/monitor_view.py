@@ -12,7 +12,6 @@ from dashboard.components.grade import alarm_table, grade_badge
 from geo import beijing
 from store.labels import param_name
 
-
 STATE_ORDER = ("new", "verifying", "suspected", "confirmed", "responding")
 STATE_ZH = {"new": "新信号", "verifying": "核实中", "suspected": "疑似事件", "confirmed": "已确认", "responding": "处置中"}
 

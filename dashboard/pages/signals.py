@@ -10,11 +10,11 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import ValidationError
 
 from accounts.principal import Principal
+from accounts.whoami import role_name
 from alerting import service
 from alerting.explain import explain
 from alerting.schemas import STATE_ZH, SignalQuery, TransitionRequest
 from alerting.service import ROLES_FOR_STATE, TRANSITIONS, SignalError
-from accounts.whoami import role_name
 from dashboard.api.signals import publish_signal
 from dashboard.auth import current_principal
 from dashboard.basemap import current_basemap

@@ -12,9 +12,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from socketserver import ThreadingMixIn
-from typing import Any, Callable, Iterable
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from accounts.request_signing import SignatureError, sign_request, verify_request
@@ -76,7 +77,7 @@ class CityStandin:
     def callback_url(self) -> str:
         return self.url + CALLBACK_PATH
 
-    def start(self) -> "CityStandin":
+    def start(self) -> CityStandin:
         """Listen on host:port (port 0 picks a free one) in a background thread."""
         self._server = make_server(self.host, self.port, self._app, server_class=_ThreadingServer,
                                    handler_class=_QuietHandler)

@@ -4,8 +4,8 @@ Revision ID: warn_0001
 Revises: 0001
 Create Date: 2026-11-23
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "warn_0001"
 down_revision = "0001"

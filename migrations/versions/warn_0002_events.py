@@ -6,8 +6,8 @@ Revision ID: warn_0002
 Revises: 0002
 Create Date: 2026-12-01
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "warn_0002"
 down_revision = "0002"

@@ -8,7 +8,7 @@ Fixed past dates in a fictional district (tests/alerting/test_loop.py `world`).
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from shapely.geometry import box
@@ -24,7 +24,7 @@ from store.signals import Signal, SignalReceipt
 from tests.alerting.test_loop import World, _signed, world  # noqa: F401  (the fictional district)
 
 DAY = date(2024, 3, 12)
-NOW = datetime(2024, 3, 12, 4, tzinfo=timezone.utc)
+NOW = datetime(2024, 3, 12, 4, tzinfo=UTC)
 
 
 def _model_alarm(services: Any, w: World, street: int, model: str, day: date) -> int:

@@ -30,7 +30,7 @@ def _brute_force_max_llr(table: np.ndarray, dist: np.ndarray, max_share: float, 
             c = table[idx, n_days - w :].sum()
             mu = loc_tot[idx].sum() * table[:, n_days - w :].sum() / C
             if c > mu:
-                llr = c * np.log(c / mu) + ((C - c) * np.log((C - c) / (C - mu)) if C > c else 0.0)
+                llr = c * np.log(c / mu) + ((C - c) * np.log((C - c) / (C - mu)) if c < C else 0.0)
                 best = max(best, llr)
     return best
 

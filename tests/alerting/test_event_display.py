@@ -1,7 +1,7 @@
 """What users see lists warning events, not raw alarms: map layers, KPIs, lists, evidence, explanation (issue #16)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -36,7 +36,7 @@ def event(services: Any, world: World) -> dict[str, Any]:  # noqa: F811
     with services.session_factory() as db, db.begin():
         raised = [(a, service.raise_alarm(db, a, verify_hours=24, dedup_days=7, kind="alarm")[0]) for a in alarms]
         report = fuse_alarms(db, raised, as_of=DAY, district_code=world.district, cfg=WarnConfig(),
-                             now=datetime(2031, 8, 20, 2, tzinfo=timezone.utc))
+                             now=datetime(2031, 8, 20, 2, tzinfo=UTC))
         alarm_ids = [s.id for _, s in raised]
     assert len(report.event_ids) == 1
     return {"id": report.event_ids[0], "alarm_ids": alarm_ids}

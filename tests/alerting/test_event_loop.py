@@ -1,7 +1,7 @@
 """Warning events in the loop: alarms stay evidence, events are graded, pushed and verified, rises are recorded."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from shapely.geometry import box
@@ -31,7 +31,7 @@ def _run(services: Any, w: World, alarms: list[Alarm], day: date) -> dict[str, A
     with services.session_factory() as db, db.begin():
         raised = [(a, service.raise_alarm(db, a, verify_hours=24, dedup_days=7, kind="alarm")[0]) for a in alarms]
         rep = fuse_alarms(db, raised, as_of=day, district_code=w.district, cfg=WarnConfig(),
-                          now=datetime(2031, 5, 10, 2, tzinfo=timezone.utc))
+                          now=datetime(2031, 5, 10, 2, tzinfo=UTC))
         return {"report": rep, "alarm_ids": [s.id for _, s in raised]}
 
 
@@ -90,7 +90,7 @@ def test_the_loop_lists_verifies_and_escalates_events_not_alarms(services: Any, 
         assert {a["id"] for a in detail["alarms"]} == set(out["alarm_ids"]) and detail["grade"] == "orange"
         assert service.signal_detail(db, actor=chc1, signal_id=eid)["alarms"] == []  # institutions see the event
     with services.session_factory() as db, db.begin():
-        late = datetime(2031, 7, 1, tzinfo=timezone.utc)
+        late = datetime(2031, 7, 1, tzinfo=UTC)
         escalated = service.check_overdue(db, late)
         assert eid in escalated and not set(out["alarm_ids"]) & set(escalated)
     with services.session_factory() as db, db.begin():

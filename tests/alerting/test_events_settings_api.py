@@ -1,7 +1,8 @@
 """GET/PUT /api/v1/warn/events-config: who may read and change the events settings, validation, audit (issue #16)."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, select

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from shapely.geometry import MultiPolygon, box
 from geoalchemy2.shape import from_shape
+from shapely.geometry import MultiPolygon, box
 from sqlalchemy import select
 
 from accounts.principal import CITY_CODE, Principal
@@ -120,9 +120,8 @@ def test_state_machine_enforced_and_every_change_recorded(services: Any, world: 
     for to, who in path:
         with services.session_factory() as db, db.begin():
             if to == "confirmed":  # analysts may not confirm an event
-                with pytest.raises(SignalError) as forbidden:
-                    with db.begin_nested():
-                        service.transition(db, actor=analyst, signal_id=sid, to=to, reason="x")
+                with pytest.raises(SignalError) as forbidden, db.begin_nested():
+                    service.transition(db, actor=analyst, signal_id=sid, to=to, reason="x")
                 assert forbidden.value.code == "signal.forbidden_role"
             service.transition(db, actor=who, signal_id=sid, to=to, reason=f"理由-{to}")
     with services.session_factory() as db:
@@ -297,11 +296,10 @@ def test_city_signal_signed_idempotent_replay_refused(services: Any, world: Worl
 
 def test_live_event_published_only_after_commit(services: Any, world: World) -> None:
     sent: list[dict[str, Any]] = []
-    with services.session_factory() as db:
-        with db.begin():
-            service.raise_alarm(db, _alarm(world, DAY + timedelta(days=500)), verify_hours=24, dedup_days=7,
-                                publish=sent.append)
-            assert sent == []
+    with services.session_factory() as db, db.begin():
+        service.raise_alarm(db, _alarm(world, DAY + timedelta(days=500)), verify_hours=24, dedup_days=7,
+                            publish=sent.append)
+        assert sent == []
     assert len(sent) == 1 and sent[0]["kind"] == "signal" and sent[0]["district_code"] == world.district
     assert sent[0]["geometry"] and sent[0]["fields"]["state"] == "new"
     lost: list[dict[str, Any]] = []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from store.places import Region
 from store.signals import Signal
 from tests.security.support import make_user
 
-T0 = datetime(2030, 3, 1, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2030, 3, 1, 2, 0, tzinfo=UTC)
 # (grade, hours after T0): the newest is blue, the oldest red
 ROWS = [("red", 0), ("yellow", 1), (None, 2), ("orange", 3), ("blue", 4)]
 

@@ -1,17 +1,26 @@
 """A database of its own, whose app serves a generated MBTiles basemap (BASEMAP_FILE); PMTiles beside it."""
 from __future__ import annotations
-from tests.conftest import app, demo_data, login, principal_token, services  # noqa: F401  (a database per package)
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from config import Settings
 from tests.basemap.tilefiles import tiles, write_mbtiles, write_pmtiles
-from tests.conftest import create_database, drop_database, make_test_settings, migrate
+from tests.conftest import (  # noqa: F401  (a database per package)
+    app,
+    create_database,
+    demo_data,
+    drop_database,
+    login,
+    make_test_settings,
+    migrate,
+    principal_token,
+    services,
+)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """/basemap/<z>/<x>/<y>.<ext> from a generated MBTiles and PMTiles file: tiles, bad input, login, attribution, maps."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

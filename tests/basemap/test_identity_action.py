@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -21,7 +21,7 @@ def case_id(services) -> int:  # type: ignore[no-untyped-def]
     with services.session_factory() as db:
         db.execute(text("INSERT INTO disease (code, name, name_en, klass, single_case, category) "
                         "VALUES ('tbm', '测试病', 'Test', '乙', false, 'test') ON CONFLICT DO NOTHING"))
-        now = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+        now = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
         case = CaseReport(source_id=f"TBM:{uuid.uuid4().hex[:8]}", disease_code="tbm", onset_date=date(2026, 3, 1),
                           diagnosis_time=now, report_time=now, district_code="310105")
         set_identity(case, services.cipher, Identity(name="张测试", id_number="310105199001011234",

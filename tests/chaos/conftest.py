@@ -4,16 +4,17 @@
 Every engine that is killed or restarted here is our own (tests/chaos/support.py), never the shared one.
 """
 from __future__ import annotations
-from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
 
 import os
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from ingest.events import decode_entry, events_key
 from tests.chaos.support import Ledger
+from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
 
 FULL = os.environ.get("CHAOS_FULL") == "1"
 LEDGERS: list[Ledger] = []

@@ -14,8 +14,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import redis as redis_lib
 import requests
@@ -180,7 +181,7 @@ class Ledger:
     notes: dict[str, Any] = field(default_factory=dict)
 
     def settle(self, accepted_ids: Iterable[str], stored_ids: Iterable[str],
-               created_event_ids: Iterable[str] | None = None) -> "Ledger":
+               created_event_ids: Iterable[str] | None = None) -> Ledger:
         """Count from the ids the clients saw accepted, the rows in PostGIS, and the 'created' change events."""
         accepted, stored = set(accepted_ids), list(stored_ids)
         stored_set = set(stored)

@@ -6,8 +6,9 @@ import subprocess
 import time
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -76,7 +77,7 @@ def test_city_callback_endpoint_down(fresh_settings: Any, ledger: Ledger) -> Non
         with svc.session_factory() as s, s.begin():
             task, _ = create_task(s, actor=city_api, default_district=DISTRICT, data=TaskCreate(
                 city_task_id=f"SH-{uuid.uuid4().hex[:12]}", title="排查发热人员", type="screening",
-                deadline=datetime.now(timezone.utc) + timedelta(days=1)))
+                deadline=datetime.now(UTC) + timedelta(days=1)))
             accept_task(s, actor=commander, task_id=task.id)
             for i in range(updates):
                 report_feedback(s, actor=commander, task_id=task.id,

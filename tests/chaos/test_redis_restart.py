@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import redis as redis_lib

@@ -1,11 +1,10 @@
 """A synthetic district (far from Shanghai, so it never mixes with the demo data) with streets, grid cells,
 fever clinics, teams with tracks, resource sites with stock, and a commander of that district."""
 from __future__ import annotations
-from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ from shapely.geometry import MultiPolygon, Point, box
 from config.runtime import Services
 from store.places import Institution, Region
 from store.response import ResourceSite, Stock, Team, TeamPosition
+from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
 
 DISTRICT = "319901"
 BOUNDS = (87.55, 43.75, 87.70, 43.86)  # about 12 × 12 km
@@ -92,7 +92,7 @@ def build(services: Services, district: str = DISTRICT, seed: int = 7) -> Synthe
             s.flush()
             if k < 3:
                 out.clinics.append((inst.id, p))
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for k in range(25):
             p = _random_point(rng)
             status, kind = STATUSES[k % len(STATUSES)], TEAM_TYPES[k % 4]

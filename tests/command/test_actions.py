@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -75,9 +75,8 @@ def test_refused_dispatch_writes_nothing(db, synthetic: Synthetic, commander, pr
     plan = DispatchPlan(lon=87.6, lat=43.8, title="不应写入", team_ids=team_ids,
                         allocations=[{"site_id": site_id, "item_code": "N95", "quantity": qty}])
     tasks_before = db.scalar(select(func.count()).select_from(Task))
-    with pytest.raises(CommandError) as err:
-        with db.begin_nested():
-            actions.dispatch_plan(db, actor=actor, plan=plan, default_district="310105")
+    with pytest.raises(CommandError) as err, db.begin_nested():
+        actions.dispatch_plan(db, actor=actor, plan=plan, default_district="310105")
     expected = {"busy_team": ("team.not_available", "team_ids.1"),
                 "short_stock": ("stock.insufficient", "allocations.0.quantity"),
                 "foreign_site": ("site.not_found", "allocations.0.site_id")}[problem]
@@ -131,7 +130,7 @@ def test_panels_count_overdue_tasks(db, synthetic: Synthetic, commander) -> None
     plan = DispatchPlan(lon=87.6, lat=43.8, title="逾期测试", team_ids=[_standby(db, 1)[0].id], deadline_hours=1)
     before = panels(db, district_code=DISTRICT)
     actions.dispatch_plan(db, actor=actor, plan=plan, default_district="310105")
-    later = panels(db, district_code=DISTRICT, now=datetime.now(timezone.utc) + timedelta(hours=2))
+    later = panels(db, district_code=DISTRICT, now=datetime.now(UTC) + timedelta(hours=2))
     assert later["tasks"]["open"] == before["tasks"]["open"] + 2  # the district task and its sub-task
     assert later["tasks"]["overdue"] == before["tasks"]["overdue"] + 2
     assert later["teams"]["available"] == before["teams"]["available"] - 1
@@ -234,6 +233,6 @@ def test_roster_api_and_cli(tmp_path, settings, client, synthetic: Synthetic, co
     assert [(i["duty_role"], i["name"], i["phone"]) for i in items] == [("值班领导", "司*光", "135****2222")]
     assert "司马光" not in client.get("/api/v1/command/roster", headers=headers).get_data(as_text=True)
     bad = client.post("/api/v1/command/roster/import", headers={**headers, "Content-Type": "text/csv"},
-                      data="day,duty_role,org_name,name,phone\nyesterday,a,b,c,1\n".encode())
+                      data=b"day,duty_role,org_name,name,phone\nyesterday,a,b,c,1\n")
     assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "day"
     assert client.get("/api/v1/command/roster?day=2031-02-30", headers=headers).status_code == 422

@@ -3,8 +3,9 @@ without re-rendering, and a dispatch on one screen showing on a second screen wi
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest

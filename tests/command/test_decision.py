@@ -7,11 +7,10 @@ import pytest
 from pyproj import Geod
 from shapely.geometry import Point
 from shapely.ops import unary_union
+from sqlalchemy import select
 
 from command import decision
 from layers.coverage import coverage
-from sqlalchemy import select
-
 from store.accounts import Setting
 from store.response import Team
 from tests.command.conftest import BOUNDS, DISTRICT, Synthetic

@@ -1,12 +1,12 @@
 """Dispatch fixtures: an org tree with one user per role, tokens, institutions, a team, the city's
 SM2 client, the app on a real port and the stand-in city platform."""
 from __future__ import annotations
-from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
 
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
@@ -20,6 +20,7 @@ from security.sm2 import generate_keypair
 from store.accounts import ApiClient
 from store.places import Institution
 from store.response import Team
+from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
 
 DISTRICT = "310105"
 OTHER = "310104"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -44,7 +44,7 @@ def test_tasks_page_in_a_browser(app, live_url: str, world: World, services) -> 
     from playwright.sync_api import sync_playwright
 
     title = f"浏览器测试任务-{uuid.uuid4().hex[:6]}"
-    deadline = (datetime.now(timezone.utc) + timedelta(hours=4)).isoformat()
+    deadline = (datetime.now(UTC) + timedelta(hours=4)).isoformat()
     resp = requests.post(f"{live_url}/api/v1/dispatch/tasks", headers=world.auth("commander"), timeout=10,
                          json={"title": title, "type": "sampling", "deadline": deadline})
     task_id = resp.json()["task"]["id"]

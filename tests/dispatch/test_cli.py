@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
 from pydantic import SecretStr
@@ -42,7 +42,7 @@ def test_standin_issues_tasks_and_worker_delivers_them(settings, world: World, l
 
 def test_check_overdue_command_reminds(settings, world: World, services, client) -> None:  # type: ignore[no-untyped-def]
     title = f"超期-{uuid.uuid4().hex[:6]}"
-    past = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     task = client.post("/api/v1/dispatch/tasks", json={"title": title, "type": "other", "deadline": past},
                        headers=world.auth("commander")).get_json()["task"]
     ctx = CliContext(settings=settings)

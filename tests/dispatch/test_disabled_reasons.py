@@ -2,7 +2,7 @@
 a note goes ahead (a routine step for the duty officer), other moves without a note say what is needed."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dispatch.action_reasons import WHO_ZH, task_disabled_reasons
@@ -10,7 +10,7 @@ from dispatch.models import SubtaskSpec, TaskCreate
 from dispatch.service import accept_task, allowed_actions, create_task, split_task
 from tests.dispatch.conftest import DISTRICT, World
 
-DEADLINE = datetime.now(timezone.utc) + timedelta(days=30)  # deadlines must lie ahead
+DEADLINE = datetime.now(UTC) + timedelta(days=30)  # deadlines must lie ahead
 
 
 def _walk(node: Any) -> list[Any]:
@@ -66,13 +66,13 @@ def test_start_verification_without_note(monkeypatch) -> None:  # type: ignore[n
     calls: list[dict[str, Any]] = []
 
     class _Session:
-        def __enter__(self) -> "_Session":
+        def __enter__(self) -> _Session:
             return self
 
         def __exit__(self, *exc: Any) -> None:
             return None
 
-        def begin(self) -> "_Session":
+        def begin(self) -> _Session:
             return self
 
     monkeypatch.setattr(page, "_principal", lambda: object())

@@ -2,15 +2,19 @@
 schemathesis finds no 5xx and no response that breaks the documented schema."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import schemathesis
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance, response_schema_conformance, status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
 )
 
 from dispatch.models import SubtaskSpec, TaskCreate
@@ -43,7 +47,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 def _task_pool(services: Any, world: World) -> list[int]:
     """Existing tasks in several states, so generated calls reach the flows and not only 404."""
-    cmd, deadline = world.principals["commander"], datetime.now(timezone.utc) + timedelta(days=2)
+    cmd, deadline = world.principals["commander"], datetime.now(UTC) + timedelta(days=2)
     ids = []
     with services.session_factory() as s, s.begin():
         for i in range(6):

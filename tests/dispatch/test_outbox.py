@@ -6,7 +6,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -24,7 +24,7 @@ def _new_city_task(services: Any, world: World, updates: int = 0) -> tuple[int, 
     with services.session_factory() as s, s.begin():
         task, _ = create_task(s, actor=world.principals["city_api"], default_district=DISTRICT, data=TaskCreate(
             city_task_id=city_id, title="排查发热人员", type="screening",
-            deadline=datetime.now(timezone.utc) + timedelta(days=1)))
+            deadline=datetime.now(UTC) + timedelta(days=1)))
         accept_task(s, actor=world.principals["commander"], task_id=task.id)
         for i in range(updates):
             report_feedback(s, actor=world.principals["commander"], task_id=task.id,
@@ -42,7 +42,7 @@ def test_city_down_then_back_each_callback_arrives_once_in_order(world: World, s
                                                                  services) -> None:  # type: ignore[no-untyped-def]
     standin.stop()  # connection refused
     tasks = [_new_city_task(services, world, updates=2) for _ in range(3)]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     stats = deliver_due(services.session_factory, target=target, now=now)
     assert stats.delivered == 0 and stats.failed == 3  # only the head of each task is tried
@@ -78,7 +78,7 @@ def test_lost_acknowledgement_is_resent_and_recorded_once(world: World, standin,
         http_post(url, body, headers, timeout)
         raise TimeoutError("read timed out")
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert deliver_due(services.session_factory, target=target, now=now, post=send_then_lose_answer).failed == 1
     deliver_due(services.session_factory, target=target, now=now + timedelta(hours=1))
     got = standin.received_for(city_id)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from tests.dispatch.conftest import DISTRICT, World
 
 
 def test_reminder_then_escalation(db, world: World) -> None:  # type: ignore[no-untyped-def]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cmd = world.principals["commander"]
     parent, _ = create_task(db, actor=cmd, default_district=DISTRICT, data=TaskCreate(
         title="流调", type="epi", deadline=now + timedelta(hours=3)))
@@ -43,7 +43,7 @@ def test_reminder_then_escalation(db, world: World) -> None:  # type: ignore[no-
 
 def test_task_layer_lists_open_tasks_with_place(db, world: World) -> None:  # type: ignore[no-untyped-def]
     cmd = world.principals["commander"]
-    deadline = datetime.now(timezone.utc) + timedelta(hours=5)
+    deadline = datetime.now(UTC) + timedelta(hours=5)
     title = f"消杀-{uuid.uuid4().hex[:6]}"
     placed, _ = create_task(db, actor=cmd, default_district=DISTRICT, data=TaskCreate.model_validate({
         "title": title, "type": "disinfection", "deadline": deadline.isoformat(),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -63,7 +63,7 @@ def _route(client: Any, path: str, search: str = "") -> str:
 def test_tasks_page_lists_shows_tree_and_accepts(app, world: World, services) -> None:  # type: ignore[no-untyped-def]
     title = f"页面测试任务-{uuid.uuid4().hex[:6]}"
     api = app.test_client()
-    deadline = (datetime.now(timezone.utc) + timedelta(hours=6)).isoformat()
+    deadline = (datetime.now(UTC) + timedelta(hours=6)).isoformat()
     task = api.post(API, json={"title": title, "type": "epi", "deadline": deadline},
                     headers=world.auth("commander")).get_json()["task"]
     client = _login(app, world, "commander")

@@ -3,7 +3,7 @@ the sub-tasks share the work left at the split, and counts reported before the s
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -12,7 +12,7 @@ from dispatch.service import accept_task, create_task, report_feedback, rolled_u
 from store.dispatch import CallbackDelivery, Task
 from tests.dispatch.conftest import DISTRICT, World
 
-DEADLINE = datetime.now(timezone.utc) + timedelta(days=30)  # deadlines must lie ahead
+DEADLINE = datetime.now(UTC) + timedelta(days=30)  # deadlines must lie ahead
 
 
 def _city_progress(db, task_id: int) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]

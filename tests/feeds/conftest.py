@@ -1,6 +1,5 @@
 """A small world for the feed tests: one district with two streets (uniquely coded), aliases, a disease, users."""
 from __future__ import annotations
-from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
 
 import secrets
 import uuid
@@ -12,6 +11,7 @@ from sqlalchemy import text
 
 from accounts.tokens import create_token
 from store.accounts import AppUser, Org
+from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
 
 
 def _square(x0: float, y0: float, x1: float, y1: float) -> str:

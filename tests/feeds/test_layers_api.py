@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from feeds.writers import write_feed
 from feeds.schemas import DrugSalesIn, OpinionItemIn, SchoolAbsenceIn, WeatherDailyIn
+from feeds.writers import write_feed
 
 CST = timezone(timedelta(hours=8))
 FEED_LAYERS = ("schools", "pharmacies", "pharmacies.streets", "opinion", "weather")

@@ -87,7 +87,7 @@ def test_read_utf8_names_byte_and_line(tmp_path: Path) -> None:
     assert err.value.exit_code == 2
     assert f"{path}: not UTF-8 text (byte 0xb3 at offset 10, line 3)" in err.value.message
     ok = tmp_path / "ok.csv"
-    ok.write_bytes(b"\xef\xbb\xbf" + "长宁,1\n".encode("utf-8"))
+    ok.write_bytes(b"\xef\xbb\xbf" + "长宁,1\n".encode())
     assert read_utf8(ok) == "长宁,1\n"
 
 

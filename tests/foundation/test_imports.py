@@ -5,7 +5,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from shapely.geometry import Point, Polygon, box
+from shapely.geometry import Polygon, box
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 

@@ -1,6 +1,5 @@
 """A small world of our own for intake tests: two districts with streets, institutions, a team, a site, users."""
 from __future__ import annotations
-from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
 
 import secrets
 import uuid
@@ -13,6 +12,7 @@ from sqlalchemy import text
 
 from accounts.tokens import create_token
 from store.accounts import AppUser, Org
+from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
 
 
 @dataclass

@@ -5,7 +5,8 @@ import json
 import queue
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -37,7 +38,7 @@ class Screen:
             headers["Last-Event-ID"] = last_event_id
         self.resp = requests.get(f"{url}/api/v1/live", headers=headers, stream=True, timeout=10)
         assert self.resp.status_code == 200, self.resp.text
-        self.frames: "queue.Queue[dict[str, Any]]" = queue.Queue()
+        self.frames: queue.Queue[dict[str, Any]] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:

@@ -10,7 +10,7 @@ from shapely.geometry import box
 from demo.cases import annual_rates_on
 from ingest.schemas import CST, SCHEMAS
 from ingest.sim_feed import LiveFeed, SimRates, expected_cases_per_day
-from ingest.simulate import SEASONS, SimWorld, Simulator
+from ingest.simulate import SEASONS, Simulator, SimWorld
 
 CHANGNING_POPULATION = 693_051  # 7th census, 2020
 BUSIEST_DAY = date(2025, 1, 20)  # the influenza peak: the most reports of the year

@@ -13,8 +13,18 @@ from typing import Any
 import pytest
 
 from tests.ingest.conftest import World, case
-from tests.live.test_live_pages import (KPI_TODAY_JS, LIVE_CASES_JS, Screen, _diagnosed, _post, _reported_today,
-                                        _wait_ms, base_url, browser, open_monitor)  # noqa: F401  (fixtures)
+from tests.live.test_live_pages import (
+    KPI_TODAY_JS,
+    LIVE_CASES_JS,
+    Screen,
+    _diagnosed,
+    _post,
+    _reported_today,
+    _wait_ms,
+    base_url,  # noqa: F401  (fixture)
+    browser,  # noqa: F401  (fixture)
+    open_monitor,
+)
 
 pytestmark = pytest.mark.browser
 LIVE_OVERLAY = ".leaflet-control-layers-overlays label"

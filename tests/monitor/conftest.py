@@ -1,6 +1,5 @@
 """A small world of our own for the monitor tests: two far-away districts, streets, grid cells, cases, signals."""
 from __future__ import annotations
-from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
 
 import json
 import random
@@ -12,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from layers.base import CST, today_cst
+from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
 
 D1, D2 = "319901", "319902"
 STREETS = {"319901001": (100.0, 100.5), "319901002": (100.5, 101.0)}

@@ -5,7 +5,7 @@ Rows are written with known UTC instants; the pages are read in a browser set to
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from store.dispatch import Task, TaskEvent
 from store.signals import Signal, SignalEvent
 from tests.monitor.browser_pages import Screen, browser, demo_cookie, server  # noqa: F401  (fixtures)
 
-UTC = timezone.utc
+UTC = UTC
 BJ = timezone(timedelta(hours=8))  # written out here on purpose: the test does not trust the helper it checks
 REFERENCE = datetime(2026, 11, 5, 12, 25, tzinfo=UTC)  # 20:25 in Beijing
 

@@ -7,7 +7,7 @@ form validation messages, model names, timeline labels.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -86,10 +86,9 @@ def test_chart_axes_use_the_chinese_locale(app, server, browser):
 def test_subtask_validation_error_is_shown_in_chinese():
     from dashboard.form_errors import describe
     from dispatch.models import SubtaskSpec
-
     from geo.dates import frozen_now
 
-    with frozen_now(datetime(2026, 11, 5, 8, tzinfo=timezone.utc)), pytest.raises(ValidationError) as info:
+    with frozen_now(datetime(2026, 11, 5, 8, tzinfo=UTC)), pytest.raises(ValidationError) as info:
         SubtaskSpec.model_validate({"title": "采样", "type": None, "deadline": "2026-11-05T18:00:00+08:00",
                                     "assignee_institution_id": None, "assignee_team_id": None})
     text = describe(info.value)
@@ -106,7 +105,7 @@ def test_every_form_error_reads_chinese(body):
     from dispatch.models import SubtaskSpec
     from geo.dates import frozen_now
 
-    with frozen_now(datetime(2026, 11, 5, 8, tzinfo=timezone.utc)), pytest.raises(ValidationError) as info:
+    with frozen_now(datetime(2026, 11, 5, 8, tzinfo=UTC)), pytest.raises(ValidationError) as info:
         SubtaskSpec.model_validate({"type": None, "assignee_institution_id": None, "assignee_team_id": None, **body})
     assert latin_words(describe(info.value)) == [], describe(info.value)
 

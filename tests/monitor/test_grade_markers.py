@@ -1,8 +1,9 @@
 """Issue #16: warning events on the /monitor map carry their grade — a disc in the grade's colour with 红/橙/黄/蓝."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import delete
@@ -27,7 +28,7 @@ def graded(app: Any, demo_data: Any) -> Iterator[None]:
     from ingest.events import announce_bulk_change
 
     svc = app.extensions["onemap"]
-    now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     with svc.session_factory() as db, db.begin():
         for grade, (lon, lat) in POINTS.items():
             db.add(Signal(dedup_key=f"grade-marker:{grade}", origin="fusion", model="event", kind="event", grade=grade,

@@ -6,10 +6,10 @@ Screenshots go to tests/artifacts/wall_legibility_<page>_<width>.png.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-
 from sqlalchemy import text
 
 from accounts.tokens import create_token

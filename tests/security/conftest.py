@@ -1,10 +1,9 @@
 """Shared data for the security tests: two districts with records of every kind, users per role."""
 from __future__ import annotations
-from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from store.dispatch import Task
 from store.places import Institution
 from store.response import Incident, ResourceSite, Team
 from store.signals import Signal
+from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
 from tests.security.support import make_user
 
 A, B = "310105", "310104"
@@ -48,7 +48,7 @@ def _district(db: Any, cipher: Any, code: str, marker: str) -> District:
     db.add_all(insts)
     db.flush()
     d.institution_id, d.other_institution_id = insts[0].id, insts[1].id
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cases = []
     for i, inst in enumerate(insts * 2):
         case = CaseReport(source_id=f"{inst.code}:{marker}-C{i}", disease_code="SCOPE-D", onset_date=date.today(),

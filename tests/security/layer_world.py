@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -81,7 +81,7 @@ def _institutions(db: Any, d: LayerDistrict) -> None:
 
 
 def _cases(db: Any, d: LayerDistrict) -> None:
-    now = datetime(2026, 1, 20, 8, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 20, 8, tzinfo=UTC)
     for n, inst in enumerate(d.inst * 3):
         tag = d.marker if inst == d.inst[0] else d.marker + "I2"
         lon, lat = d.x0 + 0.0123457 + 0.0311 * n, 10.0234561 + 0.0277 * n  # inside the 12-digit grid cell
@@ -96,7 +96,7 @@ def _cases(db: Any, d: LayerDistrict) -> None:
 
 
 def _signals(db: Any, d: LayerDistrict) -> None:
-    fired = datetime(2026, 1, 15, 2, tzinfo=timezone.utc)
+    fired = datetime(2026, 1, 15, 2, tzinfo=UTC)
     for key, state, geom, inst in (("信号", "new", _point(d.x0 + 0.2, 10.3), d.inst[0]),
                                    ("聚集", "verifying", _square(d.x0 + 0.1, d.x0 + 0.2, 10.1, 10.2), d.inst[0]),
                                    ("确认", "confirmed", _point(d.x0 + 0.3, 10.3), d.inst[0]),
@@ -130,7 +130,7 @@ def _response(db: Any, d: LayerDistrict) -> None:
         db.execute(text("""INSERT INTO task (title, type, priority, state, progress, deadline, district_code,
                            assignee_institution_id, location, escalation_level, attachments, counts)
                            VALUES (:t, 'epi', 2, 'issued', 0, :dl, :d, :i, ST_GeomFromEWKT(:g), 0, '[]', '{}')"""),
-                   {"t": f"{tag} 任务", "dl": datetime(2026, 2, 1, tzinfo=timezone.utc), "d": d.code, "i": inst,
+                   {"t": f"{tag} 任务", "dl": datetime(2026, 2, 1, tzinfo=UTC), "d": d.code, "i": inst,
                     "g": _point(d.x0 + 0.17, 10.4)})
     db.execute(text("""INSERT INTO incident (title, kind, status, district_code, geom)
                        VALUES (:t, 'outbreak', 'open', :d, ST_GeomFromEWKT(:g))"""),
@@ -159,7 +159,7 @@ def _feeds(db: Any, d: LayerDistrict) -> None:
     db.execute(text("""INSERT INTO opinion_item (source_id, published_at, source, title, keywords, place_text,
                        region_code, district_code, geom) VALUES (:s, :t, 'weibo', :ti, ARRAY['发热'], :p, :r, :d,
                        ST_GeomFromEWKT(:g))"""),
-               {"s": f"{m}-O", "t": datetime(2026, 1, 12, tzinfo=timezone.utc), "ti": f"{m} 舆情", "p": f"{m}街道",
+               {"s": f"{m}-O", "t": datetime(2026, 1, 12, tzinfo=UTC), "ti": f"{m} 舆情", "p": f"{m}街道",
                 "r": d.street, "d": d.code, "g": g})
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -199,7 +199,7 @@ def test_rate_limit_key_uses_the_forwarded_client_only_behind_proxies(settings) 
         return [client.post("/api/v1/ingest/case_report", json={"records": []},
                             headers={"X-Forwarded-For": a}).status_code for a in addresses]
 
-    tag = datetime.now(timezone.utc).strftime("%H%M%S%f")
+    tag = datetime.now(UTC).strftime("%H%M%S%f")
     proxied = _other_app(settings, proxy_hops=1, redis_namespace=f"test-proxy-{tag}")
     assert statuses(proxied, ["192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.2"]) == [401, 401, 429, 401]
     direct = _other_app(settings, redis_namespace=f"test-direct-{tag}")
@@ -334,7 +334,7 @@ def test_identity_bearing_intake_is_audited(db, services, world: World) -> None:
     from store.places import Institution
 
     inst = db.get(Institution, world.a.institution_id)
-    now = datetime(2026, 3, 1, 8, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 1, 8, tzinfo=UTC)
     record = {"institution_code": inst.code, "record_id": "AUD-1", "version": 1, "disease_code": "SCOPE-D",
               "case_type": "confirmed", "onset_date": "2026-02-27", "diagnosis_time": now.isoformat(),
               "report_time": now.isoformat(), "patient": {"name": "李审计", "phone": "13800001234"}}
@@ -391,7 +391,7 @@ def test_audit_verify_cli_prints_the_tail_and_flags_a_stale_one(own_chain, monke
         audit.set_checkpoint_signer(None)
         audit.record(db, actor=None, action="case.read", ip="10.0.0.2")
         row = db.scalar(select(AuditLog).order_by(AuditLog.id.desc()).limit(1))
-        row.time = datetime.now(timezone.utc) - timedelta(minutes=20)
+        row.time = datetime.now(UTC) - timedelta(minutes=20)
         row.row_hash = audit.row_hash(row.prev_hash, row)
         db.commit()
     ok = runner.invoke(cli, ["audit", "verify"])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -77,7 +77,7 @@ def test_forged_row_is_detected(db) -> None:  # type: ignore[no-untyped-def]
     """A row slipped in between (its own hash correct) breaks the link of the row after it."""
     ids = _append(db, 3, "f")
     db.execute(text("UPDATE audit_log SET id = id + 1000000 WHERE id = :id"), {"id": ids[2]})  # make a gap
-    forged = AuditLog(id=ids[2], time=datetime.now(timezone.utc), actor_user_id=99, actor_name="伪造", action="pii.view",
+    forged = AuditLog(id=ids[2], time=datetime.now(UTC), actor_user_id=99, actor_name="伪造", action="pii.view",
                       detail={}, prev_hash=db.get(AuditLog, ids[1]).row_hash)
     forged.row_hash = audit.row_hash(forged.prev_hash, forged)
     db.add(forged)
@@ -140,7 +140,7 @@ def test_purge_keeps_180_days_and_reanchors(db) -> None:  # type: ignore[no-unty
     _append(db, 4, "p")
     audit.checkpoint(db, SIGNER)
     assert audit.purge(db, SIGNER) == 0  # nothing is 180 days old
-    later = datetime.now(timezone.utc) + timedelta(days=181)
+    later = datetime.now(UTC) + timedelta(days=181)
     deleted = audit.purge(db, SIGNER, now=later)
     assert deleted > 0
     remaining = list(db.scalars(select(AuditLog).order_by(AuditLog.id)))

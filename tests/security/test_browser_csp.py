@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import shutil
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from werkzeug.serving import make_server

@@ -8,10 +8,11 @@ Screenshots go to tests/artifacts/markup/.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -141,7 +142,7 @@ def _regions(db: Any) -> list[str]:
 
 
 def _seed(db: Any) -> Stored:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     day = today_cst() - timedelta(days=2)
     streets = _regions(db)
     west, east = f"{DISTRICT}001", f"{DISTRICT}002"

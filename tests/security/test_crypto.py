@@ -8,14 +8,21 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from security import sm2
 from security.pii import FieldCipher, mask_id_number, mask_name
 from security.secrets import KeyRing
 from security.sm3 import gmssl_sm3_digest, pbkdf2_sm3, pbkdf2_sm3_python, sm3_digest, sm3_hmac
-from security.sm4 import (DecryptionError, sm4_cbc_decrypt, sm4_cbc_encrypt, sm4_ecb_encrypt_block, sm4_gcm_decrypt,
-                          sm4_gcm_encrypt)
+from security.sm4 import (
+    DecryptionError,
+    sm4_cbc_decrypt,
+    sm4_cbc_encrypt,
+    sm4_ecb_encrypt_block,
+    sm4_gcm_decrypt,
+    sm4_gcm_encrypt,
+)
 
 OPENSSL = shutil.which("openssl")
 needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="openssl command not installed")

@@ -7,11 +7,13 @@ hypothesis is derandomized, so the same values are tried on every run.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from tests.security.conftest import World
@@ -23,7 +25,7 @@ FIXED = ["0001-01-01", "9999-12-31", "10000-01-01", "0000-12-31", "2027-02-29", 
          "1899-12-31T00:00:00+23:59", "infinity", "-infinity"]
 # Volatile by design (audit trail, login bookkeeping): not part of "accepted data".
 VOLATILE = ("audit", "api_token", "app_user", "alembic_version", "spatial_ref_sys", "login")
-FAR_YEARS = st.one_of(st.integers(1, 1899), st.integers(datetime.now(timezone.utc).year + 6, 9999))
+FAR_YEARS = st.one_of(st.integers(1, 1899), st.integers(datetime.now(UTC).year + 6, 9999))
 
 
 @st.composite

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from store.accounts import ApiClient
 from tests.security.conftest import World
 from tests.security.support import make_user
 
-REF = datetime(2026, 3, 1, 4, 0, tzinfo=timezone.utc)  # 12:00 in Shanghai: every window below is relative to it
+REF = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai: every window below is relative to it
 ODD_DEADLINES = ("0001-01-01 00:00:00+14", "infinity", "-infinity", "9999-12-31 23:59:59+00", "0001-01-01 00:00:00+00")
 
 
@@ -100,7 +100,7 @@ def test_year_zero_deadline_is_refused_with_422_naming_the_field(client, world: 
 
 
 def test_a_deadline_tomorrow_is_still_accepted(client, world: World) -> None:  # type: ignore[no-untyped-def]
-    deadline = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    deadline = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     resp = client.post("/api/v1/dispatch/tasks", json=_task(deadline), headers=_auth(world, "district_commander@A"))
     assert resp.status_code == 201, resp.get_json()
 
@@ -108,7 +108,7 @@ def test_a_deadline_tomorrow_is_still_accepted(client, world: World) -> None:  #
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,<b>x</b>",
                                  "//evil.example/x", "vbscript:x", "file:///etc/passwd"])
 def test_attachment_urls_must_be_http_or_relative(client, world: World, url: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    deadline = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     resp = client.post("/api/v1/dispatch/tasks", headers=_auth(world, "district_commander@A"),
                        json=_task(deadline, attachments=[{"name": "a.pdf", "url": url}]))
     assert resp.status_code == 422
@@ -229,7 +229,7 @@ def test_odd_stored_deadlines_never_take_a_list_down(client, services, world: Wo
 
 def test_overdue_job_survives_odd_deadlines(services, odd_tasks: list[int]) -> None:  # type: ignore[no-untyped-def]
     with services.session_factory() as db:
-        result = check_overdue(db, datetime.now(timezone.utc))
+        result = check_overdue(db, datetime.now(UTC))
         assert odd_tasks[0] in result.reminded and odd_tasks[4] in result.reminded
         assert odd_tasks[1] not in result.reminded  # 'infinity' is never overdue
         db.rollback()

@@ -9,7 +9,8 @@ Markers (names, titles, disease codes) that only the other district has must nev
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

@@ -10,11 +10,18 @@ import logging
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from dashboard.request_limits import MAX_JSON_DEPTH, json_depth
 from tests.security.robustness_support import (
-    Caller, fingerprint, headers_for, make_city_client, signed_routes, write_routes,
+    Caller,
+    fingerprint,
+    headers_for,
+    make_city_client,
+    signed_routes,
+    write_routes,
 )
 
 FIFTY_MB = 50 * 1024 * 1024

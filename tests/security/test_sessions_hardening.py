@@ -13,7 +13,7 @@ import base64
 import json
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -176,7 +176,7 @@ def test_tickets_come_only_from_the_signed_city_client(app, services, city) -> N
     assert resp.status_code == 201
     out = resp.get_json()
     expires = datetime.fromisoformat(out["expires_at"])
-    assert timedelta(0) < expires - datetime.now(timezone.utc) <= timedelta(seconds=60)
+    assert timedelta(0) < expires - datetime.now(UTC) <= timedelta(seconds=60)
     key = f"{services.settings.redis_namespace}:embed-ticket:{sm3_digest(out['ticket'].encode()).hex()}"
     assert 0 < services.redis.ttl(key) <= 60
     assert services.redis.get(f"{services.settings.redis_namespace}:embed-ticket:{out['ticket']}") is None
@@ -223,7 +223,7 @@ def test_embed_session_is_view_only_and_page_scoped(app, city) -> None:  # type:
     for path, data in (("/profile/tokens", {"name": "x"}), ("/profile/password", {"new_password": NEW_PASSWORD})):
         resp = client.post(path, data={**data, "csrf_token": csrf})
         assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "session.view_only"
-    deadline = (datetime.now(timezone.utc) + timedelta(hours=6)).isoformat()
+    deadline = (datetime.now(UTC) + timedelta(hours=6)).isoformat()
     assert client.post("/api/v1/dispatch/tasks", json={"title": "嵌入", "type": "epi", "deadline": deadline},
                        headers=hdr).status_code == 403
     assert client.post("/api/v1/ingest/syndromic", json={"records": []}, headers=hdr).status_code == 403
@@ -341,9 +341,9 @@ def test_token_lifetimes_are_capped(app, settings, services) -> None:  # type: i
         with pytest.raises(TokenLifetimeError):
             create_token(db, user_id=user.id, name="x", expires_days=31, max_days=30)
         row, _ = create_token(db, user_id=user.id, name="默认")
-        assert timedelta(days=89) < row.expires_at - datetime.now(timezone.utc) <= timedelta(days=90)
+        assert timedelta(days=89) < row.expires_at - datetime.now(UTC) <= timedelta(days=90)
         row, _ = create_token(db, user_id=user.id, name="设备", kind="device")
-        assert timedelta(days=364) < row.expires_at - datetime.now(timezone.utc) <= timedelta(days=365)
+        assert timedelta(days=364) < row.expires_at - datetime.now(UTC) <= timedelta(days=365)
         db.rollback()
     for bad in ({"personal_token_max_days": 91}, {"device_token_max_days": 366}):
         with pytest.raises(ValidationError):
@@ -372,7 +372,7 @@ def test_an_old_token_without_expiry_stops_at_the_cap(app, services) -> None:  #
     user, token = make_user(services, "district_analyst", "310105")
     with services.session_factory() as db:
         db.execute(update(ApiToken).where(ApiToken.user_id == user.id).values(
-            expires_at=None, created_at=datetime.now(timezone.utc) - timedelta(days=91)))
+            expires_at=None, created_at=datetime.now(UTC) - timedelta(days=91)))
         db.commit()
     assert app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
@@ -403,7 +403,7 @@ def test_a_wall_session_rechecks_its_token_on_every_request(app, services) -> No
     assert client.get("/monitor?wall=1", environ_base=env).status_code == 200
     with services.session_factory() as db:
         db.execute(update(ApiToken).where(ApiToken.id == token_id).values(
-            expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+            expires_at=datetime.now(UTC) - timedelta(seconds=1)))
         db.commit()
     assert client.get("/monitor?wall=1", environ_base=env).status_code == 302
 
