@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import CursorResult, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
@@ -72,7 +72,8 @@ def client_address() -> str | None:
 def _jsonable(detail: dict[str, Any] | None) -> dict[str, Any]:
     """Detail as it will read back from JSONB: dates as text, exponent floats (1e+20) as text."""
     text_ = json.dumps(detail or {}, ensure_ascii=False, default=str, allow_nan=False)
-    return json.loads(text_, parse_float=lambda s: s if "e" in s.lower() else float(s))  # type: ignore[no-any-return]
+    value: dict[str, Any] = json.loads(text_, parse_float=lambda s: s if "e" in s.lower() else float(s))
+    return value
 
 
 def canonical(row: AuditLog) -> bytes:
@@ -229,6 +230,7 @@ def purge(session: Session, signer: AuditSigner, *, older_than_days: int = RETEN
     first_kept = session.execute(select(AuditLog.id, AuditLog.prev_hash).where(AuditLog.id > last_old)
                                  .order_by(AuditLog.id).limit(1)).one()
     session.execute(delete(AuditCheckpoint).where(AuditCheckpoint.last_audit_id <= last_old))
-    deleted = session.execute(delete(AuditLog).where(AuditLog.id <= last_old)).rowcount
+    # Session.execute is typed to return Result; a DELETE returns a CursorResult, which has rowcount.
+    deleted = cast(CursorResult[Any], session.execute(delete(AuditLog).where(AuditLog.id <= last_old))).rowcount
     _sign(session, signer, first_kept.id, first_kept.prev_hash, "anchor")
     return int(deleted or 0)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import redis
 
 from accounts.principal import Principal
+from core.errors import DomainError, Kind
 from security.sm3 import sm3_digest
 
 TICKET_PREFIX = "et_"
@@ -24,12 +25,11 @@ REGION_RE = re.compile(r"^\d{6}(\d{3})?$")
 EMBED_ROLE = "wall_kiosk"  # the read-only, never-personal-data district view
 
 
-class EmbedTicketError(ValueError):
-    """A ticket request the city platform must fix; `field` names the offending input."""
+class EmbedTicketError(DomainError, ValueError):
+    """A ticket request the city platform must fix (or may not make); `field` names the offending input."""
 
-    def __init__(self, code: str, message: str, message_zh: str, field: str) -> None:
-        super().__init__(message)
-        self.code, self.message_zh, self.field = code, message_zh, field
+    def __init__(self, code: str, message: str, message_zh: str, field: str, kind: Kind = "invalid") -> None:
+        super().__init__(kind, code, message, message_zh, field)
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def check_request(issuer: Principal, *, page: str, region: str) -> None:
                                "区域代码须为 6 位或 9 位数字", "region")
     if not issuer.may_see_district(region[:6]):
         raise EmbedTicketError("embed.region_out_of_scope", "region is outside the client's scope",
-                               "无权查看该区域", "region")
+                               "无权查看该区域", "region", kind="forbidden")
 
 
 def issue_ticket(client: redis.Redis, namespace: str, issuer: Principal, *, page: str, region: str,

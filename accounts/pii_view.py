@@ -65,7 +65,7 @@ def decrypt_identity(cipher: FieldCipher, case: CaseReport) -> Identity:
     """The clear identity (for internal use: masking, exports the caller has authorised)."""
     values = {f: cipher.decrypt(getattr(case, f"{f}_enc"), _aad(f)) if getattr(case, f"{f}_enc") else None
               for f in FIELDS}
-    return Identity.model_construct(**values)
+    return Identity.model_construct(None, **values)
 
 
 def mask_identity(identity: Identity) -> dict[str, str | None]:

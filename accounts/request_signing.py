@@ -9,7 +9,8 @@ import binascii
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from typing import Protocol
 
 from security.sm2 import sm2_sign, sm2_verify
 from security.sm3 import sm3_hex
@@ -20,6 +21,12 @@ H_NONCE = "X-OneMap-Nonce"
 H_SIGNATURE = "X-OneMap-Signature"
 SIGNED_HEADERS = (H_KEY_ID, H_TIMESTAMP, H_NONCE, H_SIGNATURE)
 _NONCE_RE = re.compile(r"^[A-Za-z0-9_\-]{16,64}$")
+
+
+class Headers(Protocol):
+    """Request headers: a dict in tests and clients, werkzeug's case-insensitive Headers in the app."""
+
+    def get(self, key: str, /) -> str | None: ...
 
 
 class SignatureError(Exception):
@@ -52,7 +59,7 @@ def sign_request(*, private_key_hex: str, key_id: str, method: str, path: str, b
     return {H_KEY_ID: key_id, H_TIMESTAMP: timestamp, H_NONCE: nonce, H_SIGNATURE: base64.b64encode(sig).decode()}
 
 
-def verify_request(*, headers: Mapping[str, str], method: str, path: str, body: bytes,
+def verify_request(*, headers: Headers, method: str, path: str, body: bytes,
                    lookup_public_key: Callable[[str], str | None], nonce_store: Callable[[str, int], bool],
                    now: float | None = None, max_skew: int = 300) -> str:
     """Return the key id of a valid request; raise SignatureError otherwise.

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, true
+from sqlalchemy.orm import QueryableAttribute
 
 from accounts.principal import Principal
 
@@ -14,7 +15,8 @@ class ScopeError(PermissionError):
     code = "scope.forbidden"
 
 
-def scope_clause(principal: Principal, district_column: Any, institution_column: Any = None) -> ColumnElement[bool]:
+def scope_clause(principal: Principal, district_column: QueryableAttribute[str],
+                 institution_column: QueryableAttribute[int | None] | None = None) -> ColumnElement[bool]:
     """WHERE clause limiting rows to what `principal` may see.
 
     Institution users are limited by `institution_column` when the table has one, otherwise
@@ -23,10 +25,10 @@ def scope_clause(principal: Principal, district_column: Any, institution_column:
     if principal.role == "institution_user":
         if institution_column is None or principal.institution_id is None:
             return false()
-        return institution_column == principal.institution_id  # type: ignore[no-any-return]
+        return institution_column == principal.institution_id
     if principal.is_city:
         return true()
-    return district_column == principal.district_code  # type: ignore[no-any-return]
+    return district_column == principal.district_code
 
 
 def scope_sql(principal: Principal, district_column: str, institution_column: str | None = None,

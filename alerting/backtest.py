@@ -157,27 +157,43 @@ def _episodes(alarm: np.ndarray, gap: int) -> list[int]:
     if idx.size == 0:
         return []
     starts = [int(idx[0])]
-    for prev, cur in zip(idx[:-1], idx[1:]):
+    for prev, cur in zip(idx[:-1], idx[1:], strict=True):
         if cur - prev > gap:
             starts.append(int(cur))
     return starts
 
 
-def _add(report: BacktestReport, model: str, alarms: np.ndarray, dates: pd.DatetimeIndex, gap: int,
-         **labels: Any) -> None:
-    for i in _episodes(alarms, gap):
-        report.signals.append(BtSignal(model=model, day=dates[i].date(), **labels))
+@dataclass(frozen=True)
+class BtSeries:
+    """One detector series over the backtest's days: what it is about, its alarm days and its values."""
+
+    model: str
+    source: str  # cases | syndromic
+    region: str
+    alarm: np.ndarray
+    observed: np.ndarray
+    expected: np.ndarray | None
+    disease: str | None = None
+    syndrome: str | None = None
+    institution: str | None = None
 
 
-def _facts(report: BacktestReport, model: str, source: str, alarm: np.ndarray, dates: pd.DatetimeIndex,
-           observed: np.ndarray, expected: np.ndarray | None, *, place: str, disease: str | None = None,
-           syndrome: str | None = None, label: str = "") -> None:
+def _record(report: BacktestReport, s: BtSeries, dates: pd.DatetimeIndex, gap: int) -> None:
+    """A signal per episode of the series (alarms at most `gap` days apart) and a fact per alarm day."""
+    for i in _episodes(s.alarm, gap):
+        report.signals.append(BtSignal(model=s.model, day=dates[i].date(), region=s.region, disease=s.disease,
+                                       syndrome=s.syndrome, institution=s.institution))
+    _facts(report, s, dates)
+
+
+def _facts(report: BacktestReport, s: BtSeries, dates: pd.DatetimeIndex) -> None:
     """Every alarm day of one series as a fact for the event fusion (as the runner's `event_facts.fact_of`)."""
-    for t in np.flatnonzero(alarm):
-        exp = None if expected is None or not np.isfinite(expected[t]) else float(expected[t])
+    for t in np.flatnonzero(s.alarm):
+        exp = None if s.expected is None or not np.isfinite(s.expected[t]) else float(s.expected[t])
         report.facts[dates[t].date()].append(AlarmFact(
-            model=model, source=source, district=report.district, place=place, day=dates[t].date(), disease=disease,
-            syndrome=syndrome, observed=float(observed[t]), expected=exp, label=label or f"{model} {place}"))
+            model=s.model, source=s.source, district=report.district, place=s.region, day=dates[t].date(),
+            disease=s.disease, syndrome=s.syndrome, observed=float(s.observed[t]), expected=exp,
+            label=f"{s.model} {s.region}"))
 
 
 def _fuse(session: Session, report: BacktestReport, cfg: WarnConfig) -> None:
@@ -241,55 +257,75 @@ def run_backtest(session: Session, *, district_code: str, start: date | None = N
     start = start or first or end - timedelta(days=365)
     report = BacktestReport(start=start, end=end, outbreaks=outbreaks, district=district_code,
                             inbox_min_grade=cfg.events.inbox_min_grade)
-    gap = cfg.dedup_days
     streets = sq.case_counts(session, level="street", start=start, end=end, district_code=district_code)
     districts = sq.case_counts(session, level="district", start=start, end=end, district_code=district_code)
     dates = pd.DatetimeIndex(streets.columns)
-    p = cfg.moving_percentile
-    for frame, level in ((streets, "street"), (districts, "district")):
-        if frame.empty:
-            continue
-        res = moving_percentile(frame.to_numpy(), dates, window=p.window, years=p.years, weeks_around=p.weeks_around,
-                                percentile=p.percentile, min_count=p.min_count,
-                                min_baseline_windows=p.min_baseline_windows)
-        for i, (region, disease) in enumerate(frame.index):
-            r = res.series(i)
-            _add(report, "moving_percentile", np.asarray(r.alarm), dates, gap, region=region, disease=disease)
-            _facts(report, "moving_percentile", "cases", np.asarray(r.alarm), dates, r.observed, r.threshold,
-                   place=region, disease=disease)
-    if not streets.empty:
-        values = streets.to_numpy()
-        c = cfg.cusum
-        res = cusum(values, k=c.k, h=c.h, reference="moving", baseline=c.baseline, guard=c.guard,
-                    min_sigma=c.min_sigma, dates=dates)
-        week = np.cumsum(values, axis=1)
-        week[:, 7:] = week[:, 7:] - week[:, :-7]
-        alarm = np.asarray(res.alarm) & (week >= c.min_count)
-        mean = np.asarray(res.extra["baseline_mean"])
-        for i, (region, disease) in enumerate(streets.index):
-            _add(report, "cusum", alarm[i], dates, gap, region=region, disease=disease)
-            _facts(report, "cusum", "cases", alarm[i], dates, values[i], mean[i], place=region, disease=disease)
-        for disease, rule in cfg.count_thresholds.items():
-            mask = streets.index.get_level_values("disease_code") == disease
-            if mask.any():
-                res = count_threshold(values[mask], rule.min_cases, rule.window, dates=dates)
-                for j, (region, _) in enumerate(streets.index[mask]):
-                    r = res.series(j)
-                    _add(report, "count_threshold", np.asarray(r.alarm), dates, gap, region=region, disease=disease)
-                    _facts(report, "count_threshold", "cases", np.asarray(r.alarm), dates, r.observed, r.threshold,
-                           place=region, disease=disease)
+    for frame in (streets, districts):
+        _moving_percentile(report, frame, dates, cfg)
+    _cusum(report, streets, dates, cfg)
+    _count_thresholds(report, streets, dates, cfg)
     for frame, level in ((streets, "street"), (districts, "district")):
         if level in cfg.farrington.levels and cfg.farrington.enabled:
             _farrington(report, frame, dates, cfg)
     _ears(session, report, district_code, start, end, cfg)
     _scan(session, report, district_code, streets, cfg, every=scan_every_days, replications=scan_replications)
     _fuse(session, report, cfg)
+    _match_outbreaks(report)
+    return report
+
+
+def _match_outbreaks(report: BacktestReport) -> None:
+    """Each signal's outbreak (the first it matches), if any."""
     for i, s in enumerate(report.signals):
-        for o in outbreaks:
+        for o in report.outbreaks:
             if _matches(s, o):
                 report.inside[i] = o["key"]
                 break
-    return report
+
+
+def _moving_percentile(report: BacktestReport, frame: pd.DataFrame, dates: pd.DatetimeIndex, cfg: WarnConfig) -> None:
+    if frame.empty:
+        return
+    p = cfg.moving_percentile
+    res = moving_percentile(frame.to_numpy(), dates, window=p.window, years=p.years, weeks_around=p.weeks_around,
+                            percentile=p.percentile, min_count=p.min_count,
+                            min_baseline_windows=p.min_baseline_windows)
+    for i, (region, disease) in enumerate(frame.index):
+        r = res.series(i)
+        _record(report, BtSeries("moving_percentile", "cases", region, np.asarray(r.alarm), r.observed, r.threshold,
+                                 disease=disease), dates, cfg.dedup_days)
+
+
+def _cusum(report: BacktestReport, streets: pd.DataFrame, dates: pd.DatetimeIndex, cfg: WarnConfig) -> None:
+    if streets.empty:
+        return
+    values = streets.to_numpy()
+    c = cfg.cusum
+    res = cusum(values, k=c.k, h=c.h, reference="moving", baseline=c.baseline, guard=c.guard,
+                min_sigma=c.min_sigma, dates=dates)
+    week = np.cumsum(values, axis=1)
+    week[:, 7:] = week[:, 7:] - week[:, :-7]
+    alarm = np.asarray(res.alarm) & (week >= c.min_count)
+    mean = np.asarray(res.extra["baseline_mean"])
+    for i, (region, disease) in enumerate(streets.index):
+        _record(report, BtSeries("cusum", "cases", region, alarm[i], values[i], mean[i], disease=disease),
+                dates, cfg.dedup_days)
+
+
+def _count_thresholds(report: BacktestReport, streets: pd.DataFrame, dates: pd.DatetimeIndex,
+                      cfg: WarnConfig) -> None:
+    if streets.empty:
+        return
+    values = streets.to_numpy()
+    for disease, rule in cfg.count_thresholds.items():
+        mask = streets.index.get_level_values("disease_code") == disease
+        if not mask.any():
+            continue
+        res = count_threshold(values[mask], rule.min_cases, rule.window, dates=dates)
+        for j, (region, _) in enumerate(streets.index[mask]):
+            r = res.series(j)
+            _record(report, BtSeries("count_threshold", "cases", region, np.asarray(r.alarm), r.observed,
+                                     r.threshold, disease=disease), dates, cfg.dedup_days)
 
 
 def _farrington(report: BacktestReport, frame: pd.DataFrame, dates: pd.DatetimeIndex, cfg: WarnConfig) -> None:
@@ -317,8 +353,8 @@ def _farrington(report: BacktestReport, frame: pd.DataFrame, dates: pd.DatetimeI
         alarm, observed, expected = np.zeros(len(dates), bool), np.zeros(len(dates)), np.full(len(dates), np.nan)
         alarm[sundays] = np.asarray(r.alarm, dtype=bool)
         observed[sundays], expected[sundays] = values[row], np.asarray(r.extra["expected"], dtype=float)
-        _add(report, "farrington_flexible", alarm, dates, cfg.dedup_days, region=region, disease=disease)
-        _facts(report, "farrington_flexible", "cases", alarm, dates, observed, expected, place=region, disease=disease)
+        _record(report, BtSeries("farrington_flexible", "cases", region, alarm, observed, expected, disease=disease),
+                dates, cfg.dedup_days)
 
 
 def _ears(session: Session, report: BacktestReport, district: str, start: date, end: date, cfg: WarnConfig) -> None:
@@ -330,15 +366,14 @@ def _ears(session: Session, report: BacktestReport, district: str, start: date, 
     dates = pd.DatetimeIndex(synd.columns)
     values = synd.to_numpy()
     for method in cfg.ears.methods:
-        kw = {"c3_form": cfg.ears.c3_form} if method == "C3" else {}
-        res = ears_c(values, method, baseline=cfg.ears.baseline, min_sigma=cfg.ears.min_sigma, dates=dates, **kw)
+        res = ears_c(values, method, baseline=cfg.ears.baseline, min_sigma=cfg.ears.min_sigma, dates=dates,
+                     c3_form=cfg.ears.c3_form)  # c3_form counts only for C3
         alarm = np.asarray(res.alarm) & (values >= cfg.ears.min_count)
         mean = np.asarray(res.extra["baseline_mean"])
         for i, (inst, syndrome) in enumerate(synd.index):
-            _add(report, f"ears_{method.lower()}", alarm[i], dates, cfg.dedup_days, region=regions.get(inst) or district,
-                 syndrome=syndrome, institution=codes.get(inst))
-            _facts(report, f"ears_{method.lower()}", "syndromic", alarm[i], dates, values[i], mean[i],
-                   place=regions.get(inst) or district, syndrome=syndrome)
+            series = BtSeries(f"ears_{method.lower()}", "syndromic", regions.get(inst) or district, alarm[i],
+                              values[i], mean[i], syndrome=syndrome, institution=codes.get(inst))
+            _record(report, series, dates, cfg.dedup_days)
 
 
 def _scan(session: Session, report: BacktestReport, district: str, streets: pd.DataFrame, cfg: WarnConfig, *,

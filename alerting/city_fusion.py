@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from alerting.config import WarnConfig
 from alerting.event_loop import FusionReport, fuse_alarms
-from alerting.series import CST
 from alerting.service import STAFF_ROLE, Alarm, Publish, _inbox, utcnow
+from geo.dates import CST
 from store.places import Region
 from store.signals import Signal
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.errors import DomainError
 from store.accounts import Setting
 
 PREFIX = "warn."
@@ -136,6 +137,14 @@ DEFAULT_SI = SerialInterval(mean=4.0, sd=2.5)
 GradeName = Literal["blue", "yellow", "orange", "red"]
 
 
+def _grade_scores() -> dict[Literal["yellow", "orange", "red"], float]:
+    return {"yellow": 3.0, "orange": 5.0, "red": 7.0}
+
+
+def _class_grades() -> dict[str, GradeName]:
+    return {"甲": "red"}
+
+
 class DiseaseEventCfg(_Section):
     """Per-disease grading: a floor grade for every event of the disease and extra points."""
 
@@ -171,10 +180,9 @@ class EventsCfg(_Section):
     population_min: int = Field(default=200_000, ge=0)
     population_points: float = Field(default=1.0, ge=0)
     # minimum score of each grade (blue is every event)
-    grade_scores: dict[Literal["yellow", "orange", "red"], float] = Field(
-        default_factory=lambda: {"yellow": 3.0, "orange": 5.0, "red": 7.0})
+    grade_scores: dict[Literal["yellow", "orange", "red"], float] = Field(default_factory=_grade_scores)
     # class A diseases and the single-case list are graded high at once
-    class_grades: dict[str, GradeName] = Field(default_factory=lambda: {"甲": "red"})
+    class_grades: dict[str, GradeName] = Field(default_factory=_class_grades)
     single_case_grade: GradeName = "orange"
     city_grade: GradeName = "orange"
     diseases: dict[str, DiseaseEventCfg] = Field(default_factory=dict)
@@ -214,14 +222,13 @@ class WarnConfig(_Section):
         return self.burden_ratios.get(district_code) or self.burden_ratios.get("default") or BurdenRatiosCfg()
 
 
-class WarnConfigError(ValueError):
+class WarnConfigError(DomainError, ValueError):
     """A `warn.*` setting that does not validate; `field` is the setting key."""
 
     code = "warn.bad_setting"
 
     def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"setting {key}: {message}")
-        self.field = key
+        super().__init__("misconfigured", self.code, f"setting {key}: {message}", "预警参数配置有误，请联系管理员", key)
 
 
 def load_config(session: Session) -> WarnConfig:

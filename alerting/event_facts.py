@@ -61,4 +61,4 @@ def populations(session: Session, district_code: str | None) -> dict[str, int]:
                                                         Region.population.is_not(None))
     if district_code:
         stmt = stmt.where(Region.district_code == district_code)
-    return {code: int(pop) for code, pop in session.execute(stmt)}
+    return {code: int(pop) for code, pop in session.execute(stmt) if pop is not None}  # the query excludes None

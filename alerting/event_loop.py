@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from alerting.config import WarnConfig
 from alerting.event_facts import disease_infos, fact_of, populations
 from alerting.events import GRADE_ZH, GROUP_ZH, AlarmFact, EventBook, EventState, explanation, grade, grade_rank
-from alerting.service import STAFF_ROLE, Alarm, Publish, _inbox, _record, push, utcnow
+from alerting.service import STAFF_ROLE, Alarm, Publish, SignalChange, _inbox, _record, push, utcnow
 from geo.srid import SRID
 from store.places import Region
 from store.signals import Signal
@@ -35,8 +35,27 @@ class FusionReport:
     event_ids: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Fusion:
+    """One fusion pass: where it writes, what it looks up, its settings and what it reports."""
+
+    session: Session
+    book: EventBook
+    rows: dict[int, Signal]  # event rows by id; saved events are added
+    names: dict[str, str]  # region names of the touched events' places
+    diseases: dict[str, Any]
+    geoms: dict[int, Any]  # alarm geometry by alarm row id
+    alarm_rows: dict[int, Signal]
+    cfg: WarnConfig
+    now: datetime
+    publish: Publish | None
+    report: FusionReport
+    as_of: date
+
+
 def _state(sig: Signal) -> EventState:
     f = (sig.evidence or {}).get("fusion") or {}
+    # window_end is nullable in the table but set on every event row, hence the ignore below.
     return EventState(district=sig.district_code, place=f.get("place") or sig.region_code or sig.district_code,
                       group=f.get("group") or sig.disease_code or "syn:ill",
                       first_day=sig.window_start or sig.window_end, last_day=sig.window_end,  # type: ignore[arg-type]
@@ -77,32 +96,32 @@ def fuse_alarms(session: Session, raised: Sequence[tuple[Alarm, Signal]], *, as_
     for day in sorted(facts):
         for ev in book.add_day(facts[day], day):
             touched[id(ev)] = ev
-    names = _names(session, {e.place for e in touched.values()})
-    alarm_rows = {sig.id: sig for _, sig in raised}
+    run = _Fusion(session, book, rows, _names(session, {e.place for e in touched.values()}), diseases, geoms,
+                  {sig.id: sig for _, sig in raised}, cfg, now, publish, report, as_of)
     for ev in touched.values():
         if before.get(id(ev)) == (len(ev.facts), ev.grade, ev.last_day):
             continue
-        old_grade = before.get(id(ev), (0, None, None))[1]
-        _save(session, ev, rows, old_grade, book, names, diseases, geoms, alarm_rows, cfg, now, publish, report, as_of)
+        _save(run, ev, before.get(id(ev), (0, None, None))[1])
     return report
 
 
-def _save(session: Session, ev: EventState, rows: dict[int, Signal], old_grade: str | None, book: EventBook,
-          names: dict[str, str], diseases: dict[str, Any], geoms: dict[int, Any], alarm_rows: dict[int, Signal],
-          cfg: WarnConfig, now: datetime, publish: Publish | None, report: FusionReport, as_of: date) -> None:
-    info = diseases.get(ev.disease or "")
+def _save(run: _Fusion, ev: EventState, old_grade: str | None) -> None:
+    """Write the event's row (created or updated), record its creation or grade rise, push and inbox it."""
+    session, rows, cfg, now, report, as_of = run.session, run.rows, run.cfg, run.now, run.report, run.as_of
+    info = run.diseases.get(ev.disease or "")
     g = grade([f for f in ev.facts if f.day > ev.last_day - timedelta(days=cfg.events.evidence_days)] or ev.facts,
-              disease=info, population=book.population_of(ev), cfg=cfg.events)
-    place_name = names.get(ev.place, ev.place)
+              disease=info, population=run.book.population_of(ev), cfg=cfg.events)
+    place_name = run.names.get(ev.place, ev.place)
     what = info.name if info else GROUP_ZH.get(ev.group[4:], ev.group)
     lines = explanation(ev, g, disease_name=info.name if info else None, place_name=place_name)
-    shapes = [geoms[f.alarm_id] for f in ev.facts if geoms.get(f.alarm_id) is not None]
+    shapes = [shape for f in ev.facts if f.alarm_id is not None and (shape := run.geoms.get(f.alarm_id)) is not None]
     sig = rows.get(ev.id or 0)
     if sig is not None and sig.geom is not None:
         shapes.append(to_shape(sig.geom))
     evidence = {
         "model": "event", "grade": ev.grade, "grade_name": GRADE_ZH[ev.grade or "blue"], "score": g.score,
-        "reasons": g.reasons, "explanation": lines, "region_name": place_name, "disease_name": info.name if info else None,
+        "reasons": g.reasons, "explanation": lines, "region_name": place_name,
+        "disease_name": info.name if info else None,
         "sources": sorted({f.source for f in ev.facts}), "models": sorted({f.family for f in ev.facts}),
         "alarm_ids": sorted({f.alarm_id for f in ev.facts if f.alarm_id}),
         "fusion": {"place": ev.place, "group": ev.group, "facts": [f.as_json() for f in ev.facts],
@@ -126,18 +145,19 @@ def _save(session: Session, ev: EventState, rows: dict[int, Signal], old_grade: 
     ev.id = sig.id
     rows[sig.id] = sig
     for f in ev.facts:
-        if f.alarm_id in alarm_rows:
-            alarm_rows[f.alarm_id].event_id = sig.id
+        if f.alarm_id in run.alarm_rows:
+            run.alarm_rows[f.alarm_id].event_id = sig.id
     report.event_ids.append(sig.id)
+    publish = run.publish if _reached(ev.grade, cfg) else None
     if created:
         report.created += 1
-        _record(session, sig, None, "created", data={"as_of": as_of.isoformat(), "model": "event", "grade": ev.grade},
-                publish=publish if _reached(ev.grade, cfg) else None)
+        _record(session, sig, None, SignalChange(
+            "created", data={"as_of": as_of.isoformat(), "model": "event", "grade": ev.grade}), publish=publish)
     elif ev.grade != old_grade:
         report.graded += 1
-        _record(session, sig, None, "graded", from_state=sig.state, reason="；".join(g.reasons),
-                data={"from_grade": old_grade, "to_grade": ev.grade, "as_of": as_of.isoformat()},
-                publish=publish if _reached(ev.grade, cfg) else None)
+        _record(session, sig, None, SignalChange(
+            "graded", from_state=sig.state, reason="；".join(g.reasons),
+            data={"from_grade": old_grade, "to_grade": ev.grade, "as_of": as_of.isoformat()}), publish=publish)
     _notify(session, sig, ev, old_grade, created, cfg, now)
     if _reached(ev.grade, cfg) and not _reached(old_grade, cfg):
         report.notified += 1

@@ -147,47 +147,69 @@ def grade(facts: Iterable[AlarmFact], *, disease: DiseaseInfo | None, population
           cfg: EventsCfg) -> Grading:
     """The grade of an event from its alarms: agreeing models and sources, excess, p-value, scan, population, class."""
     facts = list(facts)
-    reasons: list[str] = []
-    families = sorted({f.family for f in facts})
-    score = sum(cfg.model_points.get(fam, cfg.default_model_points) for fam in families)
-    reasons.append(f"{len(families)} 类模型报警（{'、'.join(families)}，+{score:g}分）")
-    sources = sorted({f.source for f in facts})
-    if len(sources) > 1:
-        pts = cfg.source_points * (len(sources) - 1)
-        score += pts
-        reasons.append(f"{len(sources)} 个独立数据来源一致（{'、'.join(SOURCE_ZH.get(s, s) for s in sources)}，+{pts:g}分）")
-    pts, why = _excess_points(facts, cfg)
-    if why:
-        score += pts
-        reasons.append(why)
-    ps = [f.p_value for f in facts if f.p_value is not None]
-    if ps and min(ps) <= cfg.p_value_max:
-        score += cfg.p_value_points
-        reasons.append(f"统计显著：P={min(ps):.3g} ≤ {cfg.p_value_max:g}（+{cfg.p_value_points:g}分）")
-    if population is not None and population >= cfg.population_min and cfg.population_points:
-        score += cfg.population_points
-        reasons.append(f"涉及常住人口约 {population:,} 人（≥{cfg.population_min:,}，+{cfg.population_points:g}分）")
-    rule = cfg.diseases.get(disease.code) if disease else None
-    if rule and rule.extra_points:
-        score += rule.extra_points
-        reasons.append(f"{disease.name}病种设置加分 {rule.extra_points:+g}")  # type: ignore[union-attr]
+    parts = [_model_points(facts, cfg), _source_points(facts, cfg), _excess_points(facts, cfg),
+             _p_value_points(facts, cfg), _population_points(population, cfg), _disease_points(disease, cfg)]
+    score = sum(pts for pts, why in parts if why)
+    reasons = [why for _, why in parts if why]
     by_score = max((g for g, s in cfg.grade_scores.items() if score >= s), key=grade_rank, default="blue")
-    floors = [by_score]
-    if disease is not None:
-        if disease.klass in cfg.class_grades:
-            floors.append(cfg.class_grades[disease.klass])
-            reasons.append(f"{disease.name}为{disease.klass}类传染病，直接定为{GRADE_ZH[cfg.class_grades[disease.klass]]}")
-        if disease.single_case:
-            floors.append(cfg.single_case_grade)
-            reasons.append(f"{disease.name}属单病例预警病种，直接定为{GRADE_ZH[cfg.single_case_grade]}")
-        if rule and rule.min_grade:
-            floors.append(rule.min_grade)
-            reasons.append(f"{disease.name}病种设置最低等级为{GRADE_ZH[rule.min_grade]}")
-    if any(f.source == "city" for f in facts):
-        floors.append(cfg.city_grade)
-    final = max_grade(*floors) or "blue"
+    floors = [(by_score, None), *_floors(facts, disease, cfg)]
+    reasons += [why for _, why in floors if why]
+    final = max_grade(*(g for g, _ in floors)) or "blue"
     reasons.append(f"合计 {score:g} 分，定为{GRADE_ZH[final]}预警")
     return Grading(final, round(score, 3), reasons)
+
+
+def _model_points(facts: list[AlarmFact], cfg: EventsCfg) -> tuple[float, str]:
+    families = sorted({f.family for f in facts})
+    score = sum(cfg.model_points.get(fam, cfg.default_model_points) for fam in families)
+    return score, f"{len(families)} 类模型报警（{'、'.join(families)}，+{score:g}分）"
+
+
+def _source_points(facts: list[AlarmFact], cfg: EventsCfg) -> tuple[float, str | None]:
+    sources = sorted({f.source for f in facts})
+    if len(sources) <= 1:
+        return 0.0, None
+    pts = cfg.source_points * (len(sources) - 1)
+    return pts, f"{len(sources)} 个独立数据来源一致（{'、'.join(SOURCE_ZH.get(s, s) for s in sources)}，+{pts:g}分）"
+
+
+def _p_value_points(facts: list[AlarmFact], cfg: EventsCfg) -> tuple[float, str | None]:
+    ps = [f.p_value for f in facts if f.p_value is not None]
+    if not ps or min(ps) > cfg.p_value_max:
+        return 0.0, None
+    return cfg.p_value_points, f"统计显著：P={min(ps):.3g} ≤ {cfg.p_value_max:g}（+{cfg.p_value_points:g}分）"
+
+
+def _population_points(population: int | None, cfg: EventsCfg) -> tuple[float, str | None]:
+    if population is None or population < cfg.population_min or not cfg.population_points:
+        return 0.0, None
+    return (cfg.population_points,
+            f"涉及常住人口约 {population:,} 人（≥{cfg.population_min:,}，+{cfg.population_points:g}分）")
+
+
+def _disease_points(disease: DiseaseInfo | None, cfg: EventsCfg) -> tuple[float, str | None]:
+    rule = cfg.diseases.get(disease.code) if disease else None
+    if disease is None or not rule or not rule.extra_points:
+        return 0.0, None
+    return rule.extra_points, f"{disease.name}病种设置加分 {rule.extra_points:+g}"
+
+
+def _floors(facts: list[AlarmFact], disease: DiseaseInfo | None, cfg: EventsCfg) -> list[tuple[str, str | None]]:
+    """Grades the event cannot fall below whatever its score: the disease's class and rules, a city signal."""
+    out: list[tuple[str, str | None]] = []
+    if disease is not None:
+        rule = cfg.diseases.get(disease.code)
+        if disease.klass in cfg.class_grades:
+            floor = cfg.class_grades[disease.klass]
+            out.append((floor, f"{disease.name}为{disease.klass}类传染病，直接定为{GRADE_ZH[floor]}"))
+        if disease.single_case:
+            out.append((cfg.single_case_grade,
+                        f"{disease.name}属单病例预警病种，直接定为{GRADE_ZH[cfg.single_case_grade]}"))
+        if rule and rule.min_grade:
+            out.append((rule.min_grade, f"{disease.name}病种设置最低等级为{GRADE_ZH[rule.min_grade]}"))
+    if any(f.source == "city" for f in facts):
+        out.append((cfg.city_grade, None))
+    return out
 
 
 # ---------------------------------------------------------------- fusion

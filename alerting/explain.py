@@ -95,10 +95,11 @@ def _city_model(raw: Any) -> str:
 def _city(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
     extra = f"：{ev['description']}" if ev.get("description") else ""
     obs = f"（观察值 {_n(sig.get('observed'))}，阈值 {_n(sig.get('threshold'))}）" if sig.get("observed") is not None else ""
-    return f"市级平台下发的预警信号（市级编号 {sig.get('external_id')}，模型 {_city_model(ev.get('model', sig.get('model')))}）{extra}{obs}。"
+    model = _city_model(ev.get("model", sig.get("model")))
+    return f"市级平台下发的预警信号（市级编号 {sig.get('external_id')}，模型 {model}）{extra}{obs}。"
 
 
-_FAMILY = re.compile(r"(?<![A-Za-z_])(?:%s):[a-z][a-z0-9_]*" % "|".join(SOURCE_ZH))
+_FAMILY = re.compile(r"(?<![A-Za-z_])(?:{}):[a-z][a-z0-9_]*".format("|".join(SOURCE_ZH)))
 
 
 def _family_zh(family: str) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from alerting import series as sq
 from alerting.config import FarringtonCfg, WarnConfig
 from alerting.detectors.farrington import farrington_flexible
+from alerting.evidence import Evidence, json_number
 from alerting.service import Alarm
 
 MODEL = "farrington_flexible"
@@ -85,7 +86,7 @@ def weekly_frames(ctx: RunContext, first_monday: date, last_sunday: date) -> lis
     """The configured levels' weekly series (reports received by the end of `as_of` count)."""
     out = []
     for level in ctx.cfg.farrington.levels:
-        daily = sq.case_counts(ctx.session, level=level, start=first_monday, end=ctx.as_of,  # type: ignore[arg-type]
+        daily = sq.case_counts(ctx.session, level=level, start=first_monday, end=ctx.as_of,
                                district_code=ctx.district_code)
         out.append(WeeklyFrame(to_weeks(daily, first_monday, last_sunday), level))
     return out
@@ -94,12 +95,8 @@ def weekly_frames(ctx: RunContext, first_monday: date, last_sunday: date) -> lis
 def can_alarm(values: np.ndarray, limit54: tuple[int, int]) -> np.ndarray:
     """Rows whose last week may alarm: ≥ limit54[0] cases in the last limit54[1] weeks and a case this week."""
     cases, weeks = limit54
-    return (values[:, -weeks:].sum(axis=1) >= cases) & (values[:, -1] > 0)
-
-
-def _num(x: Any) -> float | None:
-    v = float(x)
-    return None if not np.isfinite(v) else round(v, 4)
+    may_alarm: np.ndarray = (values[:, -weeks:].sum(axis=1) >= cases) & (values[:, -1] > 0)
+    return may_alarm
 
 
 def _title(ctx: RunContext, region: str, disease: str, monday: date) -> str:
@@ -132,19 +129,18 @@ def _alarm(ctx: RunContext, frame: WeeklyFrame, row: int, r: Any) -> Alarm:
     monday = mondays[-1].date()
     sunday = monday + timedelta(days=6)
     counts = frame.counts.to_numpy()[row]
-    observed, upper = float(counts[-1]), _num(r.threshold[-1])
-    expected = _num(r.extra["expected"][-1])
+    observed, upper = float(counts[-1]), json_number(r.threshold[-1])
+    expected = json_number(r.extra["expected"][-1])
     tail = slice(max(0, len(mondays) - EVIDENCE_WEEKS), len(mondays))
-    evidence = {
-        "model": MODEL, "level": frame.level, "as_of": ctx.as_of.isoformat(), "alarm_day": sunday.isoformat(),
-        "week_start": monday.isoformat(), "iso_week": "%d-W%02d" % monday.isocalendar()[:2],
-        "observed": observed, "threshold": upper, "baseline": expected, "expected": expected,
-        "parameters": r.params, "disease_name": _name(ctx.diseases, disease), "region_name": _name(ctx.regions, region),
-        "series": _weekly_evidence(mondays[tail], counts[tail], upper, expected),
-    }
+    year, week, _ = monday.isocalendar()
+    evidence = Evidence(
+        model=MODEL, level=frame.level, as_of=ctx.as_of, alarm_day=sunday, observed=observed, threshold=upper,
+        baseline=expected, parameters=r.params, disease_name=_name(ctx.diseases, disease),
+        region_name=_name(ctx.regions, region), series=_weekly_evidence(mondays[tail], counts[tail], upper, expected),
+        details={"week_start": monday.isoformat(), "iso_week": f"{year}-W{week:02d}", "expected": expected})
     return Alarm(model=MODEL, district_code=region[:6], region_code=region, disease_code=disease,
                  title=_title(ctx, region, disease, monday), as_of=sunday, observed=observed, threshold=upper,
-                 window_start=monday, params=r.params, evidence=evidence, geometry=_geometry(ctx, region),
+                 window_start=monday, params=r.params, evidence=evidence.as_json(), geometry=_geometry(ctx, region),
                  push_region_codes=[region])
 
 

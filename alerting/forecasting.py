@@ -42,7 +42,7 @@ def _check(session: Session, principal: Principal, disease: str, region: str) ->
 def daily_series(session: Session, *, disease: str, region: Region, start: date, end: date,
                  principal: Principal | None = None) -> pd.Series:
     """Daily cases of one disease in a district or street (zero-filled)."""
-    level = "district" if region.level == "district" else "street"
+    level: sq.Level = "district" if region.level == "district" else "street"
     district = region.district_code or region.code
     frame = sq.case_counts(session, level=level, start=start, end=end, district_code=district, principal=principal,
                            disease_codes=[disease])
@@ -82,7 +82,7 @@ def rt_forecast(session: Session, *, principal: Principal, disease: str, region:
         "serial_interval": {"mean": si.mean, "sd": si.sd},
         "observed": [{"date": d.date(), "count": float(v)} for d, v in counts.items()],
         "rt": [{"date": dates[int(te) - 1].date(), "mean": _num(m), "q025": _num(lo), "q975": _num(hi)}
-               for te, m, lo, hi in zip(rt.t_end, rt.mean, rt.q025, rt.q975)],
+               for te, m, lo, hi in zip(rt.t_end, rt.mean, rt.q025, rt.q975, strict=True)],
         "projection": [{"date": as_of + timedelta(days=i + 1), "mean": float(proj.mean[i]),
                         "q025": float(proj.quantiles["q025"][i]), "q975": float(proj.quantiles["q975"][i])}
                        for i in range(proj.horizon)],

@@ -3,17 +3,20 @@
 Models: single-case list and per-disease count thresholds (fixed threshold), the CIDARS moving
 percentile per region × disease (streets and districts), Farrington flexible on ISO-week counts per
 region × disease (`alerting.farrington_alarms`), EARS C1/C2/C3 on syndromic counts per sentinel
-institution, CUSUM per street × disease, and the space-time permutation scan over a district's streets. An alarm on any of the last `lookback_days` days counts; its day is the
-signal's `window_end`, so a re-run of the same data changes nothing (dedup in `service.raise_alarm`).
+institution, CUSUM per street × disease, and the space-time permutation scan over a district's streets.
+An alarm on any of the last `lookback_days` days counts; its day is the signal's `window_end`, so a
+re-run of the same data changes nothing (dedup in `service.raise_alarm`). Every alarm's evidence is one
+`alerting.evidence.Evidence`.
 Alarms are kept as evidence (signal kind 'alarm') and fused into graded warning events
 (`alerting.event_loop`), which alone enter the loop, the inbox and the push to institutions.
 """
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -32,8 +35,10 @@ from alerting.detectors.moving_percentile import baseline_positions, moving_perc
 from alerting.detectors.scan import space_time_permutation_scan
 from alerting.detectors.threshold import count_threshold
 from alerting.event_loop import fuse_alarms
+from alerting.evidence import Evidence, json_number, series_tail
 from alerting.farrington_alarms import farrington_alarms
 from alerting.service import Alarm, Publish, raise_alarm
+from geo.dates import CST
 from store.cases import CaseReport, Disease
 from store.places import Region
 
@@ -63,7 +68,8 @@ class RunReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "district_code": self.district_code,
-                "seconds": round(self.seconds, 3), "model_seconds": {k: round(v, 3) for k, v in self.model_seconds.items()},
+                "seconds": round(self.seconds, 3),
+                "model_seconds": {k: round(v, 3) for k, v in self.model_seconds.items()},
                 "series": self.series, "alarms": self.alarms, "created": self.created, "refired": self.refired,
                 "unchanged": self.unchanged, "events_created": self.events_created,
                 "events_graded": self.events_graded, "events_notified": self.events_notified,
@@ -80,22 +86,22 @@ class _Ctx:
     regions: dict[str, Region]
 
 
-def _num(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if not np.isfinite(v) else round(v, 4)
+@dataclass(frozen=True)
+class SeriesAlarm:
+    """How one detector series becomes an alarm: what it counts where, its title, extra evidence, gate and push."""
 
-
-def _series_evidence(dates: pd.Index, counts: np.ndarray, *, days: int, **arrays: np.ndarray) -> dict[str, Any]:
-    """The last `days` days of a series as JSON-ready lists (NaN → null)."""
-    sl = slice(max(0, len(dates) - days), len(dates))
-    out: dict[str, Any] = {"dates": [d.date().isoformat() for d in pd.DatetimeIndex(dates[sl])],
-                           "counts": [_num(v) for v in counts[sl]]}
-    for name, arr in arrays.items():
-        out[name] = [_num(v) for v in np.asarray(arr, dtype=float)[sl]]
-    return out
+    region: str
+    disease: str | None
+    level: str  # street | district | institution
+    counts: np.ndarray
+    title: str
+    arrays: Mapping[str, np.ndarray] = field(default_factory=dict)  # more daily series for the evidence chart
+    details: Mapping[str, Any] = field(default_factory=dict)  # the model's own evidence keys (written last)
+    scope_key: str | None = None
+    push_institution_ids: Sequence[int] = ()
+    push_regions: Sequence[str] = ()  # default: the region itself
+    min_count: float = 0.0  # no alarm below this count on the alarm day
+    min_count_on: np.ndarray | None = None  # the counts that gate reads (default: `counts`)
 
 
 def _last_alarm(alarm: np.ndarray, lookback: int) -> int | None:
@@ -120,7 +126,8 @@ def _geometry(ctx: _Ctx, codes: Iterable[str]) -> Any:
 
 
 def _day(dates: pd.Index, i: int) -> date:
-    return pd.Timestamp(dates[i]).date()
+    day: date = pd.Timestamp(dates[i]).date()
+    return day
 
 
 # ---------------------------------------------------------------- fixed threshold
@@ -138,24 +145,24 @@ def single_case_alarms(ctx: _Ctx) -> list[Alarm]:
     groups: dict[tuple[str, str], list[Any]] = {}
     for row in ctx.session.execute(stmt):
         groups.setdefault((row.region_code or row.district_code, row.disease_code), []).append(row)
-    alarms = []
-    for (region, disease), rows in groups.items():
-        last = rows[-1].report_time.astimezone(sq.CST).date()
-        cases = [{"id": r.id, "onset_date": r.onset_date.isoformat(),
-                  "report_date": r.report_time.astimezone(sq.CST).date().isoformat(), "region_code": r.region_code}
-                 for r in rows]
-        name = _disease_name(ctx, disease)
-        alarms.append(Alarm(
-            model="single_case", district_code=rows[0].district_code, region_code=region, disease_code=disease,
-            title=f"{_region_name(ctx, region)}报告{name}{len(rows)}例（单病例预警）", as_of=last,
-            observed=float(len(rows)), threshold=1.0, window_start=start,
-            params={"min_cases": 1, "lookback_days": ctx.cfg.lookback_days, "comparison": ">="},
-            evidence={"model": "single_case", "level": "street" if len(region) > 6 else "district",
-                      "as_of": ctx.as_of.isoformat(), "alarm_day": last.isoformat(), "observed": len(rows),
-                      "threshold": 1, "baseline": 0, "parameters": {"min_cases": 1}, "cases": cases,
-                      "disease_name": name},
-            geometry=_geometry(ctx, [region])))
-    return alarms
+    return [_single_case_alarm(ctx, region, disease, rows, start) for (region, disease), rows in groups.items()]
+
+
+def _single_case_alarm(ctx: _Ctx, region: str, disease: str, rows: list[Any], start: date) -> Alarm:
+    last = rows[-1].report_time.astimezone(CST).date()
+    cases = [{"id": r.id, "onset_date": r.onset_date.isoformat(),
+              "report_date": r.report_time.astimezone(CST).date().isoformat(), "region_code": r.region_code}
+             for r in rows]
+    name = _disease_name(ctx, disease)
+    evidence = Evidence(model="single_case", level="street" if len(region) > 6 else "district", as_of=ctx.as_of,
+                        alarm_day=last, observed=len(rows), threshold=1, baseline=0, parameters={"min_cases": 1},
+                        disease_name=name, cases=cases)
+    return Alarm(
+        model="single_case", district_code=rows[0].district_code, region_code=region, disease_code=disease,
+        title=f"{_region_name(ctx, region)}报告{name}{len(rows)}例（单病例预警）", as_of=last,
+        observed=float(len(rows)), threshold=1.0, window_start=start,
+        params={"min_cases": 1, "lookback_days": ctx.cfg.lookback_days, "comparison": ">="},
+        evidence=evidence.as_json(), geometry=_geometry(ctx, [region]))
 
 
 def count_threshold_alarms(ctx: _Ctx, streets: pd.DataFrame) -> list[Alarm]:
@@ -167,45 +174,43 @@ def count_threshold_alarms(ctx: _Ctx, streets: pd.DataFrame) -> list[Alarm]:
             continue
         res = count_threshold(rows.to_numpy(), rule.min_cases, rule.window, dates=rows.columns)
         for i, (region, _) in enumerate(rows.index):
-            r = res.series(i)
-            alarms += _series_alarm(ctx, r, region, disease, level="street", counts=rows.to_numpy()[i],
-                                    title=f"{_region_name(ctx, region)}{_disease_name(ctx, disease)}"
-                                          f"{rule.window}天内达到{rule.min_cases}例阈值",
-                                    extra_arrays={})
+            title = f"{_region_name(ctx, region)}{_disease_name(ctx, disease)}{rule.window}天内达到{rule.min_cases}例阈值"
+            spec = SeriesAlarm(region, disease, level="street", counts=rows.to_numpy()[i], title=title)
+            alarms += _series_alarm(ctx, res.series(i), spec)
     return alarms
 
 
 # ---------------------------------------------------------------- count-series models
 
-def _series_alarm(ctx: _Ctx, r: DetectionResult, region: str, disease: str | None, *, level: str,
-                  counts: np.ndarray, title: str, extra_arrays: dict[str, np.ndarray],
-                  evidence_extra: dict[str, Any] | None = None, scope_key: str | None = None,
-                  push_institution_ids: list[int] | None = None, push_regions: list[str] | None = None,
-                  min_count: float = 0.0, min_count_on: np.ndarray | None = None) -> list[Alarm]:
+def _series_alarm(ctx: _Ctx, r: DetectionResult, spec: SeriesAlarm) -> list[Alarm]:
     """An Alarm for the latest alarm day of one detector series within the lookback, if any."""
     i = _last_alarm(np.asarray(r.alarm, dtype=bool), ctx.cfg.lookback_days)
-    if i is None:
-        return []
-    gate = counts if min_count_on is None else min_count_on
-    if gate[i] < min_count:
+    gate = spec.counts if spec.min_count_on is None else spec.min_count_on
+    if i is None or gate[i] < spec.min_count:
         return []
     day = _day(r.index, i)
-    baseline = extra_arrays.get("baseline")
-    evidence = {
-        "model": r.model, "level": level, "as_of": ctx.as_of.isoformat(), "alarm_day": day.isoformat(),
-        "observed": _num(r.observed[i]), "threshold": _num(r.threshold[i]),
-        "baseline": _num(baseline[i]) if baseline is not None else None, "parameters": r.params,
-        "disease_name": _disease_name(ctx, disease) if disease else None, "region_name": _region_name(ctx, region),
-        "series": _series_evidence(r.index, counts, days=ctx.cfg.history_days, observed=r.observed,
-                                   threshold=r.threshold, **extra_arrays),
-        **(evidence_extra or {}),
-    }
     window = int(r.params.get("window", 1))
-    return [Alarm(model=r.model, district_code=region[:6], region_code=region, disease_code=disease, title=title,
-                  as_of=day, observed=_num(r.observed[i]), threshold=_num(r.threshold[i]),
-                  window_start=day - timedelta(days=window - 1), params=r.params, evidence=evidence,
-                  geometry=_geometry(ctx, push_regions or [region]), scope_key=scope_key,
-                  push_institution_ids=push_institution_ids or [], push_region_codes=push_regions or [region])]
+    regions = list(spec.push_regions) or [spec.region]
+    return [Alarm(model=r.model, district_code=spec.region[:6], region_code=spec.region, disease_code=spec.disease,
+                  title=spec.title, as_of=day, observed=json_number(r.observed[i]),
+                  threshold=json_number(r.threshold[i]), window_start=day - timedelta(days=window - 1),
+                  params=r.params, evidence=_series_evidence(ctx, r, spec, i).as_json(),
+                  geometry=_geometry(ctx, regions), scope_key=spec.scope_key,
+                  push_institution_ids=list(spec.push_institution_ids), push_region_codes=regions)]
+
+
+def _series_evidence(ctx: _Ctx, r: DetectionResult, spec: SeriesAlarm, i: int) -> Evidence:
+    """The evidence of a series alarm on day `i`: its values there and the last `history_days` of the series."""
+    baseline = spec.arrays.get("baseline")
+    return Evidence(
+        model=r.model, level=spec.level, as_of=ctx.as_of, alarm_day=_day(r.index, i),
+        observed=json_number(r.observed[i]), threshold=json_number(r.threshold[i]),
+        baseline=json_number(baseline[i]) if baseline is not None else None, parameters=r.params,
+        disease_name=_disease_name(ctx, spec.disease) if spec.disease else None,
+        region_name=_region_name(ctx, spec.region),
+        series=series_tail(r.index, spec.counts, days=ctx.cfg.history_days, observed=r.observed,
+                           threshold=r.threshold, **spec.arrays),
+        details=spec.details)
 
 
 def moving_percentile_alarms(ctx: _Ctx, frame: pd.DataFrame, level: str) -> list[Alarm]:
@@ -224,14 +229,11 @@ def moving_percentile_alarms(ctx: _Ctx, frame: pd.DataFrame, level: str) -> list
         j = _last_alarm(np.asarray(r.alarm), ctx.cfg.lookback_days)
         if j is None:
             continue
-        windows = [_num(r.observed[k]) for k in pos[j] if k >= 0]
-        pct = f"{p.percentile:g}"
-        alarms += _series_alarm(
-            ctx, r, region, disease, level=level, counts=values[i],
-            title=f"{_region_name(ctx, region)}{_disease_name(ctx, disease)}近{p.window}天病例数超过历史同期P{pct}",
-            extra_arrays={}, evidence_extra={"baseline_windows": windows,
-                                             "baseline": _num(np.median([w for w in windows if w is not None]))
-                                             if windows else None})
+        windows = [json_number(r.observed[k]) for k in pos[j] if k >= 0]
+        median = json_number(np.median([w for w in windows if w is not None])) if windows else None
+        title = f"{_region_name(ctx, region)}{_disease_name(ctx, disease)}近{p.window}天病例数超过历史同期P{p.percentile:g}"
+        alarms += _series_alarm(ctx, r, SeriesAlarm(region, disease, level=level, counts=values[i], title=title,
+                                                    details={"baseline_windows": windows, "baseline": median}))
     return alarms
 
 
@@ -250,12 +252,12 @@ def cusum_alarms(ctx: _Ctx, streets: pd.DataFrame) -> list[Alarm]:
         k = _last_alarm(np.asarray(r.alarm), ctx.cfg.lookback_days)
         if k is None:
             continue
-        alarms += _series_alarm(
-            ctx, r, region, disease, level="street", counts=values[i],
+        alarms += _series_alarm(ctx, r, SeriesAlarm(
+            region, disease, level="street", counts=values[i],
             title=f"{_region_name(ctx, region)}{_disease_name(ctx, disease)}病例数持续升高（CUSUM）",
-            extra_arrays={"baseline": r.extra["baseline_mean"], "cusum": r.extra["cusum"]},
-            evidence_extra={"baseline_sd": _num(r.extra["baseline_sd"][k]), "cusum": _num(r.extra["cusum"][k])},
-            min_count=c.min_count, min_count_on=week[i])
+            arrays={"baseline": r.extra["baseline_mean"], "cusum": r.extra["cusum"]},
+            details={"baseline_sd": json_number(r.extra["baseline_sd"][k]), "cusum": json_number(r.extra["cusum"][k])},
+            min_count=c.min_count, min_count_on=week[i]))
     return alarms
 
 
@@ -276,33 +278,41 @@ def ears_alarms(ctx: _Ctx, synd: pd.DataFrame) -> list[Alarm]:
     values = synd.to_numpy()
     alarms = []
     for method in e.methods:
-        kw = {"c3_form": e.c3_form} if method == "C3" else {}
-        res = ears_c(values, method, baseline=e.baseline, min_sigma=e.min_sigma, dates=synd.columns, **kw)
+        res = ears_c(values, method, baseline=e.baseline, min_sigma=e.min_sigma, dates=synd.columns,
+                     c3_form=e.c3_form)  # c3_form counts only for C3
         for i, (inst_id, syndrome) in enumerate(synd.index):
             r = res.series(i)
             k = _last_alarm(np.asarray(r.alarm), ctx.cfg.lookback_days)
             inst = insts.get(inst_id)
             if k is None or inst is None:
                 continue
-            region = inst.region_code or inst.district_code
-            alarms += _series_alarm(
-                ctx, r, region, None, level="institution", counts=values[i],
-                title=f"{inst.name}{SYNDROME_ZH.get(syndrome, syndrome)}症候群病例数异常升高（EARS-{method}）",
-                extra_arrays={"baseline": r.extra["baseline_mean"]},
-                evidence_extra={**({"c3": _num(r.extra["c3"][k])} if "c3" in r.extra else {}),
-                                "institution_id": inst.id, "institution_code": inst.code,
-                                "institution_name": inst.name, "syndrome": syndrome,
-                                "syndrome_name": SYNDROME_ZH.get(syndrome, syndrome),
-                                "baseline_sd": _num(r.extra["baseline_sd"][k])},
-                scope_key=f"{inst.code}:{syndrome}", push_institution_ids=[inst.id], push_regions=[region],
-                min_count=e.min_count)
+            alarms += _series_alarm(ctx, r, _ears_spec(r, k, inst, syndrome, values[i], method, e.min_count))
     return alarms
+
+
+def _ears_spec(r: DetectionResult, k: int, inst: Any, syndrome: str, counts: np.ndarray, method: str,
+               min_count: float) -> SeriesAlarm:
+    """One sentinel institution's syndrome series, alarming on day `k`, pushed to that institution."""
+    region = inst.region_code or inst.district_code
+    syndrome_zh = SYNDROME_ZH.get(syndrome, syndrome)
+    details = {**({"c3": json_number(r.extra["c3"][k])} if "c3" in r.extra else {}),
+               "institution_id": inst.id, "institution_code": inst.code, "institution_name": inst.name,
+               "syndrome": syndrome, "syndrome_name": syndrome_zh,
+               "baseline_sd": json_number(r.extra["baseline_sd"][k])}
+    return SeriesAlarm(region, None, level="institution", counts=counts,
+                       title=f"{inst.name}{syndrome_zh}症候群病例数异常升高（EARS-{method}）",
+                       arrays={"baseline": r.extra["baseline_mean"]}, details=details,
+                       scope_key=f"{inst.code}:{syndrome}", push_institution_ids=[inst.id], push_regions=[region],
+                       min_count=min_count)
 
 
 # ---------------------------------------------------------------- space-time scan
 
 def scan_alarms(ctx: _Ctx, district: str, streets: pd.DataFrame) -> list[Alarm]:
-    """Space-time permutation scan over a district's streets (study period `scan.study_days`), per disease with enough cases."""
+    """Space-time permutation scan over a district's streets (study period `scan.study_days`).
+
+    Only diseases with at least `scan.min_cases` cases in the study period are scanned.
+    """
     sc = ctx.cfg.scan
     start = ctx.as_of - timedelta(days=sc.study_days - 1)
     if streets.empty:
@@ -324,30 +334,35 @@ def scan_alarms(ctx: _Ctx, district: str, streets: pd.DataFrame) -> list[Alarm]:
 
 def _cluster_alarm(ctx: _Ctx, district: str, disease: str, cl: Any, params: dict[str, Any], start: date) -> Alarm:
     names = [_region_name(ctx, c) for c in cl.locations]
-    end = pd.Timestamp(cl.end).date()
-    first = pd.Timestamp(cl.start).date()
-    cases = [{"id": r.id, "onset_date": r.onset_date.isoformat(), "region_code": r.region_code}
-             for r in ctx.session.execute(
-                 select(CaseReport.id, CaseReport.onset_date, CaseReport.region_code)
-                 .where(CaseReport.district_code == district, CaseReport.disease_code == disease,
-                        CaseReport.region_code.in_(cl.locations), CaseReport.onset_date >= first,
-                        CaseReport.onset_date <= end, CaseReport.report_time < sq.end_of_day(ctx.as_of))
-                 .order_by(CaseReport.onset_date, CaseReport.id).limit(500))]
+    first, end = pd.Timestamp(cl.start).date(), pd.Timestamp(cl.end).date()
     cluster = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in cl.as_dict().items()}
     cluster["start"], cluster["end"] = first.isoformat(), end.isoformat()
     cluster["location_names"] = names
     dname = _disease_name(ctx, disease)
+    expected = round(float(cl.expected), 3)
+    evidence = Evidence(model="scan", level="cluster", as_of=ctx.as_of, alarm_day=end, observed=cl.observed,
+                        threshold=None, baseline=expected, parameters=params, disease_name=dname,
+                        region_name=names[0], cases=_cluster_cases(ctx, district, disease, cl),
+                        details={"expected": expected, "cluster": cluster})
     more = f"等{len(names)}个街道" if len(names) > 1 else ""
     return Alarm(
         model="scan", district_code=district, region_code=cl.centre, disease_code=disease,
         title=f"{names[0]}{more}{dname}时空聚集（{cl.days}天{cl.observed}例）", as_of=end,
-        observed=float(cl.observed), threshold=round(float(cl.expected), 3), window_start=first,
+        observed=float(cl.observed), threshold=expected, window_start=first,
         params={**params, "alpha": ctx.cfg.scan.alpha, "study_start": start.isoformat()},
-        evidence={"model": "scan", "level": "cluster", "as_of": ctx.as_of.isoformat(), "alarm_day": end.isoformat(),
-                  "observed": cl.observed, "threshold": None, "baseline": round(float(cl.expected), 3),
-                  "expected": round(float(cl.expected), 3), "parameters": params, "cluster": cluster,
-                  "cases": cases, "disease_name": dname, "region_name": names[0]},
-        geometry=_geometry(ctx, cl.locations), push_region_codes=list(cl.locations))
+        evidence=evidence.as_json(), geometry=_geometry(ctx, cl.locations), push_region_codes=list(cl.locations))
+
+
+def _cluster_cases(ctx: _Ctx, district: str, disease: str, cl: Any) -> list[dict[str, Any]]:
+    """The cluster's cases (first 500 by onset) reported by the end of the run's day."""
+    first, end = pd.Timestamp(cl.start).date(), pd.Timestamp(cl.end).date()
+    rows = ctx.session.execute(
+        select(CaseReport.id, CaseReport.onset_date, CaseReport.region_code)
+        .where(CaseReport.district_code == district, CaseReport.disease_code == disease,
+               CaseReport.region_code.in_(cl.locations), CaseReport.onset_date >= first,
+               CaseReport.onset_date <= end, CaseReport.report_time < sq.end_of_day(ctx.as_of))
+        .order_by(CaseReport.onset_date, CaseReport.id).limit(500))
+    return [{"id": r.id, "onset_date": r.onset_date.isoformat(), "region_code": r.region_code} for r in rows]
 
 
 # ---------------------------------------------------------------- orchestration
@@ -410,7 +425,7 @@ def collect_alarms(session: Session, *, as_of: date, district_code: str | None, 
         districts = sorted({code[:6] for code, _ in streets.index})
         for d in districts:
             part = streets[[code[:6] == d for code, _ in streets.index]]
-            alarms += _timed(report, "scan", lambda: scan_alarms(ctx, d, part))
+            alarms += _timed(report, "scan", partial(scan_alarms, ctx, d, part))
     return alarms
 
 

@@ -41,7 +41,7 @@ import pandas as pd
 
 from alerting.config import CusumCfg, EarsCfg, EventsCfg, MovingPercentileCfg
 from alerting.detectors.cusum import cusum
-from alerting.detectors.ears import ears_c
+from alerting.detectors.ears import Method, ears_c
 from alerting.detectors.farrington import FREQ, farrington_flexible
 from alerting.detectors.moving_percentile import moving_percentile
 from alerting.detectors.threshold import count_threshold
@@ -67,7 +67,8 @@ class Scenario:
     def dow(self) -> np.ndarray:
         """Weekday factors Monday … Sunday with mean 1 (weekends lower by about ``dow_amplitude``)."""
         raw = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0 - self.dow_amplitude, 1.0 - self.dow_amplitude])
-        return raw / raw.mean()
+        factors: np.ndarray = raw / raw.mean()
+        return factors
 
     def mean(self, n_days: int) -> np.ndarray:
         t = np.arange(n_days, dtype=float)
@@ -75,7 +76,8 @@ class Scenario:
         for j, (g, d) in enumerate(self.harmonics, start=1):
             eta = eta + g * np.cos(2 * np.pi * j * t / 365.0) + d * np.sin(2 * np.pi * j * t / 365.0)
         weekday = (START.weekday() + np.arange(n_days)) % 7
-        return np.exp(eta) * self.dow()[weekday]
+        mu: np.ndarray = np.exp(eta) * self.dow()[weekday]
+        return mu
 
 
 SCENARIOS = (
@@ -135,9 +137,16 @@ def simulate(n_series: int, *, seed: int = 1, years: int = 6, eval_days: int = 3
         delays = np.floor(rng.lognormal(LOGNORMAL_MEANLOG, LOGNORMAL_SDLOG, size)).astype(int)
         delays = np.minimum(delays, n_days - 1 - start)
         planted = np.bincount(start + delays, minlength=n_days)
-        mus.append(mu), phis.append(sc.phi), counts.append(y + planted), extra.append(planted)
-        ks.append(k), sizes.append(size), sds.append(sd), starts.append(start)
-        ends.append(start + int(delays.max())), scen.append(s_idx)
+        mus.append(mu)
+        phis.append(sc.phi)
+        counts.append(y + planted)
+        extra.append(planted)
+        ks.append(k)
+        sizes.append(size)
+        sds.append(sd)
+        starts.append(start)
+        ends.append(start + int(delays.max()))
+        scen.append(s_idx)
     days = [START + timedelta(days=d) for d in range(n_days)]
     return Simulation(days, np.array(mus), np.array(phis), np.array(counts), np.array(extra), np.array(ks),
                       np.array(sizes), np.array(sds), np.array(starts), np.array(ends), eval_from, np.array(scen))
@@ -165,10 +174,9 @@ def _week_sums(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def run_ears(sim: Simulation, method: str) -> ModelRun:
+def run_ears(sim: Simulation, method: Method) -> ModelRun:
     e = EarsCfg()
-    kw = {"c3_form": e.c3_form} if method == "C3" else {}
-    r = ears_c(sim.counts.astype(float), method, baseline=e.baseline, min_sigma=e.min_sigma, **kw)
+    r = ears_c(sim.counts.astype(float), method, baseline=e.baseline, min_sigma=e.min_sigma, c3_form=e.c3_form)
     return ModelRun(_gate(r.alarm, sim.counts, e.min_count), r.observed, r.extra.get("baseline_mean"))
 
 

@@ -8,20 +8,20 @@ run "as of" a past day sees what was known then. With a `principal`, only its sc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from accounts.principal import Principal
 from accounts.scope import scope_clause
+from geo.dates import CST
 from store.cases import CaseReport, SyndromicCount
 from store.places import Institution, Region
 
-CST = timezone(timedelta(hours=8))
 Level = Literal["street", "district"]
 
 
@@ -64,13 +64,10 @@ def first_syndromic_day(session: Session, *, district_code: str | None) -> date 
 def case_counts(session: Session, *, level: Level, start: date, end: date, district_code: str | None = None,
                 principal: Principal | None = None, disease_codes: list[str] | None = None) -> pd.DataFrame:
     """Cases per (region_code, disease_code) and onset day; `level` street (a district's streets) or district."""
-    if level == "district":
-        region = CaseReport.district_code
-        stmt = select(region, CaseReport.disease_code, CaseReport.onset_date, func.count())
-    else:
-        region = CaseReport.region_code
-        stmt = (select(region, CaseReport.disease_code, CaseReport.onset_date, func.count())
-                .join(Region, and_(Region.code == CaseReport.region_code, Region.level == "street")))
+    region: QueryableAttribute[str | None] = CaseReport.district_code if level == "district" else CaseReport.region_code
+    stmt = select(region, CaseReport.disease_code, CaseReport.onset_date, func.count())
+    if level != "district":
+        stmt = stmt.join(Region, and_(Region.code == CaseReport.region_code, Region.level == "street"))
     stmt = stmt.where(CaseReport.onset_date >= start, CaseReport.onset_date <= end,
                       CaseReport.report_time < end_of_day(end))
     if district_code:

@@ -5,7 +5,7 @@ live event that is published only after the caller's transaction commits. The ca
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from accounts.people import actor_label, people
 from accounts.principal import CITY_CODE, Principal
 from alerting.events import GRADES
 from alerting.schemas import STATE_ZH, CitySignalIn, SignalQuery
+from core.errors import DomainError
 from geo.crs import to_wgs84
 from geo.srid import SRID
 from store.accounts import AppUser, Org
@@ -50,12 +51,8 @@ CITY_ROLES = frozenset({"city_api", "city_admin"})
 STAFF_ROLE = "district_staff"  # inbox address: every commander and analyst of the district
 
 
-class SignalError(Exception):
-    """A refused action: `kind` is not_found | forbidden | conflict | invalid; `code` is stable."""
-
-    def __init__(self, kind: str, code: str, message: str, message_zh: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.kind, self.code, self.message, self.message_zh, self.field = kind, code, message, message_zh, field
+class SignalError(DomainError):
+    """A refused signal action: `kind` is not_found | forbidden | conflict | invalid; `code` is stable."""
 
 
 @dataclass
@@ -121,17 +118,28 @@ def _live(signal: Signal, action: str, what: str) -> dict[str, Any]:
                        "title": signal.title, "event": what, "fire_count": signal.fire_count}}
 
 
-def _record(session: Session, signal: Signal, actor: Principal | None, action: str, *, from_state: str | None = None,
-            reason: str | None = None, data: dict[str, Any] | None = None, ip: str | None = None,
+@dataclass(frozen=True)
+class SignalChange:
+    """What happened to a signal, as its `signal_event` and audit row record it."""
+
+    action: str
+    from_state: str | None = None
+    reason: str | None = None
+    data: dict[str, Any] | None = None
+    ip: str | None = None
+
+
+def _record(session: Session, signal: Signal, actor: Principal | None, change: SignalChange, *,
             publish: Publish | None = None) -> SignalEvent:
     """The signal event, its audit row and the queued live event."""
+    action, from_state, reason, data = change.action, change.from_state, change.reason, change.data or {}
     ev = SignalEvent(signal_id=signal.id, actor_user_id=actor.user_id if actor and actor.user_id > 0 else None,
-                     action=action, from_state=from_state, to_state=signal.state, reason=reason, data=data or {})
+                     action=action, from_state=from_state, to_state=signal.state, reason=reason, data=data)
     session.add(ev)
     session.flush()
     audit.record(session, actor=actor, action=f"signal.{action}", object_type="signal", object_id=str(signal.id),
-                 district_code=signal.district_code, ip=ip,
-                 detail={"from": from_state, "to": signal.state, "reason": reason, **(data or {})})
+                 district_code=signal.district_code, ip=change.ip,
+                 detail={"from": from_state, "to": signal.state, "reason": reason, **data})
     _queue_publish(session, publish, _live(signal, "created" if action in ("created", "received") else "updated",
                                            action))
     return ev
@@ -157,7 +165,7 @@ def _target_institutions(session: Session, signal: Signal, regions: list[str], e
     return sorted(ids | set(extra))
 
 
-def push(session: Session, signal: Signal, *, regions: list[str], extra_institution_ids: list[int] = ()) -> int:
+def push(session: Session, signal: Signal, *, regions: list[str], extra_institution_ids: Sequence[int] = ()) -> int:
     """Receipts (and inbox items) for the institutions the signal concerns that do not have one yet."""
     targets = _target_institutions(session, signal, regions, list(extra_institution_ids))
     have = set(session.scalars(select(SignalReceipt.institution_id).where(SignalReceipt.signal_id == signal.id)))
@@ -206,9 +214,10 @@ def raise_alarm(session: Session, alarm: Alarm, *, verify_hours: float, dedup_da
             current.geom = geom
         if notify:
             push(session, current, regions=regions, extra_institution_ids=alarm.push_institution_ids)
-        _record(session, current, None, "refired", from_state=current.state,
-                data={"as_of": alarm.as_of.isoformat(), "observed": alarm.observed, "threshold": alarm.threshold,
-                      "fire_count": current.fire_count}, publish=publish)
+        _record(session, current, None, SignalChange(
+            "refired", from_state=current.state,
+            data={"as_of": alarm.as_of.isoformat(), "observed": alarm.observed, "threshold": alarm.threshold,
+                  "fire_count": current.fire_count}), publish=publish)
         return current, "refired"
     if current is not None and alarm.as_of < (current.window_end or alarm.as_of):
         return current, "unchanged"  # an older day re-run: the open signal already covers it
@@ -223,8 +232,8 @@ def raise_alarm(session: Session, alarm: Alarm, *, verify_hours: float, dedup_da
     if notify:
         push(session, signal, regions=regions, extra_institution_ids=alarm.push_institution_ids)
         _inbox(session, signal, "signal.new", signal.title, role=STAFF_ROLE)
-    _record(session, signal, None, "created", data={"as_of": alarm.as_of.isoformat(), "model": alarm.model},
-            publish=publish)
+    created = SignalChange("created", data={"as_of": alarm.as_of.isoformat(), "model": alarm.model})
+    _record(session, signal, None, created, publish=publish)
     return signal, "created"
 
 
@@ -270,7 +279,8 @@ def transition(session: Session, *, actor: Principal, signal_id: int, to: str, r
                           f"当前角色无权将信号变为{STATE_ZH[to]}", "to")
     from_state = signal.state
     signal.state = to
-    _record(session, signal, actor, "transition", from_state=from_state, reason=reason, ip=ip, publish=publish)
+    _record(session, signal, actor, SignalChange("transition", from_state=from_state, reason=reason, ip=ip),
+            publish=publish)
     return signal
 
 
@@ -292,8 +302,9 @@ def assign(session: Session, *, actor: Principal, signal_id: int, user_id: int, 
     previous = signal.assignee_user_id
     signal.assignee_user_id = user_id
     _inbox(session, signal, "signal.assigned", f"指派给您：{signal.title}", user_id=user_id)
-    _record(session, signal, actor, "assigned", from_state=signal.state, reason=reason,
-            data={"user_id": user_id, "previous_user_id": previous}, ip=ip, publish=publish)
+    _record(session, signal, actor, SignalChange("assigned", from_state=signal.state, reason=reason,
+                                                 data={"user_id": user_id, "previous_user_id": previous}, ip=ip),
+            publish=publish)
     return signal
 
 
@@ -310,8 +321,9 @@ def acknowledge(session: Session, *, actor: Principal, signal_id: int, ip: str |
     assert receipt is not None  # visible_clause admits institutions only through a receipt
     if receipt.acknowledged_at is None:
         receipt.acknowledged_at, receipt.ack_user_id = utcnow(), actor.user_id
-        _record(session, signal, actor, "acknowledged", from_state=signal.state,
-                data={"institution_id": actor.institution_id}, ip=ip, publish=publish)
+        _record(session, signal, actor, SignalChange("acknowledged", from_state=signal.state,
+                                                     data={"institution_id": actor.institution_id}, ip=ip),
+                publish=publish)
     return receipt
 
 
@@ -325,10 +337,11 @@ def check_overdue(session: Session, now: datetime, *, publish: Publish | None = 
         signal.escalated_at = now
         late = now - signal.verify_due_at if signal.verify_due_at else timedelta(0)
         _inbox(session, signal, "signal.escalated", f"超时未核实：{signal.title}", role="district_commander")
-        _record(session, signal, None, "escalated", from_state=signal.state,
-                reason=f"核实时限已过 {late.total_seconds() / 3600:.1f} 小时，已上报区级指挥",
-                data={"verify_due_at": signal.verify_due_at.isoformat() if signal.verify_due_at else None},
-                publish=publish)
+        _record(session, signal, None, SignalChange(
+            "escalated", from_state=signal.state,
+            reason=f"核实时限已过 {late.total_seconds() / 3600:.1f} 小时，已上报区级指挥",
+            data={"verify_due_at": signal.verify_due_at.isoformat() if signal.verify_due_at else None}),
+            publish=publish)
     return [s.id for s in rows]
 
 
@@ -395,7 +408,7 @@ def receive_city_signal(session: Session, *, actor: Principal, data: CitySignalI
         if existing is None:
             raise
         return existing, False
-    _record(session, signal, actor, "received", data={"external_id": data.signal_id}, ip=ip)
+    _record(session, signal, actor, SignalChange("received", data={"external_id": data.signal_id}, ip=ip))
     return signal, True
 
 
@@ -403,6 +416,17 @@ def receive_city_signal(session: Session, *, actor: Principal, data: CitySignalI
 
 def list_signals(session: Session, *, actor: Principal, query: SignalQuery) -> tuple[int, list[Signal]]:
     """Signals in the actor's scope matching the filters, newest first."""
+    conds = _signal_filters(actor, query)
+    total = session.scalar(select(func.count()).select_from(Signal).where(*conds)) or 0
+    order = [Signal.last_fired_at.desc(), Signal.id.desc()]
+    if query.sort == "grade":  # the duty officer's desk: the most severe first, ungraded alarms last
+        order.insert(0, case({g: GRADES.index(g) + 1 for g in GRADES}, value=Signal.grade, else_=0).desc())
+    rows = session.scalars(select(Signal).where(*conds).order_by(*order).limit(query.limit).offset(query.offset))
+    return int(total), list(rows)
+
+
+def _signal_filters(actor: Principal, query: SignalQuery) -> list[Any]:
+    """The WHERE conditions of `list_signals`: the actor's scope and the query's filters."""
     conds: list[Any] = [visible_clause(actor)]
     if query.state:
         conds.append(Signal.state.in_(query.state.split(",")))
@@ -422,12 +446,7 @@ def list_signals(session: Session, *, actor: Principal, query: SignalQuery) -> t
         conds.append(Signal.window_end >= query.since)
     if query.until:
         conds.append(Signal.window_end <= query.until)
-    total = session.scalar(select(func.count()).select_from(Signal).where(*conds)) or 0
-    order = [Signal.last_fired_at.desc(), Signal.id.desc()]
-    if query.sort == "grade":  # the duty officer's desk: the most severe first, ungraded alarms last
-        order.insert(0, case({g: GRADES.index(g) + 1 for g in GRADES}, value=Signal.grade, else_=0).desc())
-    rows = session.scalars(select(Signal).where(*conds).order_by(*order).limit(query.limit).offset(query.offset))
-    return int(total), list(rows)
+    return conds
 
 
 def _names(session: Session, signals: list[Signal]) -> tuple[dict[str, str], dict[str, str]]:

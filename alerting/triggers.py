@@ -12,16 +12,16 @@ import threading
 import time as _time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 
 import redis as redis_lib
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerting.runner import AlarmSource, RunReport, run_all
 from alerting.service import Publish, check_overdue
+from geo.dates import CST
 
 log = logging.getLogger(__name__)
-CST = timezone(timedelta(hours=8))
 LOCK_TTL_S = 600
 # delete the dirty mark only if no writer touched it since we read it
 _CLEAR_IF_SAME = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
@@ -80,10 +80,9 @@ class WarnLoop:
         now = self.clock()
         today = datetime.fromtimestamp(now, CST).date()
         raw = self.redis.get(dirty_key(self.namespace))
-        if raw is not None and now - float(raw) >= self.debounce_s:
-            if self.run(today, "intake") is not None:
-                self.redis.eval(_CLEAR_IF_SAME, 1, dirty_key(self.namespace), raw)
-                done.append("intake")
+        if raw is not None and now - float(raw) >= self.debounce_s and self.run(today, "intake") is not None:
+            self.redis.eval(_CLEAR_IF_SAME, 1, dirty_key(self.namespace), raw)
+            done.append("intake")
         local = datetime.fromtimestamp(now, CST)
         if local.time() >= self.daily_at and self.redis.set(
                 f"{self.namespace}:warn:daily:{today.isoformat()}", b"1", nx=True, ex=3 * 24 * 3600):

@@ -16,6 +16,7 @@ import io
 import json
 import time
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 import numpy as np
 from sqlalchemy import create_engine, text
@@ -41,6 +42,21 @@ def _copy(conn: object, table: str, columns: list[str], rows: list[tuple[object,
         copy.write(buf.getvalue())
 
 
+def _regions(streets_per_district: int) -> tuple[list[tuple[Any, ...]], list[tuple[str, str, float, float]]]:
+    """Region rows (districts on a 4-wide grid, their streets on a 4-wide grid inside) and (street, district, x, y)."""
+    regions: list[tuple[Any, ...]] = []
+    streets: list[tuple[str, str, float, float]] = []
+    for d, dcode in enumerate(DISTRICTS):
+        x0, y0 = 121.0 + (d % 4) * 0.2, 30.9 + (d // 4) * 0.2
+        regions.append((dcode, f"区{d}", "district", None, dcode, 700_000, _square(x0, y0, 0.2)))
+        for s in range(streets_per_district):
+            code = f"{dcode}{s + 1:03d}"
+            sx, sy = x0 + (s % 4) * 0.05, y0 + (s // 4) * 0.05
+            regions.append((code, f"区{d}街道{s}", "street", dcode, dcode, 50_000, _square(sx, sy, 0.05)))
+            streets.append((code, dcode, sx + 0.025, sy + 0.025))
+    return regions, streets
+
+
 def build_city(database_url: str, *, streets_per_district: int, diseases: int, years: int, end: date,
                seed: int = 7) -> dict[str, int]:
     """Write regions, diseases, institutions, syndromic counts and case reports; returns row counts."""
@@ -50,15 +66,7 @@ def build_city(database_url: str, *, streets_per_district: int, diseases: int, y
     engine = create_engine(database_url)
     counts: dict[str, int] = {}
     with engine.begin() as conn:
-        regions, streets = [], []
-        for d, dcode in enumerate(DISTRICTS):
-            x0, y0 = 121.0 + (d % 4) * 0.2, 30.9 + (d // 4) * 0.2
-            regions.append((dcode, f"区{d}", "district", None, dcode, 700_000, _square(x0, y0, 0.2)))
-            for s in range(streets_per_district):
-                code = f"{dcode}{s + 1:03d}"
-                sx, sy = x0 + (s % 4) * 0.05, y0 + (s // 4) * 0.05
-                regions.append((code, f"区{d}街道{s}", "street", dcode, dcode, 50_000, _square(sx, sy, 0.05)))
-                streets.append((code, dcode, sx + 0.025, sy + 0.025))
+        regions, streets = _regions(streets_per_district)
         _copy(conn, "region", ["code", "name", "level", "parent_code", "district_code", "population", "geom",
                                "geometry_is_demo", "updated_at"],
               [(*r, "true", "now()") for r in regions])
@@ -98,10 +106,10 @@ def build_city(database_url: str, *, streets_per_district: int, diseases: int, y
             if si % 41 == 0:  # an outbreak in a few streets over the last 5 days
                 lam[2 + si % 5, -5:] += 3.0
             daily = rng.poisson(lam)
-            for di, k in zip(*np.nonzero(daily)):
+            for di, k in zip(*np.nonzero(daily), strict=True):
                 onset = day_list[k]
                 t = datetime(onset.year, onset.month, onset.day, 15, tzinfo=CST)
-                for j in range(int(daily[di, k])):
+                for _ in range(int(daily[di, k])):
                     n_case += 1
                     buf_rows.append((f"C{n_case}", 1, codes[di], "confirmed", onset, t.isoformat(),
                                      (t + timedelta(hours=2)).isoformat(), scode, dcode,

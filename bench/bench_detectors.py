@@ -56,7 +56,7 @@ def bench_scan(n_loc: int, n_days: int, reps: int, seed: int = 1) -> None:
     print(f"scan: {n_loc} locations x {n_days} days, {int(table.sum())} cases, {reps} replications")
     for max_days in (7, n_days):
         secs, res = _timed(
-            lambda: space_time_permutation_scan(table, coords, replications=reps, max_days=max_days, seed=seed),
+            lambda max_days=max_days: space_time_permutation_scan(table, coords, replications=reps, max_days=max_days, seed=seed),
             repeat=3,
         )
         ml = res.most_likely

@@ -53,6 +53,23 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def _open_screens(browser: Any, url: str, token: str, screens: int, *, tiny: bool) -> list[Any]:
+    """`screens` pages on /bench-live, each connected to the live feed."""
+    pages = []
+    for _ in range(screens):  # one context per screen: each is its own browser (HTTP/1.1 allows 6 per host)
+        context = browser.new_context(  # bypass_csp: only so the probe below may run; live.js needs none
+            bypass_csp=True, extra_http_headers={"Authorization": f"Bearer {token}"})
+        context.add_init_script(PAGE_PROBE)
+        if tiny:
+            context.route(f"{url}/bench-live", lambda route: route.fulfill(content_type="text/html", body=TINY_PAGE))
+        pages.append(context.new_page())
+    for page in pages:
+        page.goto(f"{url}/bench-live", wait_until="domcontentloaded")
+    for page in pages:
+        page.wait_for_function("window.OneMapLive && window.OneMapLive.connected", timeout=60_000)
+    return pages
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--screens", type=int, default=20)
@@ -68,19 +85,7 @@ def main() -> None:
             run_real_pages(browser, url, services, world, args.screens, args.rate, args.seconds)
             browser.close()
             return
-        pages = []
-        for _ in range(args.screens):  # one context per screen: each is its own browser (HTTP/1.1 allows 6 per host)
-            context = browser.new_context(  # bypass_csp: only so the probe below may run; live.js needs none
-                bypass_csp=True, extra_http_headers={"Authorization": f"Bearer {world.tokens['district_a']}"})
-            context.add_init_script(PAGE_PROBE)
-            if args.page == "tiny":
-                context.route(f"{url}/bench-live", lambda route: route.fulfill(content_type="text/html",
-                                                                              body=TINY_PAGE))
-            pages.append(context.new_page())
-        for page in pages:
-            page.goto(f"{url}/bench-live", wait_until="domcontentloaded")
-        for page in pages:
-            page.wait_for_function("window.OneMapLive && window.OneMapLive.connected", timeout=60_000)
+        pages = _open_screens(browser, url, world.tokens["district_a"], args.screens, tiny=args.page == "tiny")
         posted: dict[str, float] = {}
         refused: dict[int, int] = {}
         # Enough posting users that the per-user ingest rate limit (600/minute) is not what is measured:

@@ -110,11 +110,8 @@ def _open(browser: Any, url: str, token: str, path: str, ready: str) -> Any:
     return page
 
 
-def run(browser: Any, url: str, services: Any, world: Any, screens: int, rate: float, seconds: float) -> None:
-    """Open the screens, post for `seconds`, print the figures and a RESULT line."""
-    teams = _add_teams(services, world)
-    analyst = make_user(services, "district_analyst", world.district_a)[1]
-    commander = make_user(services, "district_commander", world.district_a)[1]
+def _open_screens(browser: Any, url: str, screens: int, *, analyst: str, commander: str) -> tuple[list[Any], list[Any]]:
+    """Every other screen a /monitor (analyst), the rest /command (commander); each live and first-rendered."""
     monitors, commands = [], []
     for i in range(screens):
         if i % 2 == 0:
@@ -126,6 +123,51 @@ def run(browser: Any, url: str, services: Any, world: Any, screens: int, rate: f
     for page in monitors:  # first render settled: the KPI figure before any post
         page.wait_for_selector(".leaflet-overlay-pane path", state="attached", timeout=120_000)
     time.sleep(2.0)
+    return monitors, commands
+
+
+def _paced(post: Any, total: int, rate: float) -> None:
+    """Call `post(i)` for i < total in threads started `rate` per second; wait for all."""
+    start, threads = time.monotonic(), []
+    for i in range(total):
+        time.sleep(max(0.0, start + i / rate - time.monotonic()))
+        t = threading.Thread(target=post, args=(i,))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+
+
+def _delays(seen: dict[str, float], posted: dict[str, float], out: list[float], miss: dict[str, int],
+            key: str) -> None:
+    """Post → seen delay of each posted item the page saw; the others count as missing under `key`."""
+    for item, t_post in posted.items():
+        if item in seen:
+            out.append(seen[item] - t_post)
+        else:
+            miss[key] += 1
+
+
+def _monitor_latencies(seen: dict[str, Any], base: int, cases: dict[str, float],
+                       out: tuple[list[float], list[float]], miss: dict[str, int]) -> None:
+    """One /monitor's marker delays and KPI delays (the k-th case heard of raises the figure to base + k)."""
+    marker, kpi = out
+    _delays(seen["marker"], cases, marker, miss, "marker")
+    shown = sorted((int(v), at) for v, at in seen["kpi"].items())
+    for k, sid in enumerate(seen["caseOrder"], start=1):
+        at = next((a for v, a in shown if v >= base + k), None)
+        if sid in cases and at is not None:
+            kpi.append(at - cases[sid])
+    miss["kpi"] += sum(1 for sid in cases if sid not in seen["caseOrder"]) + \
+        sum(1 for k in range(1, len(seen["caseOrder"]) + 1) if not any(v >= base + k for v, _ in shown))
+
+
+def run(browser: Any, url: str, services: Any, world: Any, screens: int, rate: float, seconds: float) -> None:
+    """Open the screens, post for `seconds`, print the figures and a RESULT line."""
+    teams = _add_teams(services, world)
+    analyst = make_user(services, "district_analyst", world.district_a)[1]
+    commander = make_user(services, "district_commander", world.district_a)[1]
+    monitors, commands = _open_screens(browser, url, screens, analyst=analyst, commander=commander)
     kpi_base = [int(p.inner_text("#mon-kpi-today").replace(",", "")) for p in monitors]
 
     tag, total = uuid.uuid4().hex[:6], int(rate * seconds)
@@ -162,39 +204,15 @@ def run(browser: Any, url: str, services: Any, world: Any, screens: int, rate: f
         else:
             fixes[f"{lon:.5f},{lat:.5f}"] = t_post
 
-    start, threads = time.monotonic(), []
-    for i in range(total):
-        time.sleep(max(0.0, start + i / rate - time.monotonic()))
-        t = threading.Thread(target=post, args=(i,))
-        t.start()
-        threads.append(t)
-    for t in threads:
-        t.join()
+    _paced(post, total, rate)
     time.sleep(5.0)
 
     marker, kpi, team = [], [], []
     miss = {"marker": 0, "kpi": 0, "team": 0}
-    for page, base in zip(monitors, kpi_base):
-        seen = page.evaluate("window.__bench")
-        for sid, t_post in cases.items():
-            if sid in seen["marker"]:
-                marker.append(seen["marker"][sid] - t_post)
-            else:
-                miss["marker"] += 1
-        shown = sorted((int(v), at) for v, at in seen["kpi"].items())
-        for k, sid in enumerate(seen["caseOrder"], start=1):  # the k-th case heard of → figure base + k
-            at = next((a for v, a in shown if v >= base + k), None)
-            if sid in cases and at is not None:
-                kpi.append(at - cases[sid])
-        miss["kpi"] += sum(1 for sid in cases if sid not in seen["caseOrder"]) + \
-            sum(1 for k in range(1, len(seen["caseOrder"]) + 1) if not any(v >= base + k for v, _ in shown))
+    for page, base in zip(monitors, kpi_base, strict=True):
+        _monitor_latencies(page.evaluate("window.__bench"), base, cases, (marker, kpi), miss)
     for page in commands:
-        seen = page.evaluate("window.__bench")
-        for key, t_post in fixes.items():
-            if key in seen["team"]:
-                team.append(seen["team"][key] - t_post)
-            else:
-                miss["team"] += 1
+        _delays(page.evaluate("window.__bench")["team"], fixes, team, miss, "team")
     result = {"screens": screens, "monitor_screens": len(monitors), "command_screens": len(commands), "rate": rate,
               "seconds": seconds, "posted": total, "cases": len(cases), "fixes": len(fixes), "refused": refused,
               "marker": _summary(marker, miss["marker"]), "kpi": _summary(kpi, miss["kpi"]),

@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,6 +125,62 @@ def _num(pattern: str, text: str) -> str:
     return m.group(1) if m else "n/a"
 
 
+def _load_rows(bench: Bench, row: Callable[[str, str, str, bool | None], None]) -> None:
+    """The rows of one locust load run: latency and errors, the SSE screens held during it, memory."""
+    r = bench.result
+    if not r:
+        ran = bench.code is not None
+        row(bench.title, f"failed (exit {bench.code})" if ran else "not run", "p95 ≤ 300 ms", False if ran else None)
+        return
+    s = r["screens"]
+    row(f"HTTP API, {r['users']} locust users (think {r['wait'].replace(',', '–')} s) × {r['seconds']} s, "
+        f"{s['opened']}/{s['screens']} SSE screens open",
+        f"p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, p99 {r['p99']:.0f} ms; {r['requests']:,} requests, "
+        f"{r['rps']:.0f} req/s, error rate {r['error_rate']:.2%}",
+        "p95 ≤ 300 ms, 0 errors (tender: ≤ 3 s)", r["p95"] <= 300 and r["failures"] == 0)
+    row("… SSE screens during that load", f"{s['opened']} open, {s['drops']} dropped, events per screen "
+        f"min {s['matched_min']} / max {s['matched_max']} of {r['posted']} posted",
+        "≥ 1,000 online, every screen every event",
+        s["opened"] >= s["screens"] and s["matched_min"] == r["posted"])
+    row("… RSS per web process, peak during that load",
+        ", ".join(f"{k} {v:.0f} MiB" for k, v in r["rss_peak"].items()), "—", None)
+
+
+def _live_pages_row(lp: dict[str, Any], row: Callable[[str, str, str, bool | None], None]) -> None:
+    """The row of the real-pages latency run: POST → visible per kind of change."""
+    parts = [(k, lp[k]) for k in ("marker", "kpi", "team")]
+    worst = max((r["p95"] for _, r in parts if r["n"]), default=None)
+    names = {"marker": "case marker", "kpi": "KPI 当日报告", "team": "team marker"}
+    row(f"POST → visible on the real pages, {lp['screens']} screens ({lp['monitor_screens']} /monitor, "
+        f"{lp['command_screens']} /command), {lp['rate']:g} events/s",
+        "; ".join(f"{names[k]} p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, {r['missing']} missing" if r["n"]
+                  else f"{names[k]}: none seen" for k, r in parts),
+        "p95 < 1 s, none missing", None if worst is None else
+        worst < 1000 and all(r["missing"] == 0 for _, r in parts))
+
+
+def _live_row(out: str, judged: bool, load: str, row: Callable[[str, str, str, bool | None], None]) -> None:
+    """The row of one synthetic live-latency run; only the `judged` one is held to the goal."""
+    p50, p95, missing = _num(r"p50\s+(\d+) ms", out), _num(r"p95\s+(\d+) ms", out), _num(r"(\d+) missing", out)
+    met = (None if p95 == "n/a" else int(p95) < 1000) if judged else None
+    row(f"Signal-to-screen latency (POST → DOM), {load}", f"p50 {p50} ms, p95 {p95} ms; {missing} missing",
+        "p95 < 1 s" if judged else "—", met)
+
+
+def _monitor_rows(mon: dict[str, Any], row: Callable[[str, str, str, bool | None], None]) -> None:
+    """The rows of the /monitor run: first render, then the layer API at rest, live and uncached."""
+    r = mon["render"]
+    row("First render of /monitor (district analyst, demo data, 1920×1080)",
+        f"median {r['median']:.2f} s, max {r['max']:.2f} s; first page after server start {r['first']:.2f} s",
+        "< 2 s", r["median"] < 2)
+    for key, what in (("at_rest", "data at rest"), ("live", "live feed running"),
+                      ("uncached", "every request a new question")):
+        f = mon[key]
+        row(f"Layer API, {mon['clients']} concurrent clients, {what}",
+            f"p50 {f['p50']:.0f} ms, p95 {f['p95']:.0f} ms ({f['hit_share']:.0%} cache hits)", "p95 < 200 ms",
+            f["p95"] < 200)
+
+
 def summary(b: dict[str, Bench]) -> list[str]:
     """The table of headline figures, one row per item of the issue."""
     rows = ["| what | measured | goal | met |", "|---|---|---|---|"]
@@ -132,35 +189,9 @@ def summary(b: dict[str, Bench]) -> list[str]:
         rows.append(f"| {what} | {measured} | {goal} | {'n/a' if met is None else ('yes' if met else '**no**')} |")
 
     for key in ("load", "load-paced"):
-        r = b[key].result
-        if not r:
-            ran = b[key].code is not None
-            row(b[key].title, f"failed (exit {b[key].code})" if ran else "not run", "p95 ≤ 300 ms", False if ran else None)
-            continue
-        s = r["screens"]
-        row(f"HTTP API, {r['users']} locust users (think {r['wait'].replace(',', '–')} s) × {r['seconds']} s, "
-            f"{s['opened']}/{s['screens']} SSE screens open",
-            f"p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, p99 {r['p99']:.0f} ms; {r['requests']:,} requests, "
-            f"{r['rps']:.0f} req/s, error rate {r['error_rate']:.2%}",
-            "p95 ≤ 300 ms, 0 errors (tender: ≤ 3 s)", r["p95"] <= 300 and r["failures"] == 0)
-        row("… SSE screens during that load", f"{s['opened']} open, {s['drops']} dropped, events per screen "
-            f"min {s['matched_min']} / max {s['matched_max']} of {r['posted']} posted",
-            "≥ 1,000 online, every screen every event",
-            s["opened"] >= s["screens"] and s["matched_min"] == r["posted"])
-        row("… RSS per web process, peak during that load",
-            ", ".join(f"{k} {v:.0f} MiB" for k, v in r["rss_peak"].items()), "—", None)
-    mon = b["monitor"].result
-    if mon:
-        r = mon["render"]
-        row("First render of /monitor (district analyst, demo data, 1920×1080)",
-            f"median {r['median']:.2f} s, max {r['max']:.2f} s; first page after server start {r['first']:.2f} s",
-            "< 2 s", r["median"] < 2)
-        for key, what in (("at_rest", "data at rest"), ("live", "live feed running"),
-                          ("uncached", "every request a new question")):
-            f = mon[key]
-            row(f"Layer API, {mon['clients']} concurrent clients, {what}",
-                f"p50 {f['p50']:.0f} ms, p95 {f['p95']:.0f} ms ({f['hit_share']:.0%} cache hits)", "p95 < 200 ms",
-                f["p95"] < 200)
+        _load_rows(b[key], row)
+    if b["monitor"].result:
+        _monitor_rows(b["monitor"].result, row)
     mem = b["memory"].out
     row("RSS per web worker, idle → after every endpoint", _num(r"idle after start\s+(.+)", mem) + " → " +
         _num(r"requests\s+(master.+)", mem) + " (MiB)", "—", None)
@@ -173,21 +204,9 @@ def summary(b: dict[str, Bench]) -> list[str]:
     row("Intake throughput, Streams (2 workers)", f"{stream_rate} rec/s = {stream_ratio} of COPY "
         f"(COPY {copy_rate} rec/s)", "—", None)
     for key, load in (("live", "20 screens, 20 events/s"), ("live-50", "20 screens, 50 events/s")):
-        lv = b[key].out
-        p50, p95, missing = _num(r"p50\s+(\d+) ms", lv), _num(r"p95\s+(\d+) ms", lv), _num(r"(\d+) missing", lv)
-        row(f"Signal-to-screen latency (POST → DOM), {load}", f"p50 {p50} ms, p95 {p95} ms; {missing} missing",
-            "p95 < 1 s" if key == "live" else "—", (None if p95 == "n/a" else int(p95) < 1000) if key == "live" else None)
-    lp = b["live-pages"].result
-    if lp:
-        parts = [(k, lp[k]) for k in ("marker", "kpi", "team")]
-        worst = max((r["p95"] for _, r in parts if r["n"]), default=None)
-        names = {"marker": "case marker", "kpi": "KPI 当日报告", "team": "team marker"}
-        row(f"POST → visible on the real pages, {lp['screens']} screens ({lp['monitor_screens']} /monitor, "
-            f"{lp['command_screens']} /command), {lp['rate']:g} events/s",
-            "; ".join(f"{names[k]} p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, {r['missing']} missing" if r["n"]
-                      else f"{names[k]}: none seen" for k, r in parts),
-            "p95 < 1 s, none missing", None if worst is None else
-            worst < 1000 and all(r["missing"] == 0 for _, r in parts))
+        _live_row(b[key].out, key == "live", load, row)
+    if b["live-pages"].result:
+        _live_pages_row(b["live-pages"].result, row)
     w = b["warn"].result
     if w:
         c = w["counts"]

@@ -13,12 +13,13 @@ from cli.dates import DAY
 from cli.imports import import_
 from cli.textfile import check_utf8
 from feeds.importers import FeedImportRejected, import_file
-from feeds.schemas import CST, FEED_KINDS
+from feeds.schemas import FEED_KINDS
+from geo.dates import CST
 from geo.db import session_scope
 from ingest.events import ChangeEvent, publish_changes
 
 
-def _publish(ctx: CliContext, changes: list) -> None:  # type: ignore[type-arg]
+def _publish(ctx: CliContext, changes: list[ChangeEvent]) -> None:
     events = [c if isinstance(c, ChangeEvent) else ChangeEvent(**asdict(c)) for c in changes]
     try:
         publish_changes(ctx.services.redis, ctx.settings.redis_namespace, events)

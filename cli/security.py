@@ -23,7 +23,7 @@ from store.accounts import AppUser, Org
 KEYS_DIR = Path(__file__).resolve().parent.parent / "var" / "keys"
 
 
-def _user(db, username: str) -> AppUser:  # type: ignore[no-untyped-def]
+def _user(db, username: str) -> AppUser:
     user = db.scalar(select(AppUser).where(AppUser.username == username))
     if user is None:
         raise click.ClickException(f"no user {username!r}")

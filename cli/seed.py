@@ -1,7 +1,7 @@
 """`onemap seed --demo`: load the deterministic demo data set once."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -10,9 +10,8 @@ from tqdm import tqdm
 from cli.context import CliContext, pass_ctx
 from cli.dates import DAY
 from demo.seed import seed_demo
+from geo.dates import CST
 from geo.db import session_scope
-
-CST = timezone(timedelta(hours=8))
 
 
 @click.command()

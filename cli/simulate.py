@@ -62,7 +62,7 @@ def _run_realistic(sim: Any, send: Any, population: int, *, via: str, duration: 
                    stop: threading.Event, what: str) -> int:
     """The district's own pace: case rates of the demo's diseases in today's season × its population."""
     from demo.cases import annual_rates_on
-    from ingest.schemas import CST
+    from geo.dates import CST
     from ingest.sim_feed import LiveFeed, SimRates, expected_cases_per_day, run_live
 
     def clock() -> datetime:

@@ -5,7 +5,7 @@ import logging
 import signal as os_signal
 import sys
 import threading
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,7 @@ from cli.context import CliContext, pass_ctx
 from cli.dates import DAY
 from cli.textfile import InputFileError, read_utf8
 from feeds.warning import feed_alarm_source
-
-CST = timezone(timedelta(hours=8))
+from geo.dates import CST
 
 
 def _publisher(ctx: CliContext) -> Any:

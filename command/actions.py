@@ -82,7 +82,7 @@ def dispatch_plan(session: Session, *, actor: Principal, plan: DispatchPlan, def
     district = _district(actor, default_district)
     if plan.incident_id is not None:
         lon, lat = incident_point(session, incident_id=plan.incident_id, district_code=district)
-    else:
+    else:  # DispatchPlan requires lon and lat when there is no incident
         lon, lat = float(plan.lon), float(plan.lat)  # type: ignore[arg-type]
     teams = _lock_teams(session, plan.team_ids, district)
     deadline = now + timedelta(hours=plan.deadline_hours)
@@ -106,7 +106,7 @@ def dispatch_plan(session: Session, *, actor: Principal, plan: DispatchPlan, def
             site_id=a.site_id, item_code=a.item_code, kind="allocate", quantity=Decimal(str(a.quantity)),
             task_id=task.id, note=plan.title, time=now, source_id=f"task:{task.id}:alloc:{i}"),
             field=f"allocations.{i}.", actor=actor)
-        movements.append(moved.id)  # type: ignore[union-attr]
+        movements.append(moved.id)  # type: ignore[union-attr]  # a new task's source_id: never applied before
     session.flush()
     audit.record(session, actor=actor, action="command.dispatch", object_type="task", object_id=str(task.id),
                  district_code=district, ip=ip, detail={"teams": plan.team_ids, "incident_id": plan.incident_id,

@@ -61,7 +61,8 @@ class SiteOption:
 
 def travel_params(session: Session, *, speed_kmh: float | None = None, detour: float | None = None) -> TravelParams:
     """Request values first, then the run-time settings table, then the defaults."""
-    stored = dict(session.execute(select(Setting.key, Setting.value).where(Setting.key.in_((SPEED_KEY, DETOUR_KEY)))).all())
+    rows = session.execute(select(Setting.key, Setting.value).where(Setting.key.in_((SPEED_KEY, DETOUR_KEY)))).all()
+    stored: dict[str, Any] = dict(rows)
     speed = speed_kmh or _positive(stored.get(SPEED_KEY)) or DEFAULT_SPEED_KMH
     factor = detour or _positive(stored.get(DETOUR_KEY)) or DEFAULT_DETOUR
     return TravelParams(speed_kmh=float(speed), detour=float(factor))

@@ -5,7 +5,7 @@ import csv
 import io
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,13 +17,13 @@ from accounts.principal import Principal
 from command.errors import CommandError
 from gazetteer.errors import ImportRejected, RowProblem
 from geo import beijing, dates
+from geo.dates import CST
 from store.response import ResourceSite, Stock, StockMovement
 
 MOVEMENT_KINDS = ("in", "out", "allocate")
 CSV_COLUMNS = ("site_code", "item_code", "kind", "quantity")
 CSV_OPTIONAL = ("source_id", "item_name", "category", "unit", "min_level", "time", "note")
 MAX_QTY = Decimal("999999999999")
-CST = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True)
@@ -154,11 +154,10 @@ def _time(raw: str, i: int, problems: list[RowProblem]) -> datetime | None:
         problems.append(RowProblem(i, "time", "value.not_datetime", f"{raw!r} is not an ISO date-time"))
         return None
     try:
-        value = dates.check(value if value.tzinfo else value.replace(tzinfo=CST), dates.PAST, "time")
+        return dates.check(value if value.tzinfo else value.replace(tzinfo=CST), dates.PAST, "time")
     except dates.DateRangeError as exc:
         problems.append(RowProblem(i, "time", exc.code, exc.message))
         return None
-    return value
 
 
 def read_csv_rows(data: str, required: tuple[str, ...]) -> list[dict[str, str]]:
@@ -175,6 +174,34 @@ def read_csv_rows(data: str, required: tuple[str, ...]) -> list[dict[str, str]]:
     return rows
 
 
+_Planned = tuple[int, dict[str, str], ResourceSite, Decimal, Decimal | None, datetime | None]
+
+
+def _check_row(i: int, row: dict[str, str], site: ResourceSite | None, district_code: str | None,
+               seen_ids: set[str]) -> tuple[list[RowProblem], _Planned | None]:
+    """Row `i`'s problems, and its planned movement when it has none; `seen_ids` collects its source_id."""
+    found: list[RowProblem] = []
+    if site is None or (district_code is not None and site.district_code != district_code):
+        found.append(RowProblem(i, "site_code", "site.unknown", f"no resource site {row['site_code']!r} here"))
+    if not row["item_code"] or len(row["item_code"]) > 40:
+        found.append(RowProblem(i, "item_code", "value.invalid", "item_code must be 1–40 characters"))
+    if row["kind"] not in ("in", "out"):
+        found.append(RowProblem(i, "kind", "value.unknown", f"kind {row['kind']!r} must be in or out"))
+    qty = _decimal(row["quantity"], i, "quantity", found)
+    if qty is not None and qty == 0:
+        found.append(RowProblem(i, "quantity", "value.out_of_range", "quantity must be greater than 0"))
+    min_level = _decimal(row.get("min_level", ""), i, "min_level", found, required=False)
+    when = _time(row.get("time", ""), i, found)
+    sid = row.get("source_id", "")
+    if sid and (sid in seen_ids or len(sid) > 80):
+        found.append(RowProblem(i, "source_id", "value.duplicate" if sid in seen_ids else "value.too_long",
+                                f"source_id {sid!r} repeated in the file or longer than 80"))
+    seen_ids.add(sid)
+    if found:
+        return found, None
+    return found, (i, row, site, qty, min_level, when)  # type: ignore[return-value]  # no problems: all set
+
+
 def import_stock_csv(session: Session, data: str, *, district_code: str | None, actor: Principal | None = None) -> int:
     """Validate every row, then apply all movements in the caller's transaction; returns rows applied.
 
@@ -185,30 +212,13 @@ def import_stock_csv(session: Session, data: str, *, district_code: str | None, 
     sites = {s.code: s for s in session.scalars(select(ResourceSite).where(
         ResourceSite.code.in_({r["site_code"] for r in rows})))}
     problems: list[RowProblem] = []
-    planned: list[tuple[int, dict[str, str], ResourceSite, Decimal, Decimal | None, datetime | None]] = []
+    planned: list[_Planned] = []
     seen_ids: set[str] = set()
     for i, row in enumerate(rows, start=1):
-        found: list[RowProblem] = []
-        site = sites.get(row["site_code"])
-        if site is None or (district_code is not None and site.district_code != district_code):
-            found.append(RowProblem(i, "site_code", "site.unknown", f"no resource site {row['site_code']!r} here"))
-        if not row["item_code"] or len(row["item_code"]) > 40:
-            found.append(RowProblem(i, "item_code", "value.invalid", "item_code must be 1–40 characters"))
-        if row["kind"] not in ("in", "out"):
-            found.append(RowProblem(i, "kind", "value.unknown", f"kind {row['kind']!r} must be in or out"))
-        qty = _decimal(row["quantity"], i, "quantity", found)
-        if qty is not None and qty == 0:
-            found.append(RowProblem(i, "quantity", "value.out_of_range", "quantity must be greater than 0"))
-        min_level = _decimal(row.get("min_level", ""), i, "min_level", found, required=False)
-        when = _time(row.get("time", ""), i, found)
-        sid = row.get("source_id", "")
-        if sid and (sid in seen_ids or len(sid) > 80):
-            found.append(RowProblem(i, "source_id", "value.duplicate" if sid in seen_ids else "value.too_long",
-                                    f"source_id {sid!r} repeated in the file or longer than 80"))
-        seen_ids.add(sid)
+        found, plan = _check_row(i, row, sites.get(row["site_code"]), district_code, seen_ids)
         problems += found
-        if not found:
-            planned.append((i, row, site, qty, min_level, when))  # type: ignore[arg-type]
+        if plan is not None:
+            planned.append(plan)
     if problems:
         raise ImportRejected(problems)
     applied = 0

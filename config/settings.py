@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,7 +66,8 @@ class Settings(BaseSettings):
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Build settings from the environment, `*_FILE` secrets, then explicit overrides."""
-        return cls(**{**_secrets_from_files(), **overrides})
+        values: dict[str, Any] = {**_secrets_from_files(), **overrides}  # pydantic validates each value
+        return cls(**values)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from config import Settings, load_settings
 from config.runtime import build_services
@@ -19,7 +20,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         TESTING=settings.testing,
         JSON_AS_ASCII=False,
     )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    assert isinstance(app.json, DefaultJSONProvider)  # Flask's own provider: the one with ensure_ascii
+    app.json.ensure_ascii = False
     svc = app.extensions[EXTENSION_KEY] = build_services(settings)
     app.extensions[ANSWERS_KEY] = AnswerCache(svc.redis, settings.redis_namespace, settings.answer_cache_seconds)
 

@@ -59,6 +59,11 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _as_bytes(reply: bytes | str | None) -> bytes | None:
+    """A Redis GET reply as bytes (the client has no decode_responses, so it already is; typed bytes | str)."""
+    return reply.encode() if isinstance(reply, str) else reply
+
+
 class AnswerCache:
     """Answers in Redis under `<ns>:answer:<digest>`, computed once per data version."""
 
@@ -79,7 +84,7 @@ class AnswerCache:
         try:
             version = data_version(self.redis, self.namespace)
             key = self._key(question, principal, version)
-            hit = self.redis.get(key)
+            hit = _as_bytes(self.redis.get(key))
         except redis_lib.RedisError as exc:
             log.warning("answer cache unavailable (%s); computing directly", exc)
             body = dumps(compute())
@@ -109,7 +114,7 @@ class AnswerCache:
 
     def _get(self, key: str) -> bytes | None:
         try:
-            return self.redis.get(key)  # type: ignore[return-value]
+            return _as_bytes(self.redis.get(key))
         except redis_lib.RedisError:
             return None
 

@@ -1,10 +1,11 @@
 """Request authentication: bearer token, SM2-signed client or browser session → Principal; roles enforced."""
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 from functools import wraps
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 import redis
 from flask import g, request, session
@@ -19,7 +20,8 @@ from dashboard.errors import ApiError
 from dashboard.extensions import services
 from store.accounts import ApiClient, AppUser
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 DEVICE_IDLE_MINUTES = 12 * 60  # an unattended video wall keeps its session while it is in use
 BEARER_KINDS = ("personal",)  # a kiosk device token only opens the wall's view-only session, never the API
 
@@ -44,7 +46,7 @@ def web_session() -> WebSession | None:
             if ws is None:  # expired or revoked: forget it
                 session.pop("sid", None)
         g.web_session = ws
-    return g.web_session  # type: ignore[no-any-return]
+    return g.web_session
 
 
 def _origin_still_valid(ws: WebSession) -> bool:
@@ -73,7 +75,7 @@ def auth_method() -> str | None:
 def current_principal() -> Principal | None:
     """The caller of this request (bearer token, signed client or logged-in session), cached on `g`."""
     if "principal" in g:
-        return g.principal  # type: ignore[no-any-return]
+        return g.principal
     principal = None
     method = auth_method()
     if method == "bearer":
@@ -115,19 +117,17 @@ def _bearer_principal(clear: str) -> Principal | None:
     if resolved is None:
         return None
     principal, kind, expires_at, _ = resolved
-    try:
+    with contextlib.suppress(redis.RedisError):  # the next call asks the database again
         cache.put(clear, principal, kind, expires_at)
-    except redis.RedisError:
-        pass  # the next call asks the database again
     return principal
 
 
-def require_principal(*roles: str) -> Callable[[F], F]:
+def require_principal(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Reject with 401 when unauthenticated and 403 when the role is not among `roles`."""
 
-    def decorate(view: F) -> F:
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
         @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             principal = current_principal()
             if principal is None:
                 raise ApiError(401, "auth.required", "authentication required", "需要登录或有效的访问令牌")
@@ -136,7 +136,7 @@ def require_principal(*roles: str) -> Callable[[F], F]:
                                "当前角色无权执行此操作")
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
     return decorate
 
@@ -169,18 +169,18 @@ def _signed_principal() -> Principal:
         return principal_for_user(db, user)
 
 
-def require_signed_client() -> Callable[[F], F]:
+def require_signed_client() -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Accept only SM2-signed requests of a registered API client; sets g.principal."""
 
-    def decorate(view: F) -> F:
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
         @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             if auth_method() != "signed":
                 raise ApiError(401, "sig.missing", "this endpoint needs an SM2-signed request", "该接口需要SM2签名请求")
             if "principal" not in g:
                 g.principal = _signed_principal()
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
     return decorate

@@ -62,7 +62,7 @@ def install_basemap(app: Flask) -> None:
 
 
 def _source() -> TileSource | None:
-    return current_app.extensions.get(SOURCE_KEY)  # type: ignore[no-any-return]
+    return current_app.extensions.get(SOURCE_KEY)
 
 
 def current_basemap() -> Basemap | None:

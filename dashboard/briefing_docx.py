@@ -34,10 +34,10 @@ QC_LABELS = (("incidence", "报告发病率(/10万)"), ("death_rate", "死亡率
 def _table(doc: Any, header: list[str], rows: list[list[str]]) -> None:
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, header):
+    for cell, text in zip(table.rows[0].cells, header, strict=True):
         cell.text = text
     for row in rows:
-        for cell, text in zip(table.add_row().cells, row):
+        for cell, text in zip(table.add_row().cells, row, strict=False):
             cell.text = text
 
 

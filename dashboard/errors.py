@@ -4,12 +4,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from geo.dates import DateRangeError
+from core.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +39,16 @@ def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def _json(err: ApiError):  # type: ignore[no-untyped-def]
+def _json(err: ApiError):
     resp = jsonify(err.body())
     resp.status_code = err.status
     resp.headers.update(err.headers)
     return resp
+
+
+def _domain(exc: DomainError) -> Response:
+    """Every refusal of a domain package (dispatch, signals, command, layers, dates …): status from its kind."""
+    return _json(ApiError(exc.status, exc.code, exc.message, exc.message_zh, exc.field))
 
 
 _HTTP_ZH = {400: "请求无效", 401: "未登录或凭证无效", 403: "无权访问", 404: "资源不存在", 405: "方法不允许",
@@ -52,11 +57,10 @@ _HTTP_ZH = {400: "请求无效", 401: "未登录或凭证无效", 403: "无权�
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, _json)
-    app.register_error_handler(DateRangeError, lambda exc: _json(
-        ApiError(422, exc.code, exc.message, exc.message_zh, exc.field)))
+    app.register_error_handler(DomainError, _domain)
 
     @app.errorhandler(ValidationError)
-    def _validation(exc: ValidationError):  # type: ignore[no-untyped-def]
+    def _validation(exc: ValidationError):
         errors = validation_errors(exc)
         first = errors[0]
         # An error that brings its own Chinese message (e.g. invalid.date_range) is the answer's headline.
@@ -68,18 +72,18 @@ def register_error_handlers(app: Flask) -> None:
         return resp
 
     @app.errorhandler(OperationalError)
-    def _db_down(exc: OperationalError):  # type: ignore[no-untyped-def]
+    def _db_down(exc: OperationalError):
         log.warning("database unavailable: %s", exc.orig)
         return _json(ApiError(503, "service.database_unavailable", "database unavailable, retry later",
                               "数据库暂不可用，请稍后重试", headers={"Retry-After": "5"}))
 
     @app.errorhandler(413)
-    def _too_large(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _too_large(exc: HTTPException):
         """Bodies over MAX_CONTENT_LENGTH (chunked, form posts): the JSON error body on every path."""
         return _json(ApiError(413, "request.too_large", "request body too large", _HTTP_ZH[413], "body"))
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(exc: HTTPException):
         if not request.path.startswith("/api/"):
             return exc
         code = exc.code or 500
@@ -88,6 +92,6 @@ def register_error_handlers(app: Flask) -> None:
                               headers={"Allow": ", ".join(sorted(allow))} if allow else None))
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(exc: Exception):
         log.exception("unhandled error on %s", request.path)
         return _json(ApiError(500, "server.internal", "internal error", "服务器内部错误"))

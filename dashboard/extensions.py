@@ -11,9 +11,9 @@ ANSWERS_KEY = "onemap.answers"
 
 
 def services() -> Services:
-    return current_app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+    return current_app.extensions[EXTENSION_KEY]
 
 
 def answers() -> AnswerCache:
     """The shared cache of layer and indicator answers."""
-    return current_app.extensions[ANSWERS_KEY]  # type: ignore[no-any-return]
+    return current_app.extensions[ANSWERS_KEY]

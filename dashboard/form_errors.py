@@ -7,6 +7,7 @@ error types and our models' custom ValueErrors are translated below; anything el
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -59,7 +60,7 @@ def field_zh(name: str | None) -> str:
     return " ".join(words)
 
 
-def message_zh(err: dict[str, Any]) -> str:
+def message_zh(err: Mapping[str, Any]) -> str:
     """The Chinese reason of one pydantic error dict (from `ValidationError.errors()`)."""
     ctx = err.get("ctx") or {}
     if err.get("type") == "date_range":  # its message_zh names the field in English and the bounds in UTC

@@ -28,7 +28,7 @@ def _check_redis() -> str:
 
 
 @bp.get("/healthz")
-def healthz():  # type: ignore[no-untyped-def]
+def healthz():
     """Anonymous callers (load balancers) learn only ok / down; signed-in staff also see versions and errors."""
     checks = {"postgis": _check_postgis(), "redis": _check_redis()}
     down = [name for name, state in checks.items() if not state.startswith("ok")]

@@ -280,7 +280,7 @@ def profile_password() -> Any:
     if principal is None:
         return redirect("/login?next=/profile")
     with services().session_factory() as db:
-        user = db.scalar(select(AppUser).where(AppUser.id == principal.user_id))
+        user = db.scalars(select(AppUser).where(AppUser.id == principal.user_id)).one()
         try:
             check_current_password(db, user=user, password=request.form.get("current_password") or "",
                                    ip=client_ip())

@@ -12,13 +12,13 @@ which escapes every piece with markupsafe and adds only its own `<b>` and `<br>`
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Union
+from typing import TypeAlias
 
 from markupsafe import Markup, escape
 
 SEP = " · "
-Piece = Union[str, int, float, Markup, None]
-Line = Union[Piece, Sequence[Piece]]
+Piece: TypeAlias = str | int | float | Markup | None
+Line: TypeAlias = Piece | Sequence[Piece]
 
 
 def text(value: object) -> Markup:
@@ -55,6 +55,6 @@ def fragment(template: str, *args: object, **kwargs: object) -> Markup:
     return Markup(template).format(*args, **kwargs)
 
 
-def join(parts: Iterable[object], sep: str = "") -> Markup:
+def join(parts: Iterable[str], sep: str = "") -> Markup:
     """Markup pieces joined; plain strings among them are escaped."""
     return Markup(sep).join(parts)

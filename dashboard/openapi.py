@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -78,6 +78,21 @@ class Operation:
     media_type: str = "application/json"
     also: tuple[tuple[int, tuple[type[BaseModel], ...]], ...] = ()
 
+
+class OperationOptions(TypedDict, total=False):
+    """The keyword-only options of `register_operation`, for modules that register a table of routes."""
+
+    query_model: type[BaseModel] | None
+    status: int
+    auth: tuple[str, ...]
+    description: str
+    response_content: dict[str, Any] | None
+    media_type: str
+    also: dict[int, tuple[type[BaseModel], ...]] | None
+
+
+# A row of such a table: path, method, summary, request model, response model, options.
+RouteRow = tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None, OperationOptions]
 
 _REGISTRY: dict[tuple[str, str], Operation] = {}
 

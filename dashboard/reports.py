@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from dashboard.extensions import services
 from dashboard.folium_controls import MetricScaleNoPrefix
 from geo import beijing, dates
 from geo.dates import QueryDate
+from geo.geojson import FeatureCollection
 from layers import briefing as figures
 from layers import indicators
 from layers.base import LayerError, LayerFilters, resolve_area, today_cst
@@ -81,7 +83,7 @@ def folium_parts(m: folium.Map) -> tuple[str, str, str]:
 _TOOLTIP = ["tooltip"]
 
 
-def _with_tooltips(fc: dict[str, Any], fmt: Any) -> dict[str, Any]:
+def _with_tooltips(fc: FeatureCollection, fmt: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
     features = [{**f, "properties": {**f["properties"], "tooltip": fmt(f["properties"])}} for f in fc["features"]]
     return {**fc, "features": features}
 
@@ -91,7 +93,7 @@ def _choro_tooltip(p: dict[str, Any]) -> str:
     return markup.tooltip(p["name"], f"病例 {p['cases']}", f"发病率 {rate}/10万")
 
 
-def _map(choro: dict[str, Any], signals: dict[str, Any]) -> folium.Map:
+def _map(choro: FeatureCollection, signals: FeatureCollection) -> folium.Map:
     m = folium.Map(tiles=None, zoom_control=False, control_scale=False, prefer_canvas=True, attribution_control=True)
     MetricScaleNoPrefix("© OpenStreetMap contributors, geoBoundaries").add_to(m)  # metres only, no Leaflet prefix
     _basemap(m)
@@ -113,12 +115,13 @@ def _map(choro: dict[str, Any], signals: dict[str, Any]) -> folium.Map:
                                        fill_opacity=1),
             tooltip=folium.GeoJsonTooltip(fields=_TOOLTIP, labels=False),
         ).add_to(m)
-    xs, ys = [], []
+    xs: list[float] = []
+    ys: list[float] = []
     for f in choro["features"]:
-        _coords(f["geometry"]["coordinates"], xs, ys)
+        if f["geometry"] is not None:  # every area has one; GeoJSON allows a feature without
+            _coords(f["geometry"]["coordinates"], xs, ys)
     if xs:
         m.fit_bounds([[min(ys), min(xs)], [max(ys), max(xs)]])
-    m.get_root().attribution = "© OpenStreetMap contributors, geoBoundaries"
     return m
 
 
@@ -127,7 +130,8 @@ def _basemap(m: folium.Map) -> None:
     basemap = current_basemap()
     if basemap is None:
         return
-    options = {k: v for k, v in (("min_native_zoom", basemap.min_native_zoom), ("max_native_zoom", basemap.max_native_zoom),
+    # Any: most of these reach TileLayer's untyped **kwargs, and a None must not override its defaults.
+    options: dict[str, Any] = {k: v for k, v in (("min_native_zoom", basemap.min_native_zoom), ("max_native_zoom", basemap.max_native_zoom),
                                  ("bounds", basemap.bounds)) if v is not None}
     folium.TileLayer(tiles=basemap.url, attr=basemap.attribution or " ", name="底图", max_zoom=basemap.max_zoom,
                      control=False, **options).add_to(m)
@@ -190,13 +194,16 @@ th{background:#f1f5f9} .kpis{display:grid;grid-template-columns:repeat(4,1fr);ga
 .kpi{border:1px solid #cfd8e3;padding:8px;text-align:center} .kpi b{display:block;font-size:22px}
 .mapbox{height:420px;border:1px solid #cfd8e3;position:relative} .mapbox .folium-map{height:420px!important}
 .map-label{font-size:11px;font-weight:600;white-space:nowrap;text-shadow:0 0 3px #fff}
-.chart{width:100%;height:auto} .legend{font-size:12px} .lg{margin-right:12px} .lg i{display:inline-block;width:10px;height:10px;margin-right:4px}
-.maplegend{font-size:12px;margin-top:4px} .maplegend i{display:inline-block;width:14px;height:10px;margin:0 4px 0 10px;border:1px solid #999}
+.chart{width:100%;height:auto} .legend{font-size:12px} .lg{margin-right:12px}
+.lg i{display:inline-block;width:10px;height:10px;margin-right:4px}
+.maplegend{font-size:12px;margin-top:4px}
+.maplegend i{display:inline-block;width:14px;height:10px;margin:0 4px 0 10px;border:1px solid #999}
 .toolbar{text-align:right} .note{font-size:12px;color:#5f6b7a} .summary{margin:4px 0;line-height:1.8;text-indent:2em}
 @media print{body{background:#fff} main{margin:0;max-width:none;padding:0} .toolbar{display:none} h2{break-after:avoid}
  .mapbox,.chart,table{break-inside:avoid}}
 </style></head><body>{{ shell }}<main>
-<p class="toolbar"><a href="/monitor">返回一张图</a> · <a id="b-docx" href="{{ docx_url }}">下载 Word 文档</a> · 使用浏览器“打印”可保存为 PDF</p>
+<p class="toolbar"><a href="/monitor">返回一张图</a> · <a id="b-docx"
+href="{{ docx_url }}">下载 Word 文档</a> · 使用浏览器“打印”可保存为 PDF</p>
 <h1>{{ title }}</h1><p class="sub">{{ area }} · 统计期 {{ since }} 至 {{ until }} · 生成于 {{ generated }}</p>
 <h2>摘要</h2><div id="b-summary">{% for p in summary %}<p class="summary">{{ p }}</p>{% endfor %}</div>
 <h2>一、病例报告概况</h2><div class="kpis">
@@ -217,7 +224,8 @@ th{background:#f1f5f9} .kpis{display:grid;grid-template-columns:repeat(4,1fr);ga
 <p class="note">{% for key, label in qc_labels %}{{ q.definitions[key] }}；{% endfor %}</p>
 <h2>六、预警事件</h2><table><tr><th>等级</th><th>事件</th><th>模型</th><th>状态</th><th>观测/阈值</th><th>最近触发</th></tr>
 {% for s in signals %}<tr><td>{% if s.grade_zh %}<span class="grade-badge grade-{{ s.grade }}"
-style="background:{{ s.grade_color }};color:{{ s.grade_text_color }};padding:0 6px;border-radius:3px">{{ s.grade_zh }}</span>{% endif %}</td>
+style="background:{{ s.grade_color }};color:{{ s.grade_text_color }};padding:0 6px;border-radius:3px"
+>{{ s.grade_zh }}</span>{% endif %}</td>
 <td>{{ s.title }}</td><td>{{ s.model_zh }}</td><td>{{ s.state_zh }}</td>
 <td>{{ num(s.observed) }} / {{ num(s.threshold) }}</td>
 <td>{{ when(s.last_fired_at) }}</td></tr>{% else %}<tr><td colspan="6">统计期内无活动预警事件</td></tr>{% endfor %}</table>

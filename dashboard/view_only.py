@@ -91,7 +91,7 @@ def _component_ids(specs: Iterable[Any]) -> Iterable[str]:
 def _routes_only_to(inputs: Any, path: str) -> bool:
     """The page router's pathname input, when present, must be the embed page itself."""
     for item in inputs if isinstance(inputs, list) else []:
-        if isinstance(item, dict) and item.get("id") == "url" and item.get("property") == "pathname":
-            if (item.get("value") or "").rstrip("/") != path:
-                return False
+        is_pathname = isinstance(item, dict) and item.get("id") == "url" and item.get("property") == "pathname"
+        if is_pathname and (item.get("value") or "").rstrip("/") != path:
+            return False
     return True

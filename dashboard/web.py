@@ -26,13 +26,13 @@ def build_dash(server: Flask) -> Dash:
     """Create the Dash app on `server`; callbacks are bound to this instance, not globally."""
     dash_app = Dash(
         __name__,
-        server=server,
+        server=server,  # type: ignore[arg-type]  # Dash types it bool | Callable; it documents a Flask app
         url_base_pathname="/",
         assets_folder=str(ASSETS),
         serve_locally=True,
         title="OneMap 一张图",
         suppress_callback_exceptions=True,
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # Dash types it str; None (documented) turns it off
         index_string=INDEX_STRING,  # <html lang="zh-CN">
     )
     dash_app.layout = html.Div([dcc.Location(id=ids.URL), html.Div(id=ids.PAGE)])

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from shapely.geometry import MultiPolygon
 
 from demo.diseases import DISEASES, DiseaseSpec
 from demo.outbreaks import OUTBREAKS, Outbreak
 
-CST = timezone(timedelta(hours=8))
 OCCUPATIONS = ("散居儿童", "幼托儿童", "学生", "工人", "商业服务", "干部职员", "离退人员", "家务及待业", "医务人员", "其他")
 
 
@@ -21,7 +21,7 @@ class CaseBatch:
     """Column arrays of generated cases (one row per case)."""
 
     disease: np.ndarray
-    onset: np.ndarray  # datetime64[D]
+    onset: npt.NDArray[np.datetime64]
     district: np.ndarray
     region: np.ndarray
     lon: np.ndarray
@@ -47,7 +47,8 @@ def season_profile(spec: DiseaseSpec, days: np.ndarray) -> np.ndarray:
             dist = np.minimum(np.abs(d - peak), 365 - np.abs(d - peak))
             level += height * np.exp(-0.5 * (dist / width) ** 2)
         return level
-    return bumps(doy) / bumps(base).mean()
+    relative: np.ndarray = bumps(doy) / bumps(base).mean()
+    return relative
 
 
 def random_points(rng: np.random.Generator, area: MultiPolygon, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -146,11 +147,14 @@ def timelines(rng: np.random.Generator, onset: np.ndarray, cutoff: datetime) -> 
     diag = local_midnight + ((np.minimum(rng.geometric(0.45, n) - 1, 6) * 24 + rng.uniform(8, 20, n)) * 60).astype(int) * minute
     report_h = np.where(rng.uniform(size=n) < 0.95, rng.lognormal(0.8, 0.9, n).clip(0.05, 23.5), rng.uniform(24, 96, n))
     report = diag + (report_h * 60).astype(int) * minute
-    known = report <= end
+    known = np.asarray(report <= end)  # an array: typed as np.ndarray (the stubs give a scalar for datetime64 arrays)
     diag, report = np.minimum(diag, end - 30 * minute), np.minimum(report, end)
     audit_h = np.where(rng.uniform(size=n) < 0.93, rng.lognormal(1.5, 0.8, n).clip(0.1, 23.5), rng.uniform(24, 72, n))
     audit = report + (audit_h * 60).astype(int) * minute
-    as_text = lambda a: np.char.add(np.datetime_as_string(a, unit="m"), ":00+00")  # noqa: E731
+
+    def as_text(a: np.ndarray) -> np.ndarray:
+        return np.char.add(np.datetime_as_string(a, unit="m"), ":00+00")
+
     audit_text = np.where(audit <= end, as_text(audit), "")
     return {"diagnosis": as_text(diag), "report": as_text(report), "audit": audit_text, "known": known}
 

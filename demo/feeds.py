@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import shapely
@@ -25,8 +25,10 @@ from demo import cases as casegen
 from demo.diseases import BY_CODE
 from demo.geography import DEMO_DISTRICT
 from demo.outbreaks import OUTBREAKS, Outbreak
+from demo.pgcopy import driver_connection
 from feeds.schemas import OpinionItemIn
 from feeds.writers import write_feed
+from geo.dates import CST
 from geo.srid import SRID
 from store.feeds import Pharmacy, School
 
@@ -44,6 +46,28 @@ OTHER_ILL_RATE = 0.0012
 LEAVE_RATE = 0.004
 # units per pharmacy and day at an average point of the season
 SALES = {"antipyretic": (14, "influenza"), "cough_cold": (18, "influenza"), "antidiarrhoeal": (6, "diarrhoea")}
+
+
+class _SchoolRow(TypedDict):
+    code: str
+    name: str
+    kind: str
+    region_code: str
+    district_code: str
+    geom: str
+    position_is_demo: bool
+    enrolled: int
+    lon: float
+    lat: float
+
+
+class _PharmacyRow(TypedDict):
+    code: str
+    name: str
+    region_code: str
+    district_code: str
+    geom: str
+    position_is_demo: bool
 
 
 def _days(end: date, n: int = HISTORY_DAYS) -> np.ndarray:
@@ -101,7 +125,7 @@ def _points(rng: np.random.Generator, streets: list[Any], per_street: dict[str, 
 
 
 def _copy(session: Session, table: str, columns: tuple[str, ...], rows: Any) -> int:
-    raw = session.connection().connection.driver_connection
+    raw = driver_connection(session)
     n = 0
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
@@ -117,12 +141,12 @@ def _write_schools(session: Session, rng: np.random.Generator, streets: list[Any
     # the kindergarten of the outbreak street is the outbreak's setting; its primary school is nearby
     pts = _points(rng, streets, {s.code: 3 for s in streets}, outbreak, {"kindergarten": 150, "primary": 700})
     names = {s.code: s.name.removesuffix("街道").removesuffix("镇") for s in streets}
-    rows = []
+    rows: list[_SchoolRow] = []
     for street, j, x, y in pts:
         kind, suffix, (lo, hi) = SCHOOL_KINDS[j]
-        rows.append(dict(code=f"EDU-{street}-{j + 1}", name=f"长宁区{names[street]}{suffix}", kind=kind,
-                         region_code=street, district_code=DEMO_DISTRICT, geom=f"SRID={SRID};POINT({x} {y})",
-                         position_is_demo=True, enrolled=int(rng.integers(lo, hi)), lon=x, lat=y))
+        rows.append(_SchoolRow(code=f"EDU-{street}-{j + 1}", name=f"长宁区{names[street]}{suffix}", kind=kind,
+                               region_code=street, district_code=DEMO_DISTRICT, geom=f"SRID={SRID};POINT({x} {y})",
+                               position_is_demo=True, enrolled=int(rng.integers(lo, hi)), lon=x, lat=y))
     session.execute(insert(School), [{k: v for k, v in r.items() if k not in ("enrolled", "lon", "lat")}
                                      for r in rows])
     ids = dict(session.execute(select(School.code, School.id)).all())
@@ -165,11 +189,12 @@ def _write_pharmacies(session: Session, rng: np.random.Generator, streets: list[
     pts = _points(rng, streets, per_street, outbreak, {"first": 400, "second": 900})
     names = {s.code: s.name.removesuffix("街道").removesuffix("镇") for s in streets}
     chains = ("益丰大药房", "华氏大药房", "雷允上药房", "第一医药", "国大药房")
-    rows = []
+    rows: list[_PharmacyRow] = []
     for k, (street, j, x, y) in enumerate(pts):
-        rows.append(dict(code=f"PH-{street}-{j + 1}", name=f"{chains[k % len(chains)]}（{names[street]}{j + 1}店）",
-                         region_code=street, district_code=DEMO_DISTRICT, geom=f"SRID={SRID};POINT({x} {y})",
-                         position_is_demo=True))
+        rows.append(_PharmacyRow(code=f"PH-{street}-{j + 1}",
+                                 name=f"{chains[k % len(chains)]}（{names[street]}{j + 1}店）", region_code=street,
+                                 district_code=DEMO_DISTRICT, geom=f"SRID={SRID};POINT({x} {y})",
+                                 position_is_demo=True))
     session.execute(insert(Pharmacy), rows)
     ids = dict(session.execute(select(Pharmacy.code, Pharmacy.id)).all())
     days = _days(end, SALES_DAYS)
@@ -179,7 +204,7 @@ def _write_pharmacies(session: Session, rng: np.random.Generator, streets: list[
     dates = days.astype(date).tolist()
 
     def generate() -> Any:
-        for r, (street, _, x, y) in zip(rows, pts):
+        for r, (street, _, x, y) in zip(rows, pts, strict=True):
             size = rng.uniform(0.6, 1.6)
             for group, (base, _) in SALES.items():
                 lam = base * size * season[group] * weekend * rng.gamma(60, 1 / 60, len(days))
@@ -256,14 +281,14 @@ def _opinion_items(end: date, rng: np.random.Generator, outbreak: Outbreak | Non
         source, title, excerpt, keywords, place = _NOISE[k % len(_NOISE)]
         day = end - timedelta(days=int(rng.integers(1, 120)))
         at = datetime(day.year, day.month, day.day, int(rng.integers(7, 23)), int(rng.integers(0, 60)),
-                      tzinfo=casegen.CST)
+                      tzinfo=CST)
         items.append(OpinionItemIn(item_id=f"demo-noise-{k:03d}", published_at=at, source=source, title=title,
                                    excerpt=excerpt, keywords=keywords, place=place))
     if outbreak is not None:
         day = end - timedelta(days=4)
         items.append(OpinionItemIn(
             item_id="demo-xianxia-kindergarten", published_at=datetime(day.year, day.month, day.day, 20, 15,
-                                                                      tzinfo=casegen.CST),
+                                                                      tzinfo=CST),
             source="微博", title="仙霞一幼儿园多名儿童呕吐腹泻，家长担忧",
             excerpt="网友称孩子所在的仙霞某幼儿园这几天好几个小朋友呕吐、腹泻请假在家，希望有关部门关注。",
             keywords="仙霞;幼儿园;多名儿童;呕吐;腹泻", place="长宁区仙霞"))

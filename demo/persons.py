@@ -17,7 +17,7 @@ def id_number(district_code: str, birth: date, seq: int, female: bool) -> str:
     """An 18-digit resident ID number with a valid GB 11643 check digit."""
     seq = seq % 500 * 2 + (0 if female else 1)
     body = f"{district_code}{birth:%Y%m%d}{seq:03d}"
-    total = sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS))
+    total = sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS, strict=True))
     return body + _ID_CHECK[total % 11]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -16,7 +16,7 @@ TaskState = Literal["issued", "accepted", "in_progress", "done", "returned", "ca
 FeedbackStatus = Literal["accepted", "in_progress", "done"]
 InputCrs = Literal["WGS84", "CGCS2000", "GCJ02", "BD09"]
 
-assert set(TaskType.__args__) == set(TASK_TYPES) and set(TaskState.__args__) == set(TASK_STATES)  # type: ignore[attr-defined]
+assert set(get_args(TaskType)) == set(TASK_TYPES) and set(get_args(TaskState)) == set(TASK_STATES)
 
 
 def _no_control_chars(value: str) -> str:

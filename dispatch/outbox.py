@@ -85,7 +85,8 @@ class DeliveryStats:
 def backoff(attempts: int, *, jitter: float = 0.2) -> timedelta:
     """Delay before the next try after `attempts` failures: 5 s doubling to at most 1 h, ±20 %."""
     delay = min(BASE_DELAY * (2 ** max(attempts - 1, 0)), MAX_DELAY)
-    return delay * (1 + random.uniform(-jitter, jitter))
+    jittered: timedelta = delay * (1 + random.uniform(-jitter, jitter))
+    return jittered
 
 
 def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, str]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from accounts import audit
 from accounts.people import actor_label, people
 from accounts.principal import Principal
+from core.errors import DomainError
 from dispatch.models import (
     CallbackPayload,
     FeedbackRequest,
@@ -52,12 +53,8 @@ TRANSITIONS = {
 }
 
 
-class DispatchError(Exception):
-    """A refused action: `kind` is not_found | forbidden | conflict | invalid; `code` is stable."""
-
-    def __init__(self, kind: str, code: str, message: str, message_zh: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.kind, self.code, self.message, self.message_zh, self.field = kind, code, message, message_zh, field
+class DispatchError(DomainError):
+    """A refused dispatch action: `kind` is not_found | forbidden | conflict | invalid; `code` is stable."""
 
 
 def utcnow() -> datetime:
@@ -82,7 +79,7 @@ def _polygon(geom: PolygonGeometry, crs: str, field: str) -> Any:
     rings = []
     for ring in geom.coordinates:
         lons, lats = to_wgs84([p[0] for p in ring], [p[1] for p in ring], crs)
-        rings.append(list(zip(lons.tolist(), lats.tolist())))
+        rings.append(list(zip(lons.tolist(), lats.tolist(), strict=True)))
     shape = Polygon(rings[0], rings[1:])
     if not shape.is_valid or shape.area == 0:
         raise DispatchError("invalid", "geometry.invalid", "area is not a valid polygon", "区域多边形无效", field)
@@ -311,32 +308,42 @@ def _rollup(session: Session, parent_id: int, *, publish: Publish | None) -> Non
 
 # ---------------------------------------------------------------- flows
 
-def create_task(session: Session, *, actor: Principal, data: TaskCreate, default_district: str,
-                ip: str | None = None, publish: Publish | None = None) -> tuple[Task, bool]:
-    """Create a task; a repeated city_task_id returns the existing task and False."""
+def _task_district(actor: Principal, data: TaskCreate, default_district: str) -> str:
+    """The district a new task goes to; only the city (with city_task_id) and a commander may create tasks."""
     if actor.role in CITY_ROLES:
         if data.city_task_id is None:
             raise DispatchError("invalid", "task.city_task_id_required", "city_task_id is required",
                                 "市级任务必须提供 city_task_id", "city_task_id")
-        district = data.district_code or default_district
-    elif actor.role == COMMANDER:
-        if data.city_task_id is not None:
-            raise DispatchError("invalid", "task.city_task_id_forbidden", "only the city sets city_task_id",
-                                "仅市级平台可提供 city_task_id", "city_task_id")
-        district = data.district_code or actor.district_code or default_district
-        if not actor.may_see_district(district):
-            raise DispatchError("forbidden", "task.forbidden_district", "not your district", "不能向其他区下发任务",
-                                "district_code")
-    else:
+        return data.district_code or default_district
+    if actor.role != COMMANDER:
         raise _forbid("create", "当前角色无权下发任务")
     if data.city_task_id is not None:
-        existing = session.scalar(select(Task).where(Task.city_task_id == data.city_task_id))
-        if existing is not None:
-            return existing, False
+        raise DispatchError("invalid", "task.city_task_id_forbidden", "only the city sets city_task_id",
+                            "仅市级平台可提供 city_task_id", "city_task_id")
+    district = data.district_code or actor.district_code or default_district
+    if not actor.may_see_district(district):
+        raise DispatchError("forbidden", "task.forbidden_district", "not your district", "不能向其他区下发任务",
+                            "district_code")
+    return district
+
+
+def _check_links(session: Session, data: TaskCreate) -> None:
+    """The signal and incident a new task refers to must exist."""
     if data.signal_id is not None and session.get(Signal, data.signal_id) is None:
         raise DispatchError("invalid", "task.signal_unknown", "no such signal", "关联的预警信号不存在", "signal_id")
     if data.incident_id is not None and session.get(Incident, data.incident_id) is None:
         raise DispatchError("invalid", "task.incident_unknown", "no such incident", "关联的事件不存在", "incident_id")
+
+
+def create_task(session: Session, *, actor: Principal, data: TaskCreate, default_district: str,
+                ip: str | None = None, publish: Publish | None = None) -> tuple[Task, bool]:
+    """Create a task; a repeated city_task_id returns the existing task and False."""
+    district = _task_district(actor, data, default_district)
+    if data.city_task_id is not None:
+        existing = session.scalar(select(Task).where(Task.city_task_id == data.city_task_id))
+        if existing is not None:
+            return existing, False
+    _check_links(session, data)
     geom = _point(data.location, data.crs) if data.location else (
         _polygon(data.area, data.crs, "area") if data.area else None)
     task = Task(

@@ -16,8 +16,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
-from feeds.schemas import FEED_KINDS, FEED_SCHEMAS, FeedError, parse_feed
-from feeds.writers import FeedChange, write_feed
+from feeds.schemas import FEED_KINDS, FEED_SCHEMAS, parse_feed
+from feeds.writers import write_feed
+from store.changes import ChangeEvent
+from store.records import FieldError
 
 MAX_ROWS = 200_000
 MAX_ERRORS = 50
@@ -54,7 +56,7 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    changes: list[FeedChange] = field(default_factory=list)
+    changes: list[ChangeEvent] = field(default_factory=list)
 
 
 def read_rows(data: str, *, fmt: str) -> list[tuple[int, Any]]:
@@ -126,7 +128,7 @@ def import_rows(session: Session, *, kind: str, rows: list[tuple[int, Any]],
     return report
 
 
-def _row_error(row: int, e: FeedError) -> RowError:
+def _row_error(row: int, e: FieldError) -> RowError:
     return RowError(row, e.field, e.code, e.message, e.message_zh)
 
 

@@ -7,39 +7,24 @@ district and day, one opinion item per source-system id. Sending a record again 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, field_validator, model_validator
 
-from geo.dates import RecordedDate, RecordedDateTime, now_utc
+from geo.dates import RecordedDate, RecordedDateTime
 from geo.schemas import GeoPoint
+from store import records
 from store.feeds import DRUG_GROUPS, SYMPTOM_GROUPS
+from store.records import SHARED_ZH, Code, FieldError, Record, not_future_day, recorded_time, rule_error
 
-CST = timezone(timedelta(hours=8))
-MAX_FUTURE = timedelta(minutes=10)
-
-Code = Annotated[str, Field(min_length=1, max_length=38, pattern=r"^[A-Za-z0-9_.\-]+$")]
 RecordId = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 StreetCode = Annotated[str, Field(pattern=r"^\d{9}$")]
 DistrictCode = Annotated[str, Field(pattern=r"^\d{6}$")]
 Count = Annotated[int, Field(ge=0, le=100_000)]
 
 
-def _err(field: str, code: str, message: str) -> PydanticCustomError:
-    return PydanticCustomError(code, message, {"field": field})
-
-
-def _not_future_day(value: date, field: str) -> date:
-    if value > now_utc().astimezone(CST).date():
-        raise _err(field, "date_in_future", f"{field} lies in the future")
-    return value
-
-
-class _Feed(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class _Feed(Record):
     @property
     def source_id(self) -> str:  # pragma: no cover - every kind overrides it
         raise NotImplementedError
@@ -73,13 +58,13 @@ class SchoolAbsenceIn(_Point):
 
     @model_validator(mode="after")
     def _counts(self) -> SchoolAbsenceIn:
-        _not_future_day(self.day, "day")
+        not_future_day(self.day, "day")
         if self.absent > self.enrolled:
-            raise _err("absent", "absent_exceeds_enrolled", "absent exceeds enrolled")
+            raise rule_error("absent", "absent_exceeds_enrolled", "absent exceeds enrolled")
         if self.absent_ill > self.absent:
-            raise _err("absent_ill", "ill_exceeds_absent", "absent_ill exceeds absent")
+            raise rule_error("absent_ill", "ill_exceeds_absent", "absent_ill exceeds absent")
         if sum(getattr(self, g) for g in SYMPTOM_GROUPS) > self.absent_ill:
-            raise _err("gastrointestinal", "symptoms_exceed_ill",
+            raise rule_error("gastrointestinal", "symptoms_exceed_ill",
                        "fever + respiratory + gastrointestinal + rash exceed absent_ill")
         return self
 
@@ -98,17 +83,17 @@ class DrugSalesIn(_Point):
     pharmacy_code: Code | None = None
     region_code: StreetCode | None = None
     day: RecordedDate
-    drug_group: Literal[DRUG_GROUPS]  # type: ignore[valid-type]
+    drug_group: Literal[DRUG_GROUPS]  # type: ignore[valid-type]  # runtime tuple, fine for pydantic
     units: int = Field(ge=0, le=1_000_000)
     pharmacy_name: str | None = Field(default=None, min_length=2, max_length=100)
 
     @model_validator(mode="after")
     def _place(self) -> DrugSalesIn:
-        _not_future_day(self.day, "day")
+        not_future_day(self.day, "day")
         if self.pharmacy_code is None and self.region_code is None:
-            raise _err("pharmacy_code", "sales_place_missing", "give pharmacy_code or (for street totals) region_code")
+            raise rule_error("pharmacy_code", "sales_place_missing", "give pharmacy_code or (for street totals) region_code")
         if self.pharmacy_code is None and self.lon is not None:
-            raise _err("lon", "sales_point_without_pharmacy", "a point belongs to a pharmacy; street totals have none")
+            raise rule_error("lon", "sales_point_without_pharmacy", "a point belongs to a pharmacy; street totals have none")
         return self
 
     @property
@@ -130,11 +115,11 @@ class WeatherDailyIn(_Feed):
 
     @model_validator(mode="after")
     def _order(self) -> WeatherDailyIn:
-        _not_future_day(self.day, "day")
+        not_future_day(self.day, "day")
         if self.temp_max is not None and self.temp_max < self.temp_mean:
-            raise _err("temp_max", "temp_order", "temp_max is below temp_mean")
+            raise rule_error("temp_max", "temp_order", "temp_max is below temp_mean")
         if self.temp_min is not None and self.temp_min > self.temp_mean:
-            raise _err("temp_min", "temp_order", "temp_min is above temp_mean")
+            raise rule_error("temp_min", "temp_order", "temp_min is above temp_mean")
         return self
 
     @property
@@ -170,10 +155,7 @@ class OpinionItemIn(_Point):
     @field_validator("published_at")
     @classmethod
     def _time(cls, value: datetime) -> datetime:
-        value = value.replace(tzinfo=CST) if value.tzinfo is None else value
-        if value > now_utc() + MAX_FUTURE:
-            raise PydanticCustomError("time_in_future", "published_at lies in the future")
-        return value
+        return recorded_time(value, "published_at lies in the future")
 
     @property
     def source_id(self) -> str:
@@ -192,52 +174,20 @@ FEED_MESSAGES_ZH = {
     "absent_exceeds_enrolled": "缺课人数不能大于在校人数", "ill_exceeds_absent": "因病缺课人数不能大于缺课人数",
     "symptoms_exceed_ill": "各症状组人数之和不能大于因病缺课人数", "temp_order": "最高/最低气温与平均气温矛盾",
     "sales_place_missing": "须提供药店编码或街道编码", "sales_point_without_pharmacy": "街道汇总数据不能带坐标",
-    "date_in_future": "日期晚于当前日期", "time_in_future": "时间晚于当前时间", "crs_unknown": "不支持的坐标系",
-    "date_range": "日期或时间超出允许范围（1900-01-01 至明天）",
-    "point_incomplete": "经度与纬度须同时提供",
     "ref.unknown_school": "学校编码不存在，首次上报须提供学校名称、类型和位置",
     "ref.unknown_pharmacy": "药店编码不存在，首次上报须提供药店名称和位置",
-    "ref.unknown_region": "区划编码不存在", "ref.not_a_street": "区划编码不是街道",
-    "ref.unknown_district": "区编码不存在", "geo.outside_area": "坐标不在任何已知区内",
-    "scope.forbidden": "无权提交该辖区的数据", "conflict.source_id": "来源编号与其他记录冲突",
-    "db.rejected": "数据库拒绝该记录", "record.not_object": "记录应为对象",
+    "ref.not_a_street": "区划编码不是街道", "ref.unknown_district": "区编码不存在", "geo.outside_area": "坐标不在任何已知区内",
+    "scope.forbidden": "无权提交该辖区的数据",
 }
-_PYDANTIC_ZH = {
-    "missing": "缺少必填字段", "extra_forbidden": "不允许的字段", "string_too_long": "字段过长",
-    "string_too_short": "字段不能为空", "string_pattern_mismatch": "格式不正确", "literal_error": "取值不在允许范围内",
-    "greater_than_equal": "数值过小", "less_than_equal": "数值过大", "int_parsing": "应为整数",
-    "int_from_float": "应为整数", "float_parsing": "应为数字", "date_parsing": "日期格式不正确",
-    "date_from_datetime_parsing": "日期格式不正确", "datetime_parsing": "时间格式不正确",
-    "datetime_from_date_parsing": "时间格式不正确", "too_long": "条目过多", "list_type": "应为列表",
-}
+_ZH = {**SHARED_ZH, "int_from_float": "应为整数", "too_long": "条目过多", "list_type": "应为列表", **FEED_MESSAGES_ZH}
 
 
-class FeedError(BaseModel):
-    """Why a record was refused: the field, a stable code, messages in English and Chinese."""
-
-    field: str | None
-    code: str
-    message: str
-    message_zh: str
+def feed_error(field: str | None, code: str, message: str) -> FieldError:
+    """A FieldError with its Chinese message looked up from the code."""
+    return records.field_error(field, code, message, _ZH)
 
 
-def feed_error(field: str | None, code: str, message: str) -> FeedError:
-    """A FeedError with its Chinese message looked up from the code."""
-    return FeedError(field=field, code=code, message=message,
-                     message_zh=FEED_MESSAGES_ZH.get(code, _PYDANTIC_ZH.get(code, "字段值不合法")))
-
-
-def parse_feed(kind: str, raw: Any) -> tuple[_Feed | None, list[FeedError]]:
+def parse_feed(kind: str, raw: Any) -> tuple[_Feed | None, list[FieldError]]:
     """Validate one raw record of a feed kind; the model, or its field errors (values never echoed)."""
-    if not isinstance(raw, dict):
-        return None, [feed_error(None, "record.not_object", "record must be an object")]
-    try:
-        return FEED_SCHEMAS[kind].model_validate(raw), []
-    except ValidationError as exc:
-        out = []
-        for e in exc.errors(include_url=False, include_input=False):
-            loc = ".".join(str(p) for p in e["loc"]) or (e.get("ctx") or {}).get("field")
-            zh = (e.get("ctx") or {}).get("message_zh") \
-                or FEED_MESSAGES_ZH.get(e["type"], _PYDANTIC_ZH.get(e["type"], "字段值不合法"))
-            out.append(FeedError(field=loc or None, code=f"invalid.{e['type']}", message=e["msg"], message_zh=zh))
-        return None, out
+    rec, errors = records.parse(FEED_SCHEMAS[kind], raw, _ZH, "record must be an object")
+    return rec if isinstance(rec, _Feed) else None, errors

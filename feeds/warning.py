@@ -30,7 +30,7 @@ from alerting.detectors.cusum import cusum
 from alerting.detectors.ears import ears_c
 from alerting.service import Alarm
 from feeds.keywords import DiseaseLexicon
-from feeds.schemas import CST
+from geo.dates import CST
 from store.feeds import SYMPTOM_GROUPS
 from store.places import Region
 

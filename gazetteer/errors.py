@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.errors import DomainError
+
 
 @dataclass(frozen=True)
 class RowProblem:
@@ -17,11 +19,12 @@ class RowProblem:
         return f"{where}{field}: {self.message} ({self.code})"
 
 
-class ImportRejected(ValueError):
-    """The file was rejected; nothing was written."""
+class ImportRejected(DomainError, ValueError):
+    """The file was rejected; nothing was written. `field` is the first problem's."""
 
     def __init__(self, problems: list[RowProblem]) -> None:
         self.problems = problems
         shown = "\n".join(str(p) for p in problems[:20])
         more = f"\n… and {len(problems) - 20} more" if len(problems) > 20 else ""
-        super().__init__(f"import rejected, nothing written:\n{shown}{more}")
+        super().__init__("invalid", "import.rejected", f"import rejected, nothing written:\n{shown}{more}",
+                         f"导入被拒绝，未写入任何数据（共{len(problems)}处错误）", problems[0].field if problems else None)

@@ -25,7 +25,7 @@ def _flag(i: int, field: str, raw: object, problems: list[RowProblem]) -> bool:
     return text in _TRUE
 
 
-def _region_of(session: Session, point: Point) -> tuple[str, str] | None:
+def _region_of(session: Session, point: Point) -> tuple[str, str | None] | None:
     """(region code, district code) of the smallest street or district containing the point."""
     row = session.execute(
         select(Region.code, Region.district_code)

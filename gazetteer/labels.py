@@ -1,16 +1,14 @@
 """Where a region's name is written on a map: one point per street of a district (its label point)."""
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from geo.geojson import FeatureCollection, feature, feature_collection, parsed
 from store.places import Region
 
 
-def street_label_points(session: Session, district: str) -> dict[str, Any]:
+def street_label_points(session: Session, district: str) -> FeatureCollection:
     """The streets of `district` as a GeoJSON FeatureCollection of points, properties {code, name}.
 
     The stored label point where there is one, else a point on the street's surface (never outside it).
@@ -19,6 +17,4 @@ def street_label_points(session: Session, district: str) -> dict[str, Any]:
     rows = session.execute(
         select(Region.code, Region.name, func.ST_AsGeoJSON(point, 6).label("g"))
         .where(Region.parent_code == district, Region.level == "street").order_by(Region.code)).all()
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": json.loads(r.g), "properties": {"code": r.code, "name": r.name}}
-        for r in rows]}
+    return feature_collection([feature(parsed(r.g), {"code": r.code, "name": r.name}) for r in rows])

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
@@ -76,7 +77,7 @@ def _epsg_alias(crs: str) -> str:
     return {"WGS84": "EPSG:4326", "CGCS2000": "EPSG:4490"}.get(crs.strip().upper(), crs)
 
 
-def _offset_to_wgs84(xy, name: str):  # type: ignore[no-untyped-def]
+def _offset_to_wgs84(xy: np.ndarray, name: str) -> np.ndarray:
     lon, lat = to_wgs84(xy[:, 0], xy[:, 1], name)
     xy = xy.copy()
     xy[:, 0], xy[:, 1] = lon, lat

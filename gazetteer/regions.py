@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.validation import explain_validity
@@ -35,7 +36,7 @@ def _as_multi(geom: Polygon | MultiPolygon) -> MultiPolygon:
     return geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])
 
 
-def _check_row(i: int, row, level: str, code_field: str, name_field: str,  # type: ignore[no-untyped-def]
+def _check_row(i: int, row: pd.Series, level: str, code_field: str, name_field: str,
                population_field: str | None) -> tuple[RegionRow | None, list[RowProblem]]:
     problems: list[RowProblem] = []
     geom = row.geometry

@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 
 _A = 6378245.0
 _EE = 0.00669342162296594323
@@ -24,7 +25,7 @@ class UnknownCRSError(ValueError):
 
 
 def _transform_lat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    ret = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
+    ret: np.ndarray = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
     ret += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
     ret += (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
     ret += (160.0 * np.sin(y / 12.0 * np.pi) + 320 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
@@ -32,7 +33,7 @@ def _transform_lat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _transform_lon(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    ret = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
+    ret: np.ndarray = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
     ret += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
     ret += (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
     ret += (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
@@ -116,6 +117,6 @@ def normalise_crs_name(name: str) -> str:
     return key
 
 
-def to_wgs84(lon: np.ndarray | float, lat: np.ndarray | float, crs: str) -> tuple[np.ndarray, np.ndarray]:
+def to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike, crs: str) -> tuple[np.ndarray, np.ndarray]:
     """Convert coordinates given in `crs` (WGS84, CGCS2000, GCJ02 or BD09) to WGS84."""
     return _TO_WGS84[normalise_crs_name(crs)](lon, lat)

@@ -20,12 +20,14 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, ValidationInfo
 from pydantic_core import PydanticCustomError
 from sqlalchemy import DateTime, func, literal
 from sqlalchemy.types import TypeDecorator
+
+from core.errors import DomainError
 
 CST = timezone(timedelta(hours=8))
 FLOOR_DAY = date(1900, 1, 1)
@@ -95,12 +97,13 @@ QUERY = Window("query", lambda now: _at_start(FLOOR_DAY), lambda now: _at_end(_d
                "不早于1900-01-01且不晚于一年后")
 
 
-class DateRangeError(ValueError):
+class DateRangeError(DomainError, ValueError):
     """A date outside its window (or unreadable): the field, a stable code, English and Chinese messages."""
 
+    field: str
+
     def __init__(self, field: str, code: str, message: str, message_zh: str) -> None:
-        super().__init__(message)
-        self.field, self.code, self.message, self.message_zh = field, code, message, message_zh
+        super().__init__("invalid", code, message, message_zh, field)
 
 
 def _aware(value: datetime) -> datetime:
@@ -120,7 +123,10 @@ def _outside(value: date | datetime, window: Window, now: datetime | None) -> tu
     return lo_day.isoformat(), hi_day.isoformat()
 
 
-def check(value: Any, window: Window, field: str, now: datetime | None = None) -> Any:
+_Day = TypeVar("_Day", bound=date)
+
+
+def check(value: _Day | None, window: Window, field: str, now: datetime | None = None) -> _Day | None:
     """`value` (a date or datetime, or None) if inside `window`; DateRangeError naming `field` otherwise."""
     if value is None:
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import mmap
 import re
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -83,8 +84,11 @@ def normalise_ext(ext: str) -> str:
 
 
 def _bounds(value: object) -> tuple[float, float, float, float] | None:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, Iterable):
+        return None
     try:
-        parts = [float(v) for v in (value.split(",") if isinstance(value, str) else value)]  # type: ignore[union-attr]
+        parts = [float(v) for v in items]
     except (TypeError, ValueError, AttributeError):
         return None
     if len(parts) != 4 or not (-180 <= parts[0] < parts[2] <= 180 and -90 <= parts[1] < parts[3] <= 90):

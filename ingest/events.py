@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import redis as redis_lib
-from pydantic import BaseModel, Field
+
+from store.changes import ChangeEvent as ChangeEvent  # re-exported: the event every package announces
 
 EVENTS_MAXLEN = 10_000
 
@@ -22,22 +22,6 @@ def events_key(namespace: str) -> str:
 
 def notify_channel(namespace: str) -> str:
     return f"{namespace}:events:notify"
-
-
-class ChangeEvent(BaseModel):
-    """What changed, where, for whom: never personal data, only codes, ids, counts and a point."""
-
-    kind: str = Field(min_length=1, max_length=40)
-    id: int | str
-    action: Literal["created", "updated", "deleted"] = "updated"
-    district_code: str | None = None
-    region_code: str | None = None
-    # Set for records that belong to one institution: institution users see only their own.
-    institution_id: int | None = None
-    # [lon, lat] in WGS84, or a GeoJSON geometry object
-    geometry: list[float] | dict[str, Any] | None = None
-    fields: dict[str, Any] = Field(default_factory=dict)
-    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
 def publish_change(redis: redis_lib.Redis, namespace: str, event: ChangeEvent) -> str:
@@ -76,19 +60,19 @@ def decode_entry(fields: dict[Any, Any]) -> dict[str, Any] | None:
 def read_events_after(redis: redis_lib.Redis, namespace: str, after_id: str, count: int = 1000
                       ) -> list[tuple[str, dict[str, Any]]]:
     """Events strictly after `after_id` ('0-0' for all), oldest first."""
-    entries = redis.xrange(events_key(namespace), min=f"({after_id}", max="+", count=count)
-    out = []
+    entries = redis.xrange(events_key(namespace), min=f"({after_id}", max="+", count=count) or []
+    out: list[tuple[str, dict[str, Any]]] = []
     for entry_id, fields in entries:
-        event = decode_entry(fields)
-        if event is not None:
+        event = decode_entry(fields or {})
+        if event is not None and entry_id is not None:  # redis-py types ids and fields as optional
             out.append((entry_id.decode() if isinstance(entry_id, bytes) else entry_id, event))
     return out
 
 
 def stream_bounds(redis: redis_lib.Redis, namespace: str) -> tuple[str | None, str | None]:
     """The first and last event ids still held in the capped stream."""
-    first = redis.xrange(events_key(namespace), count=1)
-    last = redis.xrevrange(events_key(namespace), count=1)
+    first = redis.xrange(events_key(namespace), count=1) or []
+    last = redis.xrevrange(events_key(namespace), count=1) or []
 
     def _id(rows: list[Any]) -> str | None:
         return (rows[0][0].decode() if isinstance(rows[0][0], bytes) else rows[0][0]) if rows else None

@@ -5,6 +5,7 @@ cut off; its browser reconnects with Last-Event-ID and replays from the capped s
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -100,10 +101,8 @@ class EventHub:
                 self._errors += 1
                 log.warning("event relay lost redis (%s); reconnecting", exc)
                 if pubsub is not None:
-                    try:
+                    with contextlib.suppress(redis_lib.RedisError):
                         pubsub.close()
-                    except redis_lib.RedisError:
-                        pass
                 pubsub = None
                 self._stop.wait(1.0)
         if pubsub is not None:

@@ -6,37 +6,25 @@ system's own id; together they form `source_id`, the idempotency key.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from feeds.schemas import FEED_MESSAGES_ZH, FEED_SCHEMAS  # other departments' feeds (issue #10)
-from geo.dates import PastDate, RecordedDate, RecordedDateTime, now_utc
+from geo.dates import CST, PastDate, RecordedDate, RecordedDateTime
 from geo.schemas import GeoPoint
+from store import records
 from store.cases import OUTCOMES, SYNDROMES
+from store.records import SHARED_ZH, Code, FieldError, Record, RecordOutcome, not_future_day, recorded_time, rule_error
 from store.response import TEAM_STATUSES
 
-CST = timezone(timedelta(hours=8))
-MAX_FUTURE = timedelta(minutes=10)
 ID_NUMBER_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_NUMBER_CHECK = "10X98765432"
 
-Code = Annotated[str, Field(min_length=1, max_length=38, pattern=r"^[A-Za-z0-9_.\-]+$")]
 RecordId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 RegionCode = Annotated[str, Field(pattern=r"^\d{6}(\d{3}(\d{3})?)?$")]
-
-
-def _aware(value: datetime) -> datetime:
-    """Times without an offset are Beijing time (what Chinese source systems send)."""
-    return value.replace(tzinfo=CST) if value.tzinfo is None else value
-
-
-def _not_future(value: datetime) -> datetime:
-    if value > now_utc() + MAX_FUTURE:
-        raise PydanticCustomError("time_in_future", "time lies in the future")
-    return value
 
 
 def check_id_number(value: str) -> str:
@@ -44,14 +32,13 @@ def check_id_number(value: str) -> str:
     value = value.strip().upper()
     if not re.fullmatch(r"\d{17}[\dX]", value):
         raise PydanticCustomError("id_number_format", "id_number must be 17 digits and a check digit")
-    total = sum(int(d) * w for d, w in zip(value[:17], ID_NUMBER_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(value[:17], ID_NUMBER_WEIGHTS, strict=True))
     if ID_NUMBER_CHECK[total % 11] != value[17]:
         raise PydanticCustomError("id_number_checksum", "id_number check digit is wrong")
     return value
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+_Record = Record
 
 
 class _Located(_Record, GeoPoint):
@@ -88,32 +75,30 @@ class CaseReportIn(_Located):
     age: int | None = Field(default=None, ge=0, le=130)
     sex: Literal["M", "F"] | None = None
     occupation: str | None = Field(default=None, max_length=20)
-    outcome: Literal[OUTCOMES] = "under_treatment"  # type: ignore[valid-type]
+    outcome: Literal[OUTCOMES] = "under_treatment"  # type: ignore[valid-type]  # runtime tuple, fine for pydantic
     death_date: PastDate | None = None
     patient: Patient | None = None
 
     @field_validator("diagnosis_time", "report_time", "audit_time")
     @classmethod
     def check_times(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else _not_future(_aware(value))
+        return None if value is None else recorded_time(value)
 
     @field_validator("onset_date")
     @classmethod
     def _onset(cls, value: date) -> date:
-        if value > now_utc().astimezone(CST).date():
-            raise PydanticCustomError("date_in_future", "onset_date lies in the future")
-        return value
+        return not_future_day(value, "onset_date")
 
     @model_validator(mode="after")
     def _order(self) -> CaseReportIn:
         if self.diagnosis_time.astimezone(CST).date() < self.onset_date:
-            raise _err("diagnosis_time", "time_order", "diagnosis_time is before onset_date")
+            raise rule_error("diagnosis_time", "time_order", "diagnosis_time is before onset_date")
         if self.report_time < self.diagnosis_time:
-            raise _err("report_time", "time_order", "report_time is before diagnosis_time")
+            raise rule_error("report_time", "time_order", "report_time is before diagnosis_time")
         if self.audit_time is not None and self.audit_time < self.report_time:
-            raise _err("audit_time", "time_order", "audit_time is before report_time")
+            raise rule_error("audit_time", "time_order", "audit_time is before report_time")
         if self.death_date is not None and (self.outcome != "died" or self.death_date < self.onset_date):
-            raise _err("death_date", "death_date_inconsistent", "death_date needs outcome 'died' and onset before")
+            raise rule_error("death_date", "death_date_inconsistent", "death_date needs outcome 'died' and onset before")
         return self
 
 
@@ -123,16 +108,15 @@ class SyndromicCountIn(_Record):
     institution_code: Code
     record_id: RecordId
     day: RecordedDate  # _counts refuses the future
-    syndrome: Literal[SYNDROMES]  # type: ignore[valid-type]
+    syndrome: Literal[SYNDROMES]  # type: ignore[valid-type]  # runtime tuple, fine for pydantic
     visits: int = Field(ge=0, le=1_000_000)
     cases: int = Field(ge=0, le=1_000_000)
 
     @model_validator(mode="after")
     def _counts(self) -> SyndromicCountIn:
         if self.cases > self.visits:
-            raise _err("cases", "cases_exceed_visits", "cases exceed visits")
-        if self.day > now_utc().astimezone(CST).date():
-            raise _err("day", "date_in_future", "day lies in the future")
+            raise rule_error("cases", "cases_exceed_visits", "cases exceed visits")
+        not_future_day(self.day, "day")
         return self
 
 
@@ -152,14 +136,14 @@ class LabResultIn(_Record):
     @field_validator("sample_time", "result_time")
     @classmethod
     def check_times(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else _not_future(_aware(value))
+        return None if value is None else recorded_time(value)
 
     @model_validator(mode="after")
     def _order(self) -> LabResultIn:
         if self.result_time is not None and self.result_time < self.sample_time:
-            raise _err("result_time", "time_order", "result_time is before sample_time")
+            raise rule_error("result_time", "time_order", "result_time is before sample_time")
         if self.result != "pending" and self.result_time is None:
-            raise _err("result_time", "missing", "result_time is required once a result is known")
+            raise rule_error("result_time", "missing", "result_time is required once a result is known")
         return self
 
 
@@ -172,12 +156,12 @@ class TeamPositionIn(_Located):
     lon: float = Field(ge=73, le=136)
     lat: float = Field(ge=3, le=54)
     speed_kmh: float | None = Field(default=None, ge=0, le=250)
-    status: Literal[TEAM_STATUSES] | None = None  # type: ignore[valid-type]
+    status: Literal[TEAM_STATUSES] | None = None  # type: ignore[valid-type]  # runtime tuple, fine for pydantic
 
     @field_validator("time")
     @classmethod
     def check_time(cls, value: datetime) -> datetime:
-        return _not_future(_aware(value))
+        return recorded_time(value)
 
 
 class StockChangeIn(_Record):
@@ -199,7 +183,7 @@ class StockChangeIn(_Record):
     @field_validator("time")
     @classmethod
     def check_time(cls, value: datetime) -> datetime:
-        return _not_future(_aware(value))
+        return recorded_time(value)
 
     @property
     def delta(self) -> float:
@@ -220,72 +204,33 @@ KINDS = tuple(SCHEMAS)
 def source_id_of(record: _Record) -> str:
     """`<institution|team|site code>:<source system id>`, the idempotency key."""
     if hasattr(record, "source_id"):  # feed kinds derive it from their natural key
-        return record.source_id  # type: ignore[attr-defined]
+        key: str = record.source_id
+        return key
+    # The other kinds declare record_id, and site_code where there is no institution or team; _Record does not.
     owner = getattr(record, "institution_code", None) or getattr(record, "team_code", None) or record.site_code  # type: ignore[attr-defined]
     return f"{owner}:{record.record_id}"  # type: ignore[attr-defined]
 
 
-def _err(field: str, code: str, message: str) -> PydanticCustomError:
-    return PydanticCustomError(code, message, {"field": field})
-
-
 # --- outcomes -------------------------------------------------------------------------------------
 
-_ZH = {
-    "missing": "缺少必填字段", "extra_forbidden": "不允许的字段", "string_too_long": "字段过长",
-    "string_too_short": "字段不能为空", "string_pattern_mismatch": "格式不正确", "literal_error": "取值不在允许范围内",
-    "greater_than_equal": "数值过小", "less_than_equal": "数值过大", "greater_than": "数值必须大于0",
-    "int_parsing": "应为整数", "float_parsing": "应为数字", "date_from_datetime_parsing": "日期格式不正确",
-    "date_parsing": "日期格式不正确", "datetime_parsing": "时间格式不正确", "datetime_from_date_parsing": "时间格式不正确",
-    "string_type": "应为文本", "int_type": "应为整数", "float_type": "应为数字", "model_type": "应为对象",
-    "time_in_future": "时间晚于当前时间", "date_in_future": "日期晚于当前日期", "time_order": "时间先后顺序不合理",
-    "date_range": "日期或时间超出允许范围（1900-01-01 至明天）",
+_INGEST_ZH = {
+    "greater_than": "数值必须大于0", "string_type": "应为文本", "int_type": "应为整数", "float_type": "应为数字",
+    "model_type": "应为对象", "time_order": "时间先后顺序不合理",
     "id_number_format": "身份证号格式不正确", "id_number_checksum": "身份证号校验位错误",
-    "crs_unknown": "不支持的坐标系", "point_incomplete": "经度与纬度须同时提供",
     "cases_exceed_visits": "病例数不能大于就诊数", "death_date_inconsistent": "死亡日期与转归不一致",
     "ref.unknown_institution": "机构编码不存在", "ref.unknown_disease": "疾病编码不存在",
-    "ref.unknown_region": "区划编码不存在", "ref.unknown_team": "队伍编码不存在", "ref.unknown_site": "物资点编码不存在",
+    "ref.unknown_team": "队伍编码不存在", "ref.unknown_site": "物资点编码不存在",
     "ref.unknown_item": "该物资点无此物资，首次入库须提供名称、类别和单位",
     "scope.forbidden": "无权提交该机构或辖区的数据", "geo.outside_district": "坐标不在报告辖区内",
     "geo.region_outside_district": "区划不属于报告辖区", "stock.insufficient": "库存不足",
-    "pii.cipher_unavailable": "未配置个人信息加密密钥，无法接收身份信息", "conflict.source_id": "来源编号与其他记录冲突",
-    "record.not_object": "记录应为对象", "db.rejected": "数据库拒绝该记录",
+    "pii.cipher_unavailable": "未配置个人信息加密密钥，无法接收身份信息",
 }
-_ZH.update({k: v for k, v in FEED_MESSAGES_ZH.items() if k not in _ZH})
-
-
-class FieldError(BaseModel):
-    """Why one record was refused: the field, a stable code and messages in English and Chinese."""
-
-    field: str | None
-    code: str
-    message: str
-    message_zh: str
+_ZH = {**FEED_MESSAGES_ZH, **SHARED_ZH, **_INGEST_ZH}
 
 
 def field_error(field: str | None, code: str, message: str) -> FieldError:
     """A FieldError with the Chinese message looked up from its code."""
-    return FieldError(field=field, code=code, message=message, message_zh=_ZH.get(code, "字段值不合法"))
-
-
-def errors_of(exc: ValidationError) -> list[FieldError]:
-    """Pydantic errors as FieldErrors with dotted paths; values are never echoed (they may be personal)."""
-    out = []
-    for e in exc.errors(include_url=False, include_input=False):
-        loc = ".".join(str(p) for p in e["loc"]) or (e.get("ctx") or {}).get("field")
-        zh = (e.get("ctx") or {}).get("message_zh") or _ZH.get(e["type"], "字段值不合法")
-        out.append(FieldError(field=loc or None, code=f"invalid.{e['type']}", message=e["msg"], message_zh=zh))
-    return out
-
-
-class RecordOutcome(BaseModel):
-    """What happened to one record of a batch (`index` is its position in the request)."""
-
-    index: int
-    status: Literal["created", "updated", "unchanged", "rejected"]
-    source_id: str | None = None
-    id: int | None = None
-    errors: list[FieldError] = []
+    return records.field_error(field, code, message, _ZH)
 
 
 class BatchResult(BaseModel):
@@ -299,9 +244,4 @@ class BatchResult(BaseModel):
 
 def parse_record(kind: str, raw: Any) -> tuple[_Record | None, list[FieldError]]:
     """Validate one raw record of `kind`; returns the model or its field errors."""
-    if not isinstance(raw, dict):
-        return None, [field_error(None, "record.not_object", "record must be a JSON object")]
-    try:
-        return SCHEMAS[kind].model_validate(raw), []
-    except ValidationError as exc:
-        return None, errors_of(exc)
+    return records.parse(SCHEMAS[kind], raw, _ZH)

@@ -27,8 +27,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.crs import wgs84_to_gcj02
+from geo.dates import CST
 from ingest.bus import encode_record, submit_many
-from ingest.schemas import CST, ID_NUMBER_CHECK, ID_NUMBER_WEIGHTS
+from ingest.schemas import ID_NUMBER_CHECK, ID_NUMBER_WEIGHTS
 
 log = logging.getLogger(__name__)
 KM_PER_DEG = 111.32
@@ -111,7 +112,7 @@ def random_point(rng: random.Random, polygon: BaseGeometry) -> tuple[float, floa
 def fake_id_number(rng: random.Random, district_code: str, birth: date) -> str:
     """A synthetic resident ID number with a valid check digit (never a real person's)."""
     body = f"{district_code}{birth:%Y%m%d}{rng.randrange(1000):03d}"
-    return body + ID_NUMBER_CHECK[sum(int(d) * w for d, w in zip(body, ID_NUMBER_WEIGHTS)) % 11]
+    return body + ID_NUMBER_CHECK[sum(int(d) * w for d, w in zip(body, ID_NUMBER_WEIGHTS, strict=True)) % 11]
 
 
 @dataclass

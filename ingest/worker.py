@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import redis as redis_lib
 from sqlalchemy import text
@@ -27,6 +27,7 @@ from ingest.schemas import KINDS
 from ingest.writers import store_batch
 
 log = logging.getLogger(__name__)
+_BytesEntries = list[tuple[bytes, dict[bytes, bytes]]]
 DB_DOWN = (OperationalError, InterfaceError)
 
 
@@ -102,7 +103,9 @@ class IntakeWorker:
     def _read(self, from_id: str, block: bool = True) -> list[_Entry]:
         reply = self.redis.xreadgroup(GROUP, self.consumer, {intake_key(self.ns): from_id}, count=self.batch_size,
                                       block=self.block_ms if (block and from_id == ">") else None)
-        return [self._entry(i, f) for _, rows in (reply or []) for i, f in rows]
+        # RESP2 reply [[stream, [(id, fields), …]], …]; redis-py's type also covers RESP3's dict form.
+        streams = cast(list[list[Any]], reply or [])
+        return [self._entry(i, f) for _, rows in streams for i, f in rows]
 
     def _reclaim(self) -> None:
         """Take over entries idle for longer than `min_idle_ms` (their consumer died or keeps failing)."""
@@ -155,10 +158,10 @@ class IntakeWorker:
         pipe = self.redis.pipeline(transaction=False)
         for entry in entries:
             pipe.xpending_range(intake_key(self.ns), GROUP, min=entry.id, max=entry.id, count=1)
-        counts = {e.id: (rows[0]["times_delivered"] if rows else 0) for e, rows in zip(entries, pipe.execute())}
+        counts = {e.id: (rows[0]["times_delivered"] if rows else 0) for e, rows in zip(entries, pipe.execute(), strict=True)}
         last_errors = self.redis.hmget(errors_key(self.ns), [e.id for e in entries])
         keep = []
-        for entry, last in zip(entries, last_errors):
+        for entry, last in zip(entries, last_errors, strict=True):
             if counts[entry.id] > self.max_deliveries:
                 reason = last.decode() if isinstance(last, bytes) else (last or "unknown")
                 self._dead(entry, [{"code": "delivery.exhausted", "message": reason,
@@ -183,12 +186,12 @@ class IntakeWorker:
                         self._store(kind, [entry])
                 return
             self.stats.batches += 1
-            for entry, outcome in zip(entries, result.results):
+            for entry, outcome in zip(entries, result.results, strict=True):
                 if outcome.status == "rejected":
                     self._dead(entry, [e.model_dump() for e in outcome.errors])
                 else:
                     self.stats.stored += 1
-            self._ack([e.id for e, o in zip(entries, result.results) if o.status != "rejected"])
+            self._ack([e.id for e, o in zip(entries, result.results, strict=True) if o.status != "rejected"])
             return
 
     def _remember_failure(self, entry: _Entry, exc: Exception) -> None:
@@ -241,7 +244,9 @@ class IntakeWorker:
 def read_dead_letters(services: Services, count: int = 100) -> list[dict[str, Any]]:
     """The newest dead letters with their errors, payload decrypted (for operators)."""
     out = []
-    for entry_id, fields in services.redis.xrevrange(dead_key(services.settings.redis_namespace), count=count):
+    # The client is made without decode_responses, so ids and fields are bytes (redis-py types every mode).
+    entries = cast(_BytesEntries, services.redis.xrevrange(dead_key(services.settings.redis_namespace), count=count))
+    for entry_id, fields in entries:
         row = {k.decode(): v.decode() for k, v in fields.items()}
         if row.get("encrypted") == "1" and services.cipher is not None:
             row["data"] = services.cipher.decrypt(base64.b64decode(row["data"]), "intake.dead")

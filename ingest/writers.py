@@ -3,15 +3,17 @@
 `write_batch` works inside the caller's transaction; `store_batch` is the whole unit of work —
 one transaction, commit, then the change events — and is what the API and the worker call.
 Batches are written with one set-based statement per kind; if the database refuses that statement,
-the batch is retried record by record (each in a savepoint) so only the culprits are rejected.
+the batch is retried record by record (each in a savepoint) so only the culprits are rejected
+(store.bulk). The other departments' feed kinds are written by feeds.writers (issue #10).
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, ClassVar
 
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError
@@ -21,6 +23,8 @@ from accounts import audit
 from accounts.pii_view import Identity, encrypt_identity
 from accounts.principal import Principal
 from config.runtime import Services
+from feeds.schemas import FEED_KINDS
+from feeds.writers import write_items
 from geo.crs import to_wgs84
 from geo.srid import SRID
 from ingest.events import ChangeEvent, publish_changes
@@ -28,9 +32,7 @@ from ingest.schemas import (
     KINDS,
     BatchResult,
     CaseReportIn,
-    FieldError,
     LabResultIn,
-    RecordOutcome,
     StockChangeIn,
     SyndromicCountIn,
     TeamPositionIn,
@@ -39,35 +41,19 @@ from ingest.schemas import (
     source_id_of,
 )
 from security.pii import FieldCipher
+from store.bulk import BulkRun, Item, Written, unnest
+from store.locate import RegionRef, locate_points, regions_by_code
+from store.records import FieldError
 
 log = logging.getLogger(__name__)
 PII_FIELDS = ("name", "id_number", "phone", "address")
 
 
-@dataclass
-class _Item:
-    index: int
-    rec: Any
-    source_id: str
-    row: dict[str, Any] = field(default_factory=dict)
-    owner: Any = None  # the resolved institution / team / site
-
-
-@dataclass
-class _Batch:
-    session: Session
+@dataclass(kw_only=True)
+class _Batch(BulkRun):
     cipher: FieldCipher | None
     principal: Principal | None
-    outcomes: dict[int, RecordOutcome] = field(default_factory=dict)
-    events: list[ChangeEvent] = field(default_factory=list)
-
-    def reject(self, item: _Item, errors: list[FieldError]) -> None:
-        self.outcomes[item.index] = RecordOutcome(index=item.index, status="rejected", source_id=item.source_id,
-                                                  errors=errors)
-
-    def done(self, item: _Item, status: str, row_id: int | None) -> None:
-        self.outcomes[item.index] = RecordOutcome(index=item.index, status=status, source_id=item.source_id,
-                                                  id=row_id)  # type: ignore[arg-type]
+    source_field: ClassVar[str | None] = "record_id"
 
     def allowed(self, institution_id: int | None, district_code: str) -> bool:
         return self.principal is None or self.principal.may_see_institution(institution_id, district_code)
@@ -81,11 +67,11 @@ def write_batch(session: Session, *, kind: str, records: Sequence[Any], cipher: 
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
     batch = _Batch(session=session, cipher=cipher, principal=principal)
-    items: list[_Item] = []
+    items: list[Item] = []
     for index, raw in enumerate(records):
         rec, errors = parse_record(kind, raw)
         sid = source_id_of(rec) if rec is not None else _raw_source_id(raw)
-        item = _Item(index=index, rec=rec, source_id=sid)  # type: ignore[arg-type]
+        item = Item(index=index, rec=rec, source_id=sid)
         if errors:
             batch.reject(item, errors)
         else:
@@ -112,7 +98,7 @@ def store_batch(services: Services, *, kind: str, records: Sequence[Any],
     return result
 
 
-def _audit_batch(batch: _Batch, kind: str, items: list[_Item]) -> None:
+def _audit_batch(batch: _Batch, kind: str, items: list[Item]) -> None:
     """Audit identity-bearing case intake and stock changes: one row per district and batch, with the ids."""
     if kind == "case_report":
         action, written = "intake.identity", [i for i in items if i.rec.patient is not None]
@@ -151,10 +137,9 @@ _INSTITUTIONS = ("SELECT id, code, district_code, region_code, ST_X(geom) AS lon
 _TEAMS = "SELECT id, code, district_code, institution_id FROM team WHERE code = ANY(:codes)"
 _SITES = ("SELECT id, code, district_code, institution_id, ST_X(geom) AS lon, ST_Y(geom) AS lat "
           "FROM resource_site WHERE code = ANY(:codes)")
-_REGIONS = "SELECT code, level, COALESCE(district_code, left(code, 6)) AS district FROM region WHERE code = ANY(:codes)"
 
 
-def _resolve_owner(batch: _Batch, items: list[_Item], attr: str, sql: str, code: str) -> list[_Item]:
+def _resolve_owner(batch: _Batch, items: list[Item], attr: str, sql: str, code: str) -> list[Item]:
     """Attach the institution / team / site named by `attr`; reject unknown ones and those out of scope."""
     owners = _lookup(batch.session, sql, {getattr(i.rec, attr) for i in items})
     kept = []
@@ -171,18 +156,11 @@ def _resolve_owner(batch: _Batch, items: list[_Item], attr: str, sql: str, code:
     return kept
 
 
-_LOCATE = text(f"""
-    SELECT p.i,
-      (SELECT r.code FROM region r WHERE r.level = 'street' AND ST_Contains(r.geom, p.g) LIMIT 1) AS street,
-      (SELECT r.code FROM region r WHERE r.level = 'district' AND ST_Contains(r.geom, p.g) LIMIT 1) AS district
-    FROM (SELECT i, ST_SetSRID(ST_MakePoint(x, y), {SRID}) AS g
-          FROM unnest(CAST(:i AS int[]), CAST(:x AS float8[]), CAST(:y AS float8[])) AS t(i, x, y)) AS p
-""")
 _HAS_POLYGON = text("SELECT DISTINCT code FROM region WHERE level = 'district' AND code = ANY(:codes)")
 
 
-def _place(batch: _Batch, items: list[_Item], district_of: Callable[[_Item], str],
-           residence: bool = False) -> list[_Item]:
+def _place(batch: _Batch, items: list[Item], district_of: Callable[[Item], str],
+           residence: bool = False) -> list[Item]:
     """Convert points to WGS84, check the given region, and assign the street (else district) by point-in-polygon.
 
     Sets row lon/lat/input_crs/region_code; rejects points outside the expected district. With `residence`
@@ -193,33 +171,22 @@ def _place(batch: _Batch, items: list[_Item], district_of: Callable[[_Item], str
     for item in located:
         lon, lat = to_wgs84(item.rec.lon, item.rec.lat, item.rec.crs)
         item.row.update(lon=float(lon), lat=float(lat), input_crs=item.rec.crs)
-    where: dict[int, Any] = {}
-    if located:
-        rows = batch.session.execute(_LOCATE, {"i": [i.index for i in located], "x": [i.row["lon"] for i in located],
-                                               "y": [i.row["lat"] for i in located]}).mappings()
-        where = {r["i"]: r for r in rows}
+    where = locate_points(batch.session, [(i.index, i.row["lon"], i.row["lat"]) for i in located])
     districts = {district_of(i) for i in items}
     with_polygon = set(batch.session.scalars(_HAS_POLYGON, {"codes": sorted(districts)}))
     given = {i.rec.region_code for i in items if getattr(i.rec, "region_code", None)}
-    regions = _lookup(batch.session, _REGIONS, given) if given else {}
+    regions = regions_by_code(batch.session, given)
     kept = []
     for item in items:
         district = district_of(item)
         region_code = getattr(item.rec, "region_code", None)
         for key in ("lon", "lat", "input_crs"):
             item.row.setdefault(key, None)
-        if region_code is not None:
-            region = regions.get(region_code)
-            if region is None:
-                batch.reject(item, [field_error("region_code", "ref.unknown_region", "region_code is not known")])
-                continue
-            if region["district"] != district:
-                batch.reject(item, [field_error("region_code", "geo.region_outside_district",
-                                                f"region is not in district {district}")])
-                continue
+        if region_code is not None and not _region_fits(batch, item, regions.get(region_code), district):
+            continue
         if item.index in where:
-            hit = where[item.index]
-            found = hit["district"] or (hit["street"][:6] if hit["street"] else None)
+            spot = where[item.index]
+            found = spot.district
             if residence and found is not None and region_code is None:
                 district = found
                 item.row["district_code"] = found
@@ -228,47 +195,22 @@ def _place(batch: _Batch, items: list[_Item], district_of: Callable[[_Item], str
                                                 f"point lies outside district {district}")])
                 continue
             if region_code is None and found == district:
-                region_code = hit["street"] or hit["district"]
+                region_code = spot.street or spot.district
         item.row["region_code"] = region_code
         kept.append(item)
     return kept
 
 
-# --- set-based statements ---------------------------------------------------------------------------
-
-def _unnest(columns: dict[str, str], rows: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
-    """`unnest(CAST(:c AS type[]), …) AS t(c, …)` and its parameters, one array per column."""
-    casts = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in columns.items())
-    params = {c: [r[c] for r in rows] for c in columns}
-    return f"unnest({casts}) AS t({', '.join(columns)})", params
-
-
-def _guarded(batch: _Batch, items: list[_Item], write: Callable[[list[_Item]], None]) -> None:
-    """Write all items in a savepoint; if the database refuses, retry one by one and reject the culprits."""
-    try:
-        with batch.session.begin_nested():
-            write(items)
-        return
-    except (IntegrityError, DataError) as exc:
-        if len(items) == 1:
-            _reject_db(batch, items[0], exc)
-            return
-    for item in items:
-        try:
-            with batch.session.begin_nested():
-                write([item])
-        except (IntegrityError, DataError) as exc:
-            _reject_db(batch, item, exc)
-
-
-def _reject_db(batch: _Batch, item: _Item, exc: Exception) -> None:
-    diag = getattr(getattr(exc, "orig", None), "diag", None)
-    constraint = getattr(diag, "constraint_name", None) or ""
-    if "source_id" in constraint:
-        err = field_error("record_id", "conflict.source_id", "source id already used by a different record")
-    else:  # the constraint name only: the detail may contain personal data
-        err = field_error(None, "db.rejected", f"refused by the database ({constraint or type(exc).__name__})")
-    batch.reject(item, [err])
+def _region_fits(batch: _Batch, item: Item, region: RegionRef | None, district: str) -> bool:
+    """The given region exists and lies in the expected district; else the item is rejected."""
+    if region is None:
+        batch.reject(item, [field_error("region_code", "ref.unknown_region", "region_code is not known")])
+        return False
+    if region.district_code != district:
+        batch.reject(item, [field_error("region_code", "geo.region_outside_district",
+                                        f"region is not in district {district}")])
+        return False
+    return True
 
 
 # --- case reports -------------------------------------------------------------------------------------
@@ -284,8 +226,8 @@ _CASE_COLUMNS = {
 _CASE_UPDATE = [c for c in _CASE_COLUMNS if c not in ("source_id", "lon", "lat")] + ["geom"]
 
 
-def _write_cases(batch: _Batch, items: list[_Item]) -> None:
-    items = _latest_per_key(batch, items, key=lambda i: i.source_id, order=lambda i: i.rec.version)
+def _write_cases(batch: _Batch, items: list[Item]) -> None:
+    items = batch.latest_per_key(items, key=lambda i: i.source_id, order=lambda i: i.rec.version)
     items = _resolve_owner(batch, items, "institution_code", _INSTITUTIONS, "ref.unknown_institution")
     known = set(batch.session.scalars(text("SELECT code FROM disease WHERE code = ANY(:c)"),
                                       {"c": sorted({i.rec.disease_code for i in items})}))
@@ -301,10 +243,10 @@ def _write_cases(batch: _Batch, items: list[_Item]) -> None:
     for item in kept:
         item.row.update(_case_row(item, batch.cipher, item.row.get("district_code") or item.owner["district_code"]))
     if kept:
-        _guarded(batch, kept, lambda chunk: _upsert_cases(batch, chunk))
+        batch.guarded(kept, lambda chunk: _upsert_cases(batch, chunk))
 
 
-def _case_row(item: _Item, cipher: FieldCipher | None, district_code: str) -> dict[str, Any]:
+def _case_row(item: Item, cipher: FieldCipher | None, district_code: str) -> dict[str, Any]:
     rec: CaseReportIn = item.rec
     row = dict(
         source_id=item.source_id, source_version=rec.version, disease_code=rec.disease_code,
@@ -321,8 +263,8 @@ def _case_row(item: _Item, cipher: FieldCipher | None, district_code: str) -> di
     return row
 
 
-def _upsert_cases(batch: _Batch, items: list[_Item]) -> None:
-    source, params = _unnest(_CASE_COLUMNS, [i.row for i in items])
+def _upsert_cases(batch: _Batch, items: list[Item]) -> None:
+    source, params = unnest(_CASE_COLUMNS, [i.row for i in items])
     cols = [c for c in _CASE_COLUMNS if c not in ("lon", "lat")]
     sql = f"""
         INSERT INTO case_report ({', '.join(cols)}, geom)
@@ -333,7 +275,7 @@ def _upsert_cases(batch: _Batch, items: list[_Item]) -> None:
             updated_at = now()
         WHERE excluded.source_version > case_report.source_version
         RETURNING id, source_id, (xmax = 0) AS inserted"""
-    _settle(batch, items, batch.session.execute(text(sql), params), lambda item, id_, action: ChangeEvent(
+    batch.settle(items, batch.session.execute(text(sql), params), lambda item, id_, action: ChangeEvent(
         kind="case_report", id=id_, action=action, district_code=item.row["district_code"],
         region_code=item.row["region_code"], institution_id=item.row["reporting_institution_id"],
         geometry=_point(item.row),
@@ -342,37 +284,8 @@ def _upsert_cases(batch: _Batch, items: list[_Item]) -> None:
                 "outcome": item.row["outcome"], "version": item.row["source_version"], "source_id": item.source_id}))
 
 
-def _settle(batch: _Batch, items: list[_Item], returned: Any,
-            event_for: Callable[[_Item, int, str], ChangeEvent]) -> None:
-    """Each item's outcome from an upsert's RETURNING (id, source_id, inserted) rows, and its change event."""
-    written = {r.source_id: r for r in returned}
-    for item in items:
-        hit = written.get(item.source_id)
-        if hit is None:
-            batch.done(item, "unchanged", None)
-            continue
-        action = "created" if hit.inserted else "updated"
-        batch.done(item, action, hit.id)
-        batch.events.append(event_for(item, hit.id, action))
-
-
 def _point(row: dict[str, Any]) -> list[float] | None:
     return None if row.get("lon") is None else [round(row["lon"], 7), round(row["lat"], 7)]
-
-
-def _latest_per_key(batch: _Batch, items: list[_Item], key: Callable[[_Item], Any],
-                    order: Callable[[_Item], Any] = lambda i: 0) -> list[_Item]:
-    """Keep one item per key (highest `order`, then the last sent); the others are marked unchanged."""
-    best: dict[Any, _Item] = {}
-    for item in items:
-        k = key(item)
-        if k not in best or order(item) >= order(best[k]):
-            best[k] = item
-    winners = {id(i) for i in best.values()}
-    for item in items:
-        if id(item) not in winners:
-            batch.done(item, "unchanged", None)
-    return [i for i in items if id(i) in winners]
 
 
 # --- syndromic counts --------------------------------------------------------------------------------
@@ -381,20 +294,20 @@ _SYNDROMIC_COLUMNS = {"source_id": "text", "institution_id": "int", "district_co
                       "syndrome": "text", "visits": "int", "cases": "int"}
 
 
-def _write_syndromic(batch: _Batch, items: list[_Item]) -> None:
+def _write_syndromic(batch: _Batch, items: list[Item]) -> None:
     items = _resolve_owner(batch, items, "institution_code", _INSTITUTIONS, "ref.unknown_institution")
-    items = _latest_per_key(batch, items, key=lambda i: (i.owner["id"], i.rec.day, i.rec.syndrome))
+    items = batch.latest_per_key(items, key=lambda i: (i.owner["id"], i.rec.day, i.rec.syndrome))
     for item in items:
         rec: SyndromicCountIn = item.rec
         item.row = dict(source_id=item.source_id, institution_id=item.owner["id"],
                         district_code=item.owner["district_code"], day=rec.day, syndrome=rec.syndrome,
                         visits=rec.visits, cases=rec.cases)
     if items:
-        _guarded(batch, items, lambda chunk: _upsert_syndromic(batch, chunk))
+        batch.guarded(items, lambda chunk: _upsert_syndromic(batch, chunk))
 
 
-def _upsert_syndromic(batch: _Batch, items: list[_Item]) -> None:
-    source, params = _unnest(_SYNDROMIC_COLUMNS, [i.row for i in items])
+def _upsert_syndromic(batch: _Batch, items: list[Item]) -> None:
+    source, params = unnest(_SYNDROMIC_COLUMNS, [i.row for i in items])
     sql = f"""
         INSERT INTO syndromic_count ({', '.join(_SYNDROMIC_COLUMNS)}) SELECT * FROM {source}
         ON CONFLICT ON CONSTRAINT uq_syndromic_inst_day DO UPDATE
@@ -409,10 +322,11 @@ def _upsert_syndromic(batch: _Batch, items: list[_Item]) -> None:
         if hit is None:
             batch.done(item, "unchanged", None)
             continue
-        batch.done(item, "created" if hit.inserted else "updated", hit.id)
+        action: Written = "created" if hit.inserted else "updated"
+        batch.done(item, action, hit.id)
         owner = item.owner
         batch.events.append(ChangeEvent(
-            kind="syndromic_count", id=hit.id, action="created" if hit.inserted else "updated",
+            kind="syndromic_count", id=hit.id, action=action,
             district_code=row["district_code"], region_code=owner["region_code"], institution_id=owner["id"],
             geometry=_point(owner), fields={"day": row["day"].isoformat(), "syndrome": row["syndrome"],
                                             "visits": row["visits"], "cases": row["cases"],
@@ -427,8 +341,8 @@ _LAB_COLUMNS = {"source_id": "text", "lab_institution_id": "int", "sample_id": "
 _LAB_UPDATE = [c for c in _LAB_COLUMNS if c != "source_id"]
 
 
-def _write_labs(batch: _Batch, items: list[_Item]) -> None:
-    items = _latest_per_key(batch, items, key=lambda i: i.source_id,
+def _write_labs(batch: _Batch, items: list[Item]) -> None:
+    items = batch.latest_per_key(items, key=lambda i: i.source_id,
                             order=lambda i: i.rec.result_time or datetime.min.replace(tzinfo=UTC))
     items = _resolve_owner(batch, items, "institution_code", _INSTITUTIONS, "ref.unknown_institution")
     items = _place(batch, items, lambda i: i.owner["district_code"])
@@ -439,11 +353,11 @@ def _write_labs(batch: _Batch, items: list[_Item]) -> None:
                         result_time=rec.result_time, region_code=item.row["region_code"],
                         district_code=item.owner["district_code"], case_source_id=rec.case_source_id)
     if items:
-        _guarded(batch, items, lambda chunk: _upsert_labs(batch, chunk))
+        batch.guarded(items, lambda chunk: _upsert_labs(batch, chunk))
 
 
-def _upsert_labs(batch: _Batch, items: list[_Item]) -> None:
-    source, params = _unnest(_LAB_COLUMNS, [i.row for i in items])
+def _upsert_labs(batch: _Batch, items: list[Item]) -> None:
+    source, params = unnest(_LAB_COLUMNS, [i.row for i in items])
     sql = f"""
         INSERT INTO lab_result ({', '.join(_LAB_COLUMNS)}) SELECT * FROM {source}
         ON CONFLICT (source_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _LAB_UPDATE)},
@@ -452,7 +366,7 @@ def _upsert_labs(batch: _Batch, items: list[_Item]) -> None:
           AND ({', '.join(f'lab_result.{c}' for c in _LAB_UPDATE)})
               IS DISTINCT FROM ({', '.join(f'excluded.{c}' for c in _LAB_UPDATE)})
         RETURNING id, source_id, (xmax = 0) AS inserted"""
-    _settle(batch, items, batch.session.execute(text(sql), params), lambda item, id_, action: ChangeEvent(
+    batch.settle(items, batch.session.execute(text(sql), params), lambda item, id_, action: ChangeEvent(
         kind="lab_result", id=id_, action=action, district_code=item.row["district_code"],
         region_code=item.row["region_code"], institution_id=item.owner["id"], geometry=_point(item.owner),
         fields={"pathogen": item.row["pathogen"], "result": item.row["result"],
@@ -465,26 +379,26 @@ _POSITION_COLUMNS = {"source_id": "text", "team_id": "int", "time": "timestamptz
                      "input_crs": "text", "speed_kmh": "float8"}
 
 
-def _write_positions(batch: _Batch, items: list[_Item]) -> None:
-    items = _latest_per_key(batch, items, key=lambda i: i.source_id)
+def _write_positions(batch: _Batch, items: list[Item]) -> None:
+    items = batch.latest_per_key(items, key=lambda i: i.source_id)
     items = _resolve_owner(batch, items, "team_code", _TEAMS, "ref.unknown_team")
     items = _place(batch, items, lambda i: i.owner["district_code"])
     for item in items:
         rec: TeamPositionIn = item.rec
         item.row.update(source_id=item.source_id, team_id=item.owner["id"], time=rec.time, speed_kmh=rec.speed_kmh)
     if items:
-        _guarded(batch, items, lambda chunk: _insert_positions(batch, chunk))
+        batch.guarded(items, lambda chunk: _insert_positions(batch, chunk))
 
 
-def _insert_positions(batch: _Batch, items: list[_Item]) -> None:
-    source, params = _unnest(_POSITION_COLUMNS, [i.row for i in items])
+def _insert_positions(batch: _Batch, items: list[Item]) -> None:
+    source, params = unnest(_POSITION_COLUMNS, [i.row for i in items])
     sql = f"""
         INSERT INTO team_position (source_id, team_id, time, geom, input_crs, speed_kmh)
         SELECT source_id, team_id, time, ST_SetSRID(ST_MakePoint(lon, lat), {SRID}), input_crs, speed_kmh
         FROM {source}
         ON CONFLICT (source_id) DO NOTHING RETURNING id, source_id"""
     inserted = {r.source_id: r.id for r in batch.session.execute(text(sql), params)}
-    latest: dict[int, _Item] = {}
+    latest: dict[int, Item] = {}
     for item in items:
         if item.source_id not in inserted:
             batch.done(item, "unchanged", None)
@@ -497,11 +411,11 @@ def _insert_positions(batch: _Batch, items: list[_Item]) -> None:
         _move_teams(batch, list(latest.values()))
 
 
-def _move_teams(batch: _Batch, items: list[_Item]) -> None:
+def _move_teams(batch: _Batch, items: list[Item]) -> None:
     """Make the newest fix the team's current position (late fixes only join the history)."""
     rows = [dict(team_id=i.row["team_id"], time=i.row["time"], lon=i.row["lon"], lat=i.row["lat"],
                  status=i.rec.status) for i in items]
-    source, params = _unnest({"team_id": "int", "time": "timestamptz", "lon": "float8", "lat": "float8",
+    source, params = unnest({"team_id": "int", "time": "timestamptz", "lon": "float8", "lat": "float8",
                               "status": "text"}, rows)
     sql = f"""
         UPDATE team SET geom = ST_SetSRID(ST_MakePoint(t.lon, t.lat), {SRID}), position_time = t.time,
@@ -521,8 +435,8 @@ def _move_teams(batch: _Batch, items: list[_Item]) -> None:
 
 # --- stock changes -----------------------------------------------------------------------------------
 
-def _write_stock(batch: _Batch, items: list[_Item]) -> None:
-    items = _latest_per_key(batch, items, key=lambda i: i.source_id)
+def _write_stock(batch: _Batch, items: list[Item]) -> None:
+    items = batch.latest_per_key(items, key=lambda i: i.source_id)
     items = _resolve_owner(batch, items, "site_code", _SITES, "ref.unknown_site")
     for item in sorted(items, key=lambda i: i.rec.time):  # apply in the order things happened
         try:
@@ -531,7 +445,7 @@ def _write_stock(batch: _Batch, items: list[_Item]) -> None:
         except _Refused as refused:
             batch.reject(item, [refused.error])
         except (IntegrityError, DataError) as exc:
-            _reject_db(batch, item, exc)
+            batch.reject_db(item, exc)
 
 
 class _Refused(Exception):
@@ -540,7 +454,7 @@ class _Refused(Exception):
         self.error = error
 
 
-def _apply_stock(batch: _Batch, item: _Item) -> None:
+def _apply_stock(batch: _Batch, item: Item) -> None:
     """Record the movement once (by source id) and change the quantity; never below zero."""
     rec: StockChangeIn = item.rec
     site = item.owner
@@ -563,7 +477,7 @@ def _apply_stock(batch: _Batch, item: _Item) -> None:
             INSERT INTO stock (site_id, item_code, item_name, category, unit, quantity, min_level)
             VALUES (:site, :item, :name, :cat, :unit, :q, :min) RETURNING id, quantity, min_level, item_name, unit"""),
             dict(site=site["id"], item=rec.item_code, name=rec.item_name, cat=rec.category, unit=rec.unit,
-                 q=rec.delta, min=rec.min_level or 0)).first()
+                 q=rec.delta, min=rec.min_level or 0)).one()
     if stock.quantity < 0:
         raise _Refused(field_error("quantity", "stock.insufficient", "more than the quantity in stock"))
     batch.done(item, "created", moved)
@@ -575,14 +489,18 @@ def _apply_stock(batch: _Batch, item: _Item) -> None:
                 "below_min": stock.quantity < stock.min_level, "movement": rec.kind, "delta": rec.delta}))
 
 
-_WRITERS: dict[str, Callable[[_Batch, list[_Item]], None]] = {
+def _write_feed(kind: str, batch: _Batch, items: list[Item]) -> None:
+    """Other departments' feeds (issue #10): written by feeds.writers, reported like every other kind."""
+    outcomes, events = write_items(batch.session, kind=kind, items=items, principal=batch.principal)
+    batch.outcomes.update(outcomes)
+    batch.events.extend(events)
+
+
+_WRITERS: dict[str, Callable[[_Batch, list[Item]], None]] = {
     "case_report": _write_cases,
     "syndromic_count": _write_syndromic,
     "lab_result": _write_labs,
     "team_position": _write_positions,
     "stock_change": _write_stock,
+    **{kind: partial(_write_feed, kind) for kind in FEED_KINDS},
 }
-
-from feeds.writers import feed_writers  # noqa: E402  (other departments' feeds, issue #10)
-
-_WRITERS.update(feed_writers(event=ChangeEvent, error=FieldError))

@@ -5,7 +5,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from accounts.principal import CITY_CODE, Principal
 from accounts.scope import ScopeError
+from core.errors import KIND_OF_STATUS, DomainError
 from geo.dates import CST, QueryDate
+from geo.geojson import FeatureCollection
 from store.places import Institution, Region
 
 MAX_PERIOD_DAYS = 3 * 366 + 1
@@ -22,12 +24,11 @@ DISEASE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,20}$")
 Level = Literal["district", "street", "grid"]
 
 
-class LayerError(ValueError):
+class LayerError(DomainError, ValueError):
     """A request a layer cannot answer: unknown layer/region (404) or a bad filter (422)."""
 
     def __init__(self, status: int, code: str, message: str, message_zh: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message_zh, self.field = status, code, message_zh, field
+        super().__init__(KIND_OF_STATUS[status], code, message, message_zh, field)
 
 
 def today_cst() -> date:
@@ -151,6 +152,13 @@ def check_scope(session: Session, principal: Principal, filters: LayerFilters) -
     return resolve_area(session, principal, filters.region)
 
 
+_CHILD_LEVEL: dict[str, Level] = {"city": "district", "district": "street", "street": "grid"}
+
+
+def is_level(value: str | None) -> TypeGuard[Level]:
+    return value in ("district", "street", "grid")
+
+
 @dataclass(frozen=True)
 class Area:
     """The place a screen looks at: the city, a district, a street, a grid cell or an institution."""
@@ -166,7 +174,7 @@ class Area:
     @property
     def child_level(self) -> Level | None:
         """The level of the choropleth shown inside this area."""
-        return {"city": "district", "district": "street", "street": "grid"}.get(self.kind)  # type: ignore[return-value]
+        return _CHILD_LEVEL.get(self.kind)
 
 
 def home_region(principal: Principal) -> str:
@@ -186,13 +194,13 @@ def resolve_area(session: Session, principal: Principal, region: str | None) -> 
             raise ScopeError(f"{principal.username} may not see the whole city")
         return Area("city", CITY_CODE, "上海市", None, _city_population(session), trail=((CITY_CODE, "上海市"),))
     row = session.get(Region, code)
-    if row is None or row.level not in ("district", "street", "grid"):
+    if row is None or not is_level(row.level):
         raise LayerError(404, "region.not_found", f"unknown region {code}", "区域不存在", "region")
     if not principal.may_see_district(row.district_code):
         raise ScopeError(f"{principal.username} may not see region {code}")
     if principal.role == "institution_user":
         raise ScopeError("institution users see only their institution")
-    return Area(row.level, row.code, row.name, row.district_code, row.population,  # type: ignore[arg-type]
+    return Area(row.level, row.code, row.name, row.district_code, row.population,
                 trail=_trail(session, principal, row))
 
 
@@ -228,7 +236,6 @@ def _city_population(session: Session) -> int | None:
     return int(total) if total is not None else None
 
 
-FeatureCollection = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -256,6 +263,3 @@ class Layer:
                 "group": self.group, "updated_at": stamp.isoformat() if stamp else None, **self.meta}
 
 
-def feature_collection(features: list[dict[str, Any]], **extra: Any) -> FeatureCollection:
-    """A GeoJSON FeatureCollection with optional foreign members (legend, totals …)."""
-    return {"type": "FeatureCollection", "features": features, **extra}

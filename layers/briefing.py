@@ -11,6 +11,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
+from geo.geojson import Feature
 from layers import indicators
 from layers.base import LayerFilters, resolve_area
 
@@ -65,6 +66,12 @@ def _change_pct(current: int, previous: int) -> float | None:
     return None if previous == 0 else round((current - previous) * 100.0 / previous, 1)
 
 
+def _rose(current: int, previous: int) -> bool:
+    """Up by RISE_MIN_CASES or more, and by RISE_MIN_PCT or more unless there were none before."""
+    change = _change_pct(current, previous)
+    return current - previous >= RISE_MIN_CASES and (change is None or change >= RISE_MIN_PCT)
+
+
 def _fired_on(iso: str | None) -> date | None:
     return datetime.fromisoformat(iso).date() if iso else None  # Beijing-time ISO from the signals layer
 
@@ -82,8 +89,7 @@ def figures(session: Session, principal: Principal, filters: LayerFilters, perio
     before = {r["code"]: r["cases"] for r in indicators.top_diseases(
         session, principal, filters.model_copy(update={"since": prev_since, "until": prev_until}), n=50)}
     rising = [{**r, "previous": before.get(r["code"], 0)} for r in top
-              if r["cases"] - before.get(r["code"], 0) >= RISE_MIN_CASES
-              and (before.get(r["code"], 0) == 0 or _change_pct(r["cases"], before[r["code"]]) >= RISE_MIN_PCT)]
+              if _rose(r["cases"], before.get(r["code"], 0))]
     raised = [s for s in signals if (d := _fired_on(s.get("first_fired_at"))) and since <= d <= until]
     states = kpis["signals"]
     return {"area": area.name, "period": period, "since": since, "until": until, "cases": cases,
@@ -122,7 +128,7 @@ def summary_zh(f: dict[str, Any]) -> list[str]:
 
 
 def collect(session: Session, principal: Principal, filters: LayerFilters, period: Period,
-            signal_features: list[dict[str, Any]]) -> dict[str, Any]:
+            signal_features: list[Feature]) -> dict[str, Any]:
     """Everything the briefing's text and tables show: KPIs, QC, top diseases, signals, figures, summary."""
     k = indicators.kpis(session, principal, filters)
     top = indicators.top_diseases(session, principal, filters)

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from accounts import scope
 from accounts.principal import Principal
-from layers.base import Area, FeatureCollection, Layer, LayerFilters, feature_collection, resolve_area
+from geo.geojson import FeatureCollection, feature_collection
+from layers.base import Area, Layer, LayerFilters, resolve_area
 from layers.precision import case_point_sql
 from layers.registry import register
 
@@ -64,7 +65,7 @@ def cases_layer(session: Session, principal: Principal, filters: LayerFilters) -
     where, params = case_where(principal, area, filters, since=since, until=until)
     if filters.bbox:
         where += " AND c.geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
-        params.update(dict(zip("wsen", filters.bbox)))
+        params.update(dict(zip("wsen", filters.bbox, strict=True)))
     params["limit"] = filters.limit
     point = case_point_sql(principal, "c.geom")
     sql = f"""SELECT coalesce(json_agg(json_build_object(

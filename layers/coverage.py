@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
 from accounts.scope import ScopeError
-from layers.base import FeatureCollection, Layer, LayerError, LayerFilters, feature_collection, resolve_area
+from geo.geojson import FeatureCollection, feature, feature_collection, parsed
+from layers.base import Layer, LayerError, LayerFilters, resolve_area
 from layers.registry import register
 
 # Leaf regions: the finest polygons that carry a population (grid where present, else street, else district).
@@ -88,8 +89,8 @@ def coverage_geojson(session: Session, principal: Principal, filters: LayerFilte
     shapes: dict[str, Any] = dict(session.execute(text(
         "SELECT code, ST_AsGeoJSON(geom, 6) FROM region WHERE code = ANY(:codes)"),
         {"codes": [s["code"] for s in result["streets"]]}).all())
-    features = [{"type": "Feature", "id": s["code"], "geometry": json.loads(shapes[s["code"]]),
-                 "properties": {**s, "color": color_for(s["outside_share"])}} for s in result["streets"]]
+    features = [feature(parsed(shapes[s["code"]]), id=s["code"], properties={**s, "color": color_for(s["outside_share"])})
+                for s in result["streets"]]
     return feature_collection(features, service_area=result["service_area"], radius_m=radius_m,
                               clinics=result["clinics"], population=result["population"], outside=result["outside"])
 

@@ -12,7 +12,6 @@ import math
 import struct
 import zlib
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
@@ -20,7 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
-from layers.base import Area, FeatureCollection, Layer, LayerFilters, feature_collection, resolve_area
+from geo.geojson import FeatureCollection, feature, feature_collection
+from layers.base import Area, Layer, LayerFilters, resolve_area
 from layers.cases import case_where, cases_updated_at
 from layers.precision import case_point_sql
 from layers.registry import register
@@ -112,14 +112,13 @@ def heat_layer(session: Session, principal: Principal, filters: LayerFilters) ->
     density, cell = density_grid(points, extent)
     west, south, east, north = extent
     image = "data:image/png;base64," + base64.b64encode(png_bytes(colourise(density))).decode()
-    feature: dict[str, Any] = {
-        "type": "Feature", "id": "heat",
-        "geometry": {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north],
-                                                         [west, south]]]},
-        "properties": {"image": image, "bounds": [[south, west], [north, east]], "cases": int(len(points)),
-                       "peak_per_km2": round(float(density.max()), 3) if density.size else 0.0,
-                       "bandwidth_m": BANDWIDTH_M, "cell_m": round(cell, 1), "kernel": "gaussian"}}
-    return feature_collection([feature], since=since.isoformat(), until=until.isoformat())
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    heat = feature({"type": "Polygon", "coordinates": [ring]}, id="heat", properties={
+        "image": image, "bounds": [[south, west], [north, east]], "cases": int(len(points)),
+        "peak_per_km2": round(float(density.max()), 3) if density.size else 0.0,
+        "bandwidth_m": BANDWIDTH_M, "cell_m": round(cell, 1), "kernel": "gaussian",
+    })
+    return feature_collection([heat], since=since.isoformat(), until=until.isoformat())
 
 
 def _updated_at(session: Session, principal: Principal) -> datetime | None:

@@ -1,7 +1,6 @@
 """Incidence choropleth: cases, population, rate per 100,000 and class for each district / street / grid cell."""
 from __future__ import annotations
 
-import json
 import warnings
 from datetime import datetime
 from typing import Any
@@ -12,7 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
-from layers.base import Area, FeatureCollection, Layer, LayerFilters, Level, feature_collection, resolve_area
+from geo.geojson import FeatureCollection, feature, feature_collection, parsed
+from layers.base import Area, Layer, LayerFilters, Level, resolve_area
 from layers.cases import case_where
 from layers.registry import register
 
@@ -30,7 +30,8 @@ def choropleth_level(area: Area, level: Level | None) -> Level:
 
 def _region_where(area: Area, level: Level, principal: Principal) -> tuple[str, dict[str, Any]]:
     """SQL limiting `region r` to the polygons of `level` inside `area` and the principal's scope."""
-    clauses, params = ["r.level = :level"], {"level": level}
+    clauses: list[str] = ["r.level = :level"]
+    params: dict[str, Any] = {"level": level}
     if not principal.is_city:
         clauses.append("r.district_code = :scope_district")
         params["scope_district"] = principal.district_code
@@ -69,7 +70,7 @@ def incidence_rows(session: Session, principal: Principal, filters: LayerFilters
     bbox_sql = ""
     if filters.bbox:
         bbox_sql = " AND ST_Intersects(r.geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326))"
-        params.update(dict(zip("wsen", filters.bbox)))
+        params.update(dict(zip("wsen", filters.bbox, strict=True)))
     tolerance = {"district": 0.0008, "street": 0.0002, "grid": 0.0}[level]
     sql = f"""
         WITH polys AS (SELECT r.code, r.name, r.population, r.geom, r.district_code, r.label_point
@@ -121,7 +122,7 @@ def legend(breaks: list[float]) -> list[dict[str, Any]]:
     colors = COLORS[-len(breaks):] if breaks else ()
     items = [{"label": "0", "color": ZERO_COLOR, "lower": 0.0, "upper": 0.0}]
     lower = 0.0
-    for bound, color in zip(breaks, colors):
+    for bound, color in zip(breaks, colors, strict=False):
         items.append({"label": f"{lower:.1f} – {bound:.1f}", "color": color, "lower": lower, "upper": bound})
         lower = bound
     return items
@@ -137,8 +138,7 @@ def incidence_layer(session: Session, principal: Principal, filters: LayerFilter
         klass = class_of(r["rate"], breaks)
         props = {k: v for k, v in r.items() if k != "geometry"}
         props.update({"class": klass, "color": colors[klass] if klass >= 0 else ZERO_COLOR})
-        features.append({"type": "Feature", "id": r["code"], "geometry": json.loads(r["geometry"]),
-                         "properties": props})
+        features.append(feature(parsed(r["geometry"]), props, id=r["code"]))
     since, until = filters.period()
     return feature_collection(
         features, area={"kind": area.kind, "code": area.code, "name": area.name}, level=level,

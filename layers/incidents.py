@@ -2,7 +2,6 @@
 or responding signals that have no incident yet."""
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +11,8 @@ from sqlalchemy.orm import Session
 from accounts.principal import Principal
 from accounts.scope import scope_sql
 from geo import beijing
-from layers.base import FeatureCollection, Layer, LayerFilters, feature_collection
+from geo.geojson import FeatureCollection, feature, feature_collection, parsed
+from layers.base import Layer, LayerFilters
 from layers.registry import register
 
 STATUS_ZH = {"open": "处置中", "closed": "已结案", "confirmed": "已确认", "responding": "处置中"}
@@ -39,12 +39,11 @@ def incidents_geojson(session: Session, principal: Principal, filters: LayerFilt
         FROM signal x WHERE x.kind = 'event' AND x.geom IS NOT NULL AND x.state = ANY(:states) AND {where}
           AND NOT EXISTS (SELECT 1 FROM incident i WHERE i.signal_id = x.id)
         ORDER BY 11 DESC"""), {**params, "states": list(OPEN_SIGNAL_STATES)}).all()
-    features = [{
-        "type": "Feature", "id": f"{r[0]}:{r[1]}", "geometry": json.loads(r[7]),
-        "properties": {"source": r[0], "id": r[1], "title": r[2], "kind": r[3], "status": r[4],
-                       "status_zh": STATUS_ZH.get(r[4], r[4]), "district_code": r[5], "signal_id": r[6],
-                       "lon": r[8], "lat": r[9], "time": beijing.iso(r[10])},
-    } for r in rows]
+    features = [feature(parsed(r[7]), id=f"{r[0]}:{r[1]}", properties={
+        "source": r[0], "id": r[1], "title": r[2], "kind": r[3], "status": r[4],
+        "status_zh": STATUS_ZH.get(r[4], r[4]), "district_code": r[5], "signal_id": r[6],
+        "lon": r[8], "lat": r[9], "time": beijing.iso(r[10]),
+    }) for r in rows]
     return feature_collection(features)
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
-from layers.base import CST, Area, LayerFilters, resolve_area, today_cst
+from geo.dates import CST
+from layers.base import Area, LayerFilters, resolve_area, today_cst
 from layers.cases import case_where
 from layers.signals import INACTIVE_STATES, STATE_ZH, signal_where
 

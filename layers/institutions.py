@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
 from accounts.scope import scope_sql
-from layers.base import FeatureCollection, Layer, LayerFilters, feature_collection, resolve_area
+from geo.geojson import FeatureCollection, feature, feature_collection, point
+from layers.base import Layer, LayerFilters, resolve_area
 from layers.registry import register
 
 # layer id → (title, SQL condition on institution i, icon file under assets/icons/)
@@ -45,20 +46,18 @@ def institutions(session: Session, principal: Principal, filters: LayerFilters, 
             params["area_inst"] = area.institution_id
     if filters.bbox:
         where.append("i.geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)")
-        params.update(dict(zip("wsen", filters.bbox)))
+        params.update(dict(zip("wsen", filters.bbox, strict=True)))
     sql = f"""SELECT i.id, i.code, i.name, i.kind, i.level, i.sentinel_types, i.fever_clinic, i.intestinal_clinic,
                      i.is_lab, i.vaccination_clinic, i.region_code, i.district_code, ST_X(i.geom) AS lon,
                      ST_Y(i.geom) AS lat
               FROM institution i WHERE {' AND '.join(where)} ORDER BY i.id"""
-    features = [{
-        "type": "Feature", "id": r.id,
-        "geometry": {"type": "Point", "coordinates": [round(r.lon, 6), round(r.lat, 6)]},
-        "properties": {"id": r.id, "code": r.code, "name": r.name, "kind": r.kind, "level": r.level,
-                       "sentinel_types": list(r.sentinel_types or []), "fever_clinic": r.fever_clinic,
-                       "intestinal_clinic": r.intestinal_clinic, "is_lab": r.is_lab,
-                       "vaccination_clinic": r.vaccination_clinic, "region_code": r.region_code,
-                       "district_code": r.district_code, "layer": kind, "icon": icon},
-    } for r in session.execute(text(sql), params)]
+    features = [feature(point(r.lon, r.lat), id=r.id, properties={
+        "id": r.id, "code": r.code, "name": r.name, "kind": r.kind, "level": r.level,
+        "sentinel_types": list(r.sentinel_types or []), "fever_clinic": r.fever_clinic,
+        "intestinal_clinic": r.intestinal_clinic, "is_lab": r.is_lab,
+        "vaccination_clinic": r.vaccination_clinic, "region_code": r.region_code,
+        "district_code": r.district_code, "layer": kind, "icon": icon,
+    }) for r in session.execute(text(sql), params)]
     return feature_collection(features, title=title)
 
 

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
 from geo import beijing
-from layers.base import CST, FeatureCollection, Layer, LayerFilters, feature_collection
+from geo.dates import CST
+from geo.geojson import Feature, FeatureCollection, feature, feature_collection, point
+from layers.base import Layer, LayerFilters
 from layers.registry import register
 from layers.schools import feed_area, feed_updated_at
 
@@ -31,22 +32,22 @@ def opinion_layer(session: Session, principal: Principal, filters: LayerFilters)
         LEFT JOIN region r ON r.code = o.region_code
         WHERE o.published_at >= :start AND o.published_at < :end AND {where}
         ORDER BY o.published_at DESC LIMIT :limit"""), params).all()
-    features: list[dict[str, Any]] = []
+    features: list[Feature] = []
     unplaced = 0
     for r in rows:
         if r.lon is None:
             unplaced += 1
             continue
-        features.append({"type": "Feature", "id": r.id,
-                         "geometry": {"type": "Point", "coordinates": [round(r.lon, 6), round(r.lat, 6)]},
-                         "properties": {"id": r.id, "published_at": beijing.iso(r.published_at), "source": r.source,
-                                        "title": r.title, "excerpt": (r.excerpt or "")[:200],
-                                        "keywords": list(r.keywords or []), "place_text": r.place_text,
-                                        "region_code": r.region_code, "region_name": r.region_name,
-                                        "district_code": r.district_code, "disease_code": r.matched_disease_code,
-                                        "disease_name": r.disease_name, "alert": r.matched_disease_code is not None,
-                                        "color": "#d73027" if r.matched_disease_code else "#737373",
-                                        "layer": "opinion"}})
+        features.append(feature(point(r.lon, r.lat), id=r.id, properties={
+            "id": r.id, "published_at": beijing.iso(r.published_at), "source": r.source,
+            "title": r.title, "excerpt": (r.excerpt or "")[:200],
+            "keywords": list(r.keywords or []), "place_text": r.place_text,
+            "region_code": r.region_code, "region_name": r.region_name,
+            "district_code": r.district_code, "disease_code": r.matched_disease_code,
+            "disease_name": r.disease_name, "alert": r.matched_disease_code is not None,
+            "color": "#d73027" if r.matched_disease_code else "#737373",
+            "layer": "opinion",
+        }))
     return feature_collection(features, title="舆情监测", unplaced=unplaced,
                               period=[since.isoformat(), until.isoformat()])
 

@@ -1,11 +1,10 @@
 """A district's extent and the outlines of it and its streets (the command map reads without a basemap)."""
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from geo.geojson import FeatureCollection, feature, feature_collection, parsed
 
 
 def district_bounds(session: Session, district: str) -> list[list[float]] | None:
@@ -15,11 +14,10 @@ def district_bounds(session: Session, district: str) -> list[list[float]] | None
     return [[row[0], row[1]], [row[2], row[3]]] if row and row[0] is not None else None
 
 
-def district_outlines(session: Session, district: str) -> dict[str, Any]:
+def district_outlines(session: Session, district: str) -> FeatureCollection:
     """The district and its streets as simplified polygons (properties code, name, level)."""
     rows = session.execute(text(
         "SELECT code, name, level, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.0001), 6) AS g "
         "FROM region WHERE code = :d OR (parent_code = :d AND level = 'street')"), {"d": district}).all()
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": json.loads(r.g), "properties": {"code": r.code, "name": r.name, "level": r.level}}
-        for r in rows]}
+    return feature_collection([feature(parsed(r.g), {"code": r.code, "name": r.name, "level": r.level})
+                               for r in rows])

@@ -5,7 +5,6 @@ usual, 150 means half as much again. `drug_group` picks one group; default all t
 """
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
-from layers.base import FeatureCollection, Layer, LayerFilters, feature_collection, resolve_area
+from geo.geojson import FeatureCollection, feature, feature_collection, parsed, point
+from layers.base import Layer, LayerFilters, resolve_area
 from layers.registry import register
 from layers.schools import feed_area, feed_scope, feed_updated_at
 
@@ -43,7 +43,7 @@ def _by_group() -> str:
     return ", ".join(f"sum(d.units) FILTER (WHERE d.day >= :since AND d.drug_group = '{g}') AS {g}" for g in GROUP_ZH)
 
 
-def _index(units: Any, base: Any, days: int) -> float | None:
+def _index(units: int | None, base: int | None, days: int) -> float | None:
     if not base or units is None:
         return None
     return round(100 * (units / days) / (base / BASELINE_DAYS), 1)
@@ -62,12 +62,12 @@ def pharmacies_layer(session: Session, principal: Principal, filters: LayerFilte
     features = []
     for r in rows:
         idx = _index(r.units, r.base_units, p["days"])
-        features.append({"type": "Feature", "id": r.id,
-                         "geometry": {"type": "Point", "coordinates": [round(r.lon, 6), round(r.lat, 6)]},
-                         "properties": {"id": r.id, "code": r.code, "name": r.name, "region_code": r.region_code,
-                                        "district_code": r.district_code, "position_is_demo": r.position_is_demo,
-                                        "units": r.units, "sales_index": idx, "color": index_color(idx),
-                                        **{g: getattr(r, g) for g in GROUP_ZH}, "layer": "pharmacies"}})
+        features.append(feature(point(r.lon, r.lat), id=r.id, properties={
+            "id": r.id, "code": r.code, "name": r.name, "region_code": r.region_code,
+            "district_code": r.district_code, "position_is_demo": r.position_is_demo,
+            "units": r.units, "sales_index": idx, "color": index_color(idx),
+            **{g: getattr(r, g) for g in GROUP_ZH}, "layer": "pharmacies",
+        }))
     return feature_collection(features, title="药店哨点药品销售", period=[p["since"].isoformat(), p["until"].isoformat()],
                               legend=_legend())
 
@@ -88,10 +88,11 @@ def streets_layer(session: Session, principal: Principal, filters: LayerFilters)
     features = []
     for r in rows:
         idx = _index(r.units, r.base_units, p["days"])
-        features.append({"type": "Feature", "id": r.code, "geometry": json.loads(r.g),
-                         "properties": {"code": r.code, "name": r.name, "district_code": r.district_code,
-                                        "units": r.units, "sales_index": idx, "color": index_color(idx),
-                                        **{g: getattr(r, g) for g in GROUP_ZH}, "layer": "pharmacies.streets"}})
+        features.append(feature(parsed(r.g), id=r.code, properties={
+            "code": r.code, "name": r.name, "district_code": r.district_code,
+            "units": r.units, "sales_index": idx, "color": index_color(idx),
+            **{g: getattr(r, g) for g in GROUP_ZH}, "layer": "pharmacies.streets",
+        }))
     return feature_collection(features, title="街道哨点药品销售指数", legend=_legend(),
                               period=[p["since"].isoformat(), p["until"].isoformat()])
 

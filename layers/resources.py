@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
 from accounts.scope import scope_sql
-from layers.base import FeatureCollection, Layer, LayerFilters, feature_collection
+from geo.geojson import FeatureCollection, feature, feature_collection, point
+from layers.base import Layer, LayerFilters
 from layers.registry import register
 
 KIND_ZH = {"warehouse": "储备库", "hospital_store": "医院物资库", "chc_store": "社区物资点"}
@@ -37,12 +38,10 @@ def resources_geojson(session: Session, principal: Principal, filters: LayerFilt
         items = [{**i, "quantity": float(i["quantity"]), "min_level": float(i["min_level"]),
                   "fill": float(i["quantity"]) / float(i["min_level"]) if float(i["min_level"]) > 0 else None}
                  for i in r[7]]
-        features.append({
-            "type": "Feature", "id": r[0], "geometry": {"type": "Point", "coordinates": [r[5], r[6]]},
-            "properties": {"id": r[0], "code": r[1], "name": r[2], "kind": r[3], "kind_zh": KIND_ZH.get(r[3], r[3]),
-                           "district_code": r[4], "items": items,
-                           "below_min": sum(1 for i in items if i["below_min"])},
-        })
+        features.append(feature(point(r[5], r[6], ndigits=None), id=r[0], properties={
+            "id": r[0], "code": r[1], "name": r[2], "kind": r[3], "kind_zh": KIND_ZH.get(r[3], r[3]),
+            "district_code": r[4], "items": items, "below_min": sum(1 for i in items if i["below_min"]),
+        }))
     return feature_collection(features)
 
 

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
 from accounts.scope import scope_sql
-from layers.base import FeatureCollection, Layer, LayerFilters, feature_collection, resolve_area
+from geo.geojson import FeatureCollection, feature, feature_collection, point
+from layers.base import Layer, LayerFilters, resolve_area
 from layers.registry import register
 
 KIND_ZH = {"kindergarten": "幼儿园", "primary": "小学", "middle": "中学"}
@@ -36,7 +37,7 @@ def feed_area(session: Session, principal: Principal, filters: LayerFilters, ali
             params["area"] = area.code
     if filters.bbox:
         parts.append(f"{alias}.geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)")
-        params.update(dict(zip("wsen", filters.bbox)))
+        params.update(dict(zip("wsen", filters.bbox, strict=True)))
     return " AND ".join(parts), params
 
 
@@ -63,16 +64,14 @@ def schools_layer(session: Session, principal: Principal, filters: LayerFilters)
     features = []
     for r in rows:
         rate = round(1000 * r.ill / r.pupil_days, 2) if r.pupil_days else None
-        features.append({"type": "Feature", "id": r.id,
-                         "geometry": {"type": "Point", "coordinates": [round(r.lon, 6), round(r.lat, 6)]},
-                         "properties": {
-                             "id": r.id, "code": r.code, "name": r.name, "kind": r.kind,
-                             "kind_zh": KIND_ZH.get(r.kind, r.kind), "region_code": r.region_code,
-                             "district_code": r.district_code, "position_is_demo": r.position_is_demo,
-                             "days": r.days, "absent": r.absent, "absent_ill": r.ill, "ill_rate_permille": rate,
-                             "fever": r.fever, "respiratory": r.respiratory, "gastrointestinal": r.gastrointestinal,
-                             "rash": r.rash, "last_day": r.last_day.isoformat() if r.last_day else None,
-                             "color": rate_color(rate), "layer": "schools"}})
+        features.append(feature(point(r.lon, r.lat), id=r.id, properties={
+            "id": r.id, "code": r.code, "name": r.name, "kind": r.kind,
+            "kind_zh": KIND_ZH.get(r.kind, r.kind), "region_code": r.region_code,
+            "district_code": r.district_code, "position_is_demo": r.position_is_demo,
+            "days": r.days, "absent": r.absent, "absent_ill": r.ill, "ill_rate_permille": rate,
+            "fever": r.fever, "respiratory": r.respiratory, "gastrointestinal": r.gastrointestinal,
+            "rash": r.rash, "last_day": r.last_day.isoformat() if r.last_day else None,
+            "color": rate_color(rate), "layer": "schools"}))
     legend = [{"below": None if limit == float("inf") else limit, "color": color} for limit, color in RATE_CLASSES]
     return feature_collection(features, title="学校因病缺课", period=[since.isoformat(), until.isoformat()],
                               legend=legend, unit="‰")

@@ -1,7 +1,6 @@
 """Active warning signals (points) and space-time clusters (polygons), with the evidence behind each."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -11,7 +10,9 @@ from sqlalchemy.orm import Session
 from accounts.principal import Principal
 from accounts.scope import ScopeError, scope_sql
 from geo import beijing
-from layers.base import CST, Area, FeatureCollection, Layer, LayerError, LayerFilters, feature_collection, resolve_area
+from geo.dates import CST
+from geo.geojson import Feature, FeatureCollection, feature, feature_collection, parsed
+from layers.base import Area, Layer, LayerError, LayerFilters, resolve_area
 from layers.registry import register
 from store.grades import grade_props
 from store.labels import model_name
@@ -64,7 +65,7 @@ def signal_where(principal: Principal, area: Area, filters: LayerFilters, *, act
         params["since_ts"] = datetime.combine(filters.since, time(0), CST)
     if filters.bbox:
         parts.append("coalesce(s.geom, r.label_point) && ST_MakeEnvelope(:w, :s, :e, :n, 4326)")
-        params.update(dict(zip("wsen", filters.bbox)))
+        params.update(dict(zip("wsen", filters.bbox, strict=True)))
     return " AND ".join(parts), params
 
 
@@ -86,8 +87,8 @@ def _rows(session: Session, principal: Principal, filters: LayerFilters, *, poly
     return list(session.execute(text(sql), params))
 
 
-def _feature(r: Any) -> dict[str, Any]:
-    return {"type": "Feature", "id": r.id, "geometry": json.loads(r.geometry), "properties": {
+def _feature(r: Any) -> Feature:
+    return feature(parsed(r.geometry), id=r.id, properties={
         "id": r.id, "title": r.title, "model": r.model, "model_zh": model_name(r.model),
         "origin": r.origin, "disease_code": r.disease_code, "disease_name": r.disease_name,
         "region_code": r.region_code, "region_name": r.region_name, "district_code": r.district_code,
@@ -95,7 +96,7 @@ def _feature(r: Any) -> dict[str, Any]:
         "threshold": r.threshold, "window_start": r.window_start.isoformat() if r.window_start else None,
         "window_end": r.window_end.isoformat() if r.window_end else None, "fire_count": r.fire_count,
         "first_fired_at": beijing.iso(r.first_fired_at), "last_fired_at": beijing.iso(r.last_fired_at),
-        "verify_due_at": beijing.iso(r.verify_due_at), **grade_props(r.grade)}}
+        "verify_due_at": beijing.iso(r.verify_due_at), **grade_props(r.grade)})
 
 
 def signals_layer(session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:

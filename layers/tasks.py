@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from accounts.principal import Principal
 from accounts.scope import scope_clause
 from geo import beijing
+from geo.geojson import FeatureCollection, feature, feature_collection
 from geo.srid import SRID
-from layers.base import FeatureCollection, Layer, LayerFilters, feature_collection
+from layers.base import Layer, LayerFilters
 from layers.registry import register
 from store.dispatch import Task
 
@@ -49,20 +50,15 @@ def tasks_geojson(session: Session, *, district_code: str | None, states: tuple[
         stmt = stmt.where(func.ST_Intersects(Task.location, func.ST_MakeEnvelope(*bbox, SRID)))
     features = []
     for task in session.scalars(stmt.order_by(Task.priority, Task.deadline).limit(limit)):
-        features.append({
-            "type": "Feature",
-            "id": task.id,
-            "geometry": mapping(to_shape(task.location)),
-            "properties": {
-                "id": task.id, "parent_id": task.parent_id, "city_task_id": task.city_task_id, "title": task.title,
-                "type": task.type, "type_zh": TYPE_ZH.get(task.type, task.type), "priority": task.priority,
-                "state": task.state, "state_zh": STATE_ZH.get(task.state, task.state), "progress": task.progress,
-                "deadline": beijing.iso(task.deadline), "overdue": task.state in OPEN_STATES and task.deadline < now,
-                "escalation_level": task.escalation_level, "district_code": task.district_code,
-                "assignee_institution_id": task.assignee_institution_id,
-                "assignee_team_id": task.assignee_team_id,
-            },
-        })
+        features.append(feature(dict(mapping(to_shape(task.location))), id=task.id, properties={
+            "id": task.id, "parent_id": task.parent_id, "city_task_id": task.city_task_id, "title": task.title,
+            "type": task.type, "type_zh": TYPE_ZH.get(task.type, task.type), "priority": task.priority,
+            "state": task.state, "state_zh": STATE_ZH.get(task.state, task.state), "progress": task.progress,
+            "deadline": beijing.iso(task.deadline), "overdue": task.state in OPEN_STATES and task.deadline < now,
+            "escalation_level": task.escalation_level, "district_code": task.district_code,
+            "assignee_institution_id": task.assignee_institution_id,
+            "assignee_team_id": task.assignee_team_id,
+        }))
     return feature_collection(features)
 
 
@@ -75,7 +71,8 @@ def _updated_at(session: Session, principal: Principal) -> datetime | None:
     stmt = select(func.max(Task.updated_at)).where(Task.location.is_not(None),
                                                    scope_clause(principal, Task.district_code,
                                                                 Task.assignee_institution_id))
-    return session.scalar(stmt)
+    latest: datetime | None = session.scalar(stmt)
+    return latest
 
 
 register(Layer("tasks", "处置任务", "Geometry", _layer, _updated_at, group="command"))

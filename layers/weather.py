@@ -8,7 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
-from layers.base import FeatureCollection, Layer, LayerFilters, feature_collection, resolve_area
+from geo.geojson import FeatureCollection, feature, feature_collection, point
+from layers.base import Layer, LayerFilters, resolve_area
 from layers.registry import register
 from layers.schools import feed_scope, feed_updated_at
 
@@ -39,11 +40,11 @@ def weather_layer(session: Session, principal: Principal, filters: LayerFilters)
         if last.lon is None:
             continue
         series = [{"day": d.day.isoformat(), **{f: getattr(d, f) for f in FIELDS}} for d in days]
-        features.append({"type": "Feature", "id": code,
-                         "geometry": {"type": "Point", "coordinates": [round(last.lon, 6), round(last.lat, 6)]},
-                         "properties": {"district_code": code, "name": last.name, "day": last.day.isoformat(),
-                                        **{f: getattr(last, f) for f in FIELDS}, "days": series,
-                                        "layer": "weather"}})
+        features.append(feature(point(last.lon, last.lat), id=code, properties={
+            "district_code": code, "name": last.name, "day": last.day.isoformat(),
+            **{f: getattr(last, f) for f in FIELDS}, "days": series,
+            "layer": "weather",
+        }))
     return feature_collection(features, title="气象", period=[since.isoformat(), until.isoformat()])
 
 

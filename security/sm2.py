@@ -188,7 +188,7 @@ def encrypt_raw(public_hex: str, plaintext: bytes, *, curve: Curve = SM2P256, k:
             break
         if k is not None:
             raise SM2Error("fixed k gives an all-zero key stream")
-    c2 = bytes(m ^ s for m, s in zip(plaintext, t))
+    c2 = bytes(m ^ s for m, s in zip(plaintext, t, strict=True))
     c3 = sm3_digest(xb + plaintext + yb)
     return b"\x04" + x1.to_bytes(32, "big") + y1.to_bytes(32, "big") + c3 + c2
 
@@ -207,7 +207,7 @@ def decrypt_raw(private_hex: str, ciphertext: bytes, *, curve: Curve = SM2P256) 
     t = _kdf(xb + yb, len(c2))
     if c2 and not any(t):
         raise SM2Error("all-zero key stream")
-    plain = bytes(c ^ s for c, s in zip(c2, t))
+    plain = bytes(c ^ s for c, s in zip(c2, t, strict=True))
     if not secrets.compare_digest(sm3_digest(xb + plain + yb), c3):
         raise SM2Error("C3 does not match: ciphertext altered or wrong key")
     return plain

@@ -5,6 +5,7 @@ Through OpenSSL (`cryptography`); CBC and ECB fall back to gmssl where OpenSSL l
 from __future__ import annotations
 
 import os
+from typing import Protocol
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -99,9 +100,19 @@ def sm4_cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
         raise DecryptionError("bad padding: wrong key or altered ciphertext") from exc
 
 
-def _gmssl(key: bytes, *, encrypt: bool):  # type: ignore[no-untyped-def]
+class _GmsslSM4(Protocol):
+    """The part of gmssl's untyped `CryptSM4` used here."""
+
+    def set_key(self, key: bytes, mode: int) -> None: ...
+
+    def crypt_ecb(self, input_data: bytes) -> bytes: ...
+
+    def crypt_cbc(self, iv: bytes, input_data: bytes) -> bytes: ...
+
+
+def _gmssl(key: bytes, *, encrypt: bool) -> _GmsslSM4:
     from gmssl.sm4 import SM4_DECRYPT, SM4_ENCRYPT, CryptSM4
 
-    eng = CryptSM4()
+    eng: _GmsslSM4 = CryptSM4()
     eng.set_key(key, SM4_ENCRYPT if encrypt else SM4_DECRYPT)
     return eng

@@ -35,8 +35,9 @@ def model_name(code: str | None, method: str | None = None) -> str:
     """
     key = (code or "").strip().lower()
     key = _ALIASES.get(key, key)
-    if key == "ears" and (method or "").upper() in ("C1", "C2", "C3"):
-        key = f"ears_{method.lower()}"  # type: ignore[union-attr]
+    variant = (method or "").upper()
+    if key == "ears" and variant in ("C1", "C2", "C3"):
+        key = f"ears_{variant.lower()}"
     return MODEL_ZH.get(key, UNKNOWN_MODEL_ZH)
 
 

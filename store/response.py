@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -86,8 +87,8 @@ class Stock(Base):
     item_name: Mapped[str] = mapped_column(String(100))
     category: Mapped[str] = mapped_column(String(30))
     unit: Mapped[str] = mapped_column(String(10))
-    quantity: Mapped[float] = mapped_column(Numeric(14, 2))
-    min_level: Mapped[float] = mapped_column(Numeric(14, 2), default=0)
+    quantity: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    min_level: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)
     updated_at: Mapped[Any] = updated_col()
 
 
@@ -100,7 +101,7 @@ class StockMovement(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("resource_site.id", ondelete="CASCADE"))
     item_code: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(10))  # in | out | allocate
-    delta: Mapped[float] = mapped_column(Numeric(14, 2))
+    delta: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
     time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)

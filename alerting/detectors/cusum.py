@@ -80,7 +80,7 @@ def _baseline(
 def _standardize(values: np.ndarray, mean: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     diff = values - mean
     with np.errstate(divide="ignore", invalid="ignore"):
-        x = diff / sigma
+        x: np.ndarray = diff / sigma
         zero = sigma == 0
         if zero.any():
             x = np.where(zero, np.sign(diff) * np.inf, x)
@@ -181,16 +181,19 @@ Trans = Literal["standard", "rossi"]
 
 def _r_standardize(x: np.ndarray, m: float, trans: str) -> np.ndarray:
     """algo.cusum's standardized counts, with R's order of operations."""
+    z: np.ndarray
     if trans == "standard":
-        return (x - m) / np.sqrt(m)
+        z = (x - m) / np.sqrt(m)
+        return z
     if trans == "rossi":
-        return (x - 3 * m + 2 * np.sqrt(x * m)) / (2 * np.sqrt(m))
+        z = (x - 3 * m + 2 * np.sqrt(x * m)) / (2 * np.sqrt(m))
+        return z
     raise DetectorInputError(f"trans must be 'standard' or 'rossi', got {trans!r}", "detector.bad_param")
 
 
 def _r_sums(steps: list[float]) -> list[float]:
     """``C_t = max(0, C_{t-1} + step_t)`` from ``C_0 = 0`` (R's loop, the same float operations)."""
-    s, out = 0.0, []
+    s, out = 0.0, list[float]()
     append = out.append
     for v in steps:
         s += v
@@ -203,6 +206,7 @@ def _r_sums(steps: list[float]) -> list[float]:
 def _r_bound(m: float, h: float, k: float, c_prev: np.ndarray, trans: str) -> np.ndarray:
     """algo.cusum's upperbound: standard rounded up (ceiling), rossi as is; NaN or < 0 become 0."""
     rm = np.sqrt(m)
+    ub: np.ndarray
     if trans == "standard":
         ub = np.ceil(rm * (h + k - c_prev) + m)
     else:

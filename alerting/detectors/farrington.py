@@ -227,7 +227,8 @@ def _weights(s: np.ndarray, threshold: float) -> np.ndarray:
     with np.errstate(divide="ignore"):
         inv = np.where(high, s**-2.0, 1.0)
     gamma = s.size / np.sum(inv)
-    return np.where(high, gamma * inv, gamma)
+    weights: np.ndarray = np.where(high, gamma * inv, gamma)
+    return weights
 
 
 def _fit_flexible(d: _Data, trend: bool, ctl: FarringtonControl) -> _Model | None:

@@ -52,7 +52,8 @@ class GlmFit:
 
 
 def _linkinv(eta: np.ndarray) -> np.ndarray:
-    return np.maximum(np.exp(eta), EPS)
+    mu: np.ndarray = np.maximum(np.exp(eta), EPS)
+    return mu
 
 
 def _deviance(y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> float:

@@ -105,7 +105,8 @@ def pairwise_distance_km(coords: np.ndarray, kind: Literal["lonlat", "xy"] = "lo
         raise DetectorInputError("coords must be an (n, 2) array of finite numbers", "scan.bad_coords")
     if kind == "xy":
         diff = coords[:, None, :] - coords[None, :, :]
-        return np.sqrt((diff**2).sum(-1)) / 1000.0
+        km: np.ndarray = np.sqrt((diff**2).sum(-1)) / 1000.0
+        return km
     if kind != "lonlat":
         raise DetectorInputError("coords kind must be 'lonlat' or 'xy'", "scan.bad_coords")
     lon = np.radians(coords[:, 0])
@@ -113,7 +114,8 @@ def pairwise_distance_km(coords: np.ndarray, kind: Literal["lonlat", "xy"] = "lo
     dlat = lat[:, None] - lat[None, :]
     dlon = lon[:, None] - lon[None, :]
     a = np.sin(dlat / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    great_circle: np.ndarray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return great_circle
 
 
 def candidate_circles(
@@ -177,7 +179,7 @@ class _LlrTable:
     def __call__(self, c: np.ndarray) -> np.ndarray:
         """LLR for ``c`` of shape ``(n_circles, reps, n_win)`` against μ of shape ``(n_circles, n_win)``."""
         rest = self.total - c
-        out = self.xlogx[c] + self.xlogx[rest]
+        out: np.ndarray = self.xlogx[c] + self.xlogx[rest]
         with np.errstate(invalid="ignore"):  # 0 · log 0 where μ = 0; masked below (c ≤ μ)
             out -= c * self.log_mu[:, None, :]
             out -= np.where(rest > 0, rest * self.log_rest[:, None, :], 0.0)
@@ -193,7 +195,7 @@ def _tail_tables(loc_of_case: np.ndarray, code_sets: np.ndarray, n_loc: int, n_w
     return np.cumsum(counts[:, :, :n_win], axis=2)
 
 
-def space_time_permutation_scan(
+def space_time_permutation_scan(  # noqa: C901  (one numerical pass: inputs, windows, statistic, Monte Carlo)
     counts: np.ndarray | pd.DataFrame,
     coords: np.ndarray | Sequence[Sequence[float]],
     *,

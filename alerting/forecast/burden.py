@@ -136,10 +136,7 @@ def project_burden(
     """Burden per district; ``ratios`` is one set for all or a mapping (missing districts use defaults)."""
     out: dict[str, DistrictBurden] = {}
     for district, proj in projections.items():
-        if isinstance(ratios, Mapping):
-            r = ratios.get(district, BurdenRatios())
-        else:
-            r = ratios or BurdenRatios()
+        r = ratios.get(district, BurdenRatios()) if isinstance(ratios, Mapping) else ratios or BurdenRatios()
         recent = None if recent_cases is None else recent_cases.get(district)
         out[district] = district_burden(district, proj, r, recent_cases=recent)
     return out

@@ -98,11 +98,13 @@ def discr_si(k: Sequence[float] | np.ndarray, mu: float, sigma: float) -> np.nda
     b = sigma**2 / (mu - 1.0)
 
     def cdf(x: np.ndarray, shape: float) -> np.ndarray:
-        return gamma.cdf(x, shape, scale=b)
+        values: np.ndarray = gamma.cdf(x, shape, scale=b)
+        return values
 
     res = k * cdf(k, a) + (k - 2) * cdf(k - 2, a) - 2 * (k - 1) * cdf(k - 1, a)
     res = res + a * b * (2 * cdf(k - 1, a + 1) - cdf(k - 2, a + 1) - cdf(k, a + 1))
-    return np.maximum(0.0, res)
+    pmf: np.ndarray = np.maximum(0.0, res)
+    return pmf
 
 
 def process_incidence(
@@ -151,7 +153,7 @@ def default_windows(T: int, window: int = 7) -> tuple[np.ndarray, np.ndarray]:
     return t_start, t_start + window - 1
 
 
-def estimate_r(
+def estimate_r(  # noqa: C901  (EpiEstim's estimate_R: one method switch, validated as the R package does)
     incid: Sequence[float] | np.ndarray | pd.Series,
     method: Method = "non_parametric_si",
     *,
@@ -242,8 +244,8 @@ def estimate_r(
         "std_prior": float(std_prior),
         "window": int(te[0] - ts[0] + 1) if ts.size and np.all(te - ts == te[0] - ts[0]) else None,
     }
-    if method == "parametric_si":
-        params.update(mean_si=float(mean_si), std_si=float(std_si))  # type: ignore[arg-type]
+    if method == "parametric_si" and mean_si is not None and std_si is not None:  # both checked above
+        params.update(mean_si=float(mean_si), std_si=float(std_si))
     return RtResult(
         t_start=ts,
         t_end=te,

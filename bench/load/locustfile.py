@@ -10,10 +10,11 @@ import itertools
 import json
 import os
 from datetime import date, timedelta
+from pathlib import Path
 
 from locust import HttpUser, between, task
 
-TOKENS = json.loads(open(os.environ["ONEMAP_BENCH_TOKENS"], encoding="utf-8").read())
+TOKENS = json.loads(Path(os.environ["ONEMAP_BENCH_TOKENS"]).read_text(encoding="utf-8"))
 _next_token = itertools.count()
 TODAY = date.today()
 WAIT = tuple(float(x) for x in os.environ.get("ONEMAP_BENCH_WAIT", "1,3").split(","))

@@ -169,7 +169,8 @@ def run(work: Path) -> None:
     rows = _stats(str(work / "locust"))
     total = next(r for r in rows if r["Name"] == "Aggregated")
     count, failures = int(total["Request Count"]), int(total["Failure Count"])
-    print(f"{args.users} locust users (think time {args.wait.replace(',', '-')} s) for {args.seconds} s with {args.screens} SSE screens open "
+    print(f"{args.users} locust users (think time {args.wait.replace(',', '-')} s) for {args.seconds} s "
+          f"with {args.screens} SSE screens open "
           f"({opened}); web: {args.workers} gunicorn gthread workers x {threads} threads; {os.cpu_count()} CPUs")
     print(f"  {'endpoint group':<58s} {'requests':>8s} {'fail':>5s} {'p50':>6s} {'p95':>6s} {'p99':>6s}  ms")
     for r in rows:

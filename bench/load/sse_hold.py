@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 
@@ -25,6 +27,21 @@ class Screen:
         self.drops = 0
         self.errors = 0
         self.last_id = ""
+
+
+async def _read_events(screen: Screen, reader: asyncio.StreamReader, match: bytes, stop: asyncio.Event) -> None:
+    """Count the change events that carry `match` until the stream ends or the run stops."""
+    event = b""
+    while not stop.is_set():
+        line = await reader.readline()
+        if not line:
+            return
+        if line.startswith(b"id:"):
+            screen.last_id = line[3:].strip().decode()
+        elif line.startswith(b"event:"):
+            event = line[6:].strip()
+        elif line.startswith(b"data:") and event == b"change" and match in line:
+            screen.matched += 1
 
 
 async def watch(screen: Screen, host: str, port: int, match: bytes, stop: asyncio.Event) -> None:
@@ -41,17 +58,7 @@ async def watch(screen: Screen, host: str, port: int, match: bytes, stop: asynci
             while (await reader.readline()) not in (b"\r\n", b"\n", b""):
                 pass  # headers
             screen.connected = True
-            event = b""
-            while not stop.is_set():
-                line = await reader.readline()
-                if not line:
-                    break
-                if line.startswith(b"id:"):
-                    screen.last_id = line[3:].strip().decode()
-                elif line.startswith(b"event:"):
-                    event = line[6:].strip()
-                elif line.startswith(b"data:") and event == b"change" and match in line:
-                    screen.matched += 1
+            await _read_events(screen, reader, match, stop)
             if not stop.is_set():
                 screen.drops += 1
         except (TimeoutError, OSError, ConnectionError):
@@ -64,7 +71,7 @@ async def watch(screen: Screen, host: str, port: int, match: bytes, stop: asynci
 
 async def main_async(args: argparse.Namespace) -> dict[str, object]:
     parts = urlsplit(args.url)
-    tokens = json.loads(open(args.tokens, encoding="utf-8").read())
+    tokens = json.loads(Path(args.tokens).read_text(encoding="utf-8"))
     screens = [Screen(tokens[i % len(tokens)]) for i in range(args.screens)]
     stop, finish = asyncio.Event(), asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # the driver says when the load is over
@@ -80,10 +87,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         await asyncio.sleep(0.5)
     opened = sum(s.connected for s in screens)
     print(f"connected {opened}", flush=True)
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(finish.wait(), max(0.1, args.seconds - (time.monotonic() - started)))
-    except TimeoutError:
-        pass
     stop.set()
     for t in tasks:
         t.cancel()

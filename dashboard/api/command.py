@@ -1,9 +1,7 @@
 """`/api/v1/command/...`: the emergency command map's panels, decision support, dispatch, stock and duty roster."""
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,69 +14,34 @@ from command import actions, decision, roster, stock, summary
 from command.errors import CommandError
 from command.models import CoverageQuery, DecisionQuery, DispatchPlan, IncidentIn, MovementIn
 from dashboard.api import bp
-from dashboard.auth import current_principal, require_principal
+from dashboard.api.requests import (
+    MAX_ID,
+    caller,
+    in_transaction,
+    json_body,
+    publish_committed,
+    publish_one,
+    query_args,
+)
+from dashboard.auth import require_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import services
-from dashboard.openapi import register_operation
-from gazetteer.errors import ImportRejected
+from dashboard.openapi import OperationOptions, register_operation
 from geo import dates
+from geo.dates import CST
 from layers.coverage import coverage
 
-log = logging.getLogger(__name__)
 TAGS = ("command 应急指挥",)
 READ_ROLES = ("city_admin", "district_commander", "district_analyst", "wall_kiosk")
 WRITE_ROLES = ("city_admin", "district_commander")
-_STATUS = {"not_found": 404, "forbidden": 403, "conflict": 409, "invalid": 422}
-MAX_ID = 2**31 - 1
 MAX_CSV_BYTES = 2 * 1024 * 1024
-CST = timezone(timedelta(hours=8))
-
-
-def actor() -> Principal:
-    principal = current_principal()
-    assert principal is not None
-    return principal
+# The command page runs its flows and pushes through these names.
+run, publish_changes = in_transaction, publish_committed
 
 
 def district_of(principal: Principal) -> str:
     """The district a command action works in: the principal's, or this deployment's for city roles."""
     return principal.district_code or services().settings.district_code
-
-
-def publish_changes(changes: list[dict[str, Any]]) -> None:
-    """Announce committed changes to open screens; a Redis failure must not fail the committed request."""
-    from ingest.events import ChangeEvent
-    from ingest.events import publish_changes as publish
-
-    svc = services()
-    try:
-        publish(svc.redis, svc.settings.redis_namespace, [ChangeEvent(**c) for c in changes])
-    except Exception as exc:  # committed already: screens catch up on their next refresh
-        log.warning("live push of %d command changes failed: %s", len(changes), exc)
-
-
-def publish_one(message: dict[str, Any]) -> None:
-    publish_changes([message])
-
-
-def run(fn: Callable[[Session], Any]) -> Any:
-    """Run in one transaction; domain refusals become API errors with their field."""
-    try:
-        with services().session_factory() as session, session.begin():
-            return fn(session)
-    except CommandError as exc:
-        raise ApiError(_STATUS[exc.kind], exc.code, exc.message, exc.message_zh, exc.field) from None
-    except ImportRejected as exc:
-        first = exc.problems[0]
-        raise ApiError(422, "import.rejected", str(exc), f"导入被拒绝，未写入任何数据（共{len(exc.problems)}处错误）",
-                       first.field) from None
-
-
-def _body(model: type[BaseModel]) -> Any:
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "invalid.json", "body must be JSON (Content-Type: application/json)", "请求体须为 JSON")
-    return model.model_validate(data)
 
 
 def _csv_body() -> str:
@@ -93,9 +56,10 @@ def _csv_body() -> str:
 
 def dispatch_now(principal: Principal, plan: DispatchPlan) -> actions.DispatchResult:
     """The dispatch flow in one transaction, then the live push (shared by the API and the page)."""
-    result = run(lambda s: actions.dispatch_plan(s, actor=principal, plan=plan, default_district=district_of(principal),
-                                                 ip=request.remote_addr, publish=publish_one))
-    publish_changes(result.changes)
+    result = in_transaction(lambda s: actions.dispatch_plan(
+        s, actor=principal, plan=plan, default_district=district_of(principal), ip=request.remote_addr,
+        publish=publish_one))
+    publish_committed(result.changes)
     return result
 
 
@@ -103,45 +67,48 @@ def dispatch_now(principal: Principal, plan: DispatchPlan) -> actions.DispatchRe
 
 @bp.get("/command/summary")
 @require_principal(*READ_ROLES)
-def command_summary():  # type: ignore[no-untyped-def]
-    d = district_of(actor())
-    return jsonify(run(lambda s: {"district_code": d, **summary.panels(s, district_code=d)}))
+def command_summary():
+    d = district_of(caller())
+    return jsonify(in_transaction(lambda s: {"district_code": d, **summary.panels(s, district_code=d)}))
 
 
 @bp.post("/command/decision")
 @require_principal(*READ_ROLES)
-def command_decision():  # type: ignore[no-untyped-def]
-    q, d = _body(DecisionQuery), district_of(actor())
+def command_decision():
+    q, d = json_body(DecisionQuery), district_of(caller())
 
     def flow(s: Session) -> dict[str, Any]:
-        lon, lat = (q.lon, q.lat) if q.incident_id is None else decision.incident_point(
-            s, incident_id=q.incident_id, district_code=d)
+        if q.incident_id is None:
+            assert q.lon is not None and q.lat is not None  # DecisionQuery requires them without an incident
+            lon, lat = q.lon, q.lat
+        else:
+            lon, lat = decision.incident_point(s, incident_id=q.incident_id, district_code=d)
         travel = decision.travel_params(s, speed_kmh=q.speed_kmh, detour=q.detour)
         return decision.decide(s, lon=lon, lat=lat, district_code=d, k=q.k, radii_m=q.radii_m, reach_m=q.reach_m,
                                travel=travel, team_types=tuple(q.team_types) if q.team_types else None,
                                incident_id=q.incident_id)
 
-    return jsonify(run(flow))
+    return jsonify(in_transaction(flow))
 
 
 @bp.get("/command/coverage")
 @require_principal(*READ_ROLES)
-def command_coverage():  # type: ignore[no-untyped-def]
-    q, d = CoverageQuery.model_validate(request.args.to_dict()), district_of(actor())
-    return jsonify(run(lambda s: coverage(s, district_code=d, radius_m=q.radius_m)))
+def command_coverage():
+    q, d = query_args(CoverageQuery), district_of(caller())
+    return jsonify(in_transaction(lambda s: coverage(s, district_code=d, radius_m=q.radius_m)))
 
 
 @bp.get("/command/stock")
 @require_principal(*READ_ROLES)
-def command_stock():  # type: ignore[no-untyped-def]
-    d = district_of(actor())
-    return jsonify(run(lambda s: {"items": stock.levels(s, district_code=d)}))
+def command_stock():
+    d = district_of(caller())
+    return jsonify(in_transaction(lambda s: {"items": stock.levels(s, district_code=d)}))
 
 
 @bp.get("/command/sites/<int:site_id>/movements")
 @require_principal(*READ_ROLES)
-def command_site_movements(site_id: int):  # type: ignore[no-untyped-def]
-    d = district_of(actor())
+def command_site_movements(site_id: int):
+    d = district_of(caller())
 
     def flow(s: Session) -> dict[str, Any]:
         if site_id > MAX_ID:
@@ -149,13 +116,13 @@ def command_site_movements(site_id: int):  # type: ignore[no-untyped-def]
         stock.site_in_district(s, site_id=site_id, district_code=d)
         return {"site_id": site_id, "items": stock.history(s, site_id=site_id, limit=100)}
 
-    return jsonify(run(flow))
+    return jsonify(in_transaction(flow))
 
 
 @bp.get("/command/roster")
 @require_principal(*READ_ROLES)
-def command_roster():  # type: ignore[no-untyped-def]
-    d, raw = district_of(actor()), request.args.get("day")
+def command_roster():
+    d, raw = district_of(caller()), request.args.get("day")
     try:
         day = date.fromisoformat(raw) if raw else datetime.now(CST).date()
     except ValueError:
@@ -164,7 +131,7 @@ def command_roster():  # type: ignore[no-untyped-def]
     cipher = services().cipher
     if cipher is None:
         raise ApiError(503, "service.no_pii_key", "personal-data key not configured", "未配置个人信息密钥")
-    entries = run(lambda s: roster.roster_for_day(s, cipher=cipher, district_code=d, day=day))
+    entries = in_transaction(lambda s: roster.roster_for_day(s, cipher=cipher, district_code=d, day=day))
     return jsonify({"district_code": d, "day": day.isoformat(), "items": [e.__dict__ for e in entries]})
 
 
@@ -172,32 +139,32 @@ def command_roster():  # type: ignore[no-untyped-def]
 
 @bp.post("/command/dispatch")
 @require_principal("district_commander")
-def command_dispatch():  # type: ignore[no-untyped-def]
-    result = dispatch_now(actor(), _body(DispatchPlan))
+def command_dispatch():
+    result = dispatch_now(caller(), json_body(DispatchPlan))
     return jsonify({"task_id": result.task_id, "subtask_ids": result.subtask_ids, "team_ids": result.team_ids,
                     "movement_ids": result.movement_ids}), 201
 
 
 @bp.post("/command/incidents")
 @require_principal(*WRITE_ROLES)
-def command_create_incident():  # type: ignore[no-untyped-def]
-    data, principal = _body(IncidentIn), actor()
+def command_create_incident():
+    data, principal = json_body(IncidentIn), caller()
     d = district_of(principal)
 
     def flow(s: Session) -> dict[str, Any]:
         inc = actions.create_incident(s, actor=principal, data=data, default_district=d, ip=request.remote_addr)
         return {"id": inc.id, "title": inc.title, "district_code": inc.district_code}
 
-    out = run(flow)
-    publish_changes([{"kind": "incident", "id": out["id"], "action": "created", "district_code": d,
-                      "geometry": [data.lon, data.lat], "fields": {"title": data.title}}])
+    out = in_transaction(flow)
+    publish_committed([{"kind": "incident", "id": out["id"], "action": "created", "district_code": d,
+                        "geometry": [data.lon, data.lat], "fields": {"title": data.title}}])
     return jsonify(out), 201
 
 
 @bp.post("/command/stock/movements")
 @require_principal(*WRITE_ROLES)
-def command_stock_movement():  # type: ignore[no-untyped-def]
-    data, principal = _body(MovementIn), actor()
+def command_stock_movement():
+    data, principal = json_body(MovementIn), caller()
     d = district_of(principal)
 
     def flow(s: Session) -> dict[str, Any]:
@@ -205,36 +172,39 @@ def command_stock_movement():  # type: ignore[no-untyped-def]
         row = stock.apply_movement(s, stock.Movement(site_id=data.site_id, item_code=data.item_code, kind=data.kind,
                                                      quantity=Decimal(str(data.quantity)), note=data.note),
                                    actor=principal)
-        return {"id": row.id, "delta": float(row.delta)}  # type: ignore[union-attr]
+        assert row is not None  # None only for a repeated source_id, and this movement has none
+        return {"id": row.id, "delta": float(row.delta)}
 
-    out = run(flow)
-    publish_changes([{"kind": "stock", "id": data.site_id, "district_code": d, "fields": {"item_code": data.item_code}}])
+    out = in_transaction(flow)
+    publish_committed([{"kind": "stock", "id": data.site_id, "district_code": d,
+                        "fields": {"item_code": data.item_code}}])
     return jsonify(out), 201
 
 
 @bp.post("/command/stock/import")
 @require_principal(*WRITE_ROLES)
-def command_stock_import():  # type: ignore[no-untyped-def]
-    data, who = _csv_body(), actor()
+def command_stock_import():
+    data, who = _csv_body(), caller()
     d = district_of(who)
-    count = run(lambda s: stock.import_stock_csv(s, data, district_code=d, actor=who))
+    count = in_transaction(lambda s: stock.import_stock_csv(s, data, district_code=d, actor=who))
     return jsonify({"imported": count}), 201
 
 
 @bp.post("/command/roster/import")
 @require_principal(*WRITE_ROLES)
-def command_roster_import():  # type: ignore[no-untyped-def]
-    data, who = _csv_body(), actor()
+def command_roster_import():
+    data, who = _csv_body(), caller()
     d = district_of(who)
     cipher = services().cipher
     if cipher is None:
         raise ApiError(503, "service.no_pii_key", "personal-data key not configured", "未配置个人信息密钥")
-    count = run(lambda s: roster.import_roster_csv(s, data, cipher=cipher, district_code=d, actor=who))
+    count = in_transaction(lambda s: roster.import_roster_csv(s, data, cipher=cipher, district_code=d, actor=who))
     return jsonify({"imported": count}), 201
 
 
 _P = "/api/v1/command"
-for _path, _method, _summary, _req, _extra in [
+# path, method, summary, request model, options (the responses are not models)
+_ROUTES: list[tuple[str, str, str, type[BaseModel] | None, OperationOptions]] = [
     (f"{_P}/summary", "get", "指挥面板：队伍、视频连通率、低于下限的物资、任务", None, {}),
     (f"{_P}/decision", "post", "辅助决策：最近可用队伍与预计到达时间、可达物资、发热门诊、缓冲区人口", DecisionQuery, {}),
     (f"{_P}/coverage", "get", "发热门诊服务覆盖与各街道覆盖外人口", None, {"query_model": CoverageQuery}),
@@ -249,5 +219,6 @@ for _path, _method, _summary, _req, _extra in [
                                     "min_level,time,note]"}),
     (f"{_P}/roster/import", "post", "导入值班表 CSV（覆盖文件所含日期）", None,
      {"status": 201, "description": "text/csv body: day,duty_role,org_name,name,phone[,shift]"}),
-]:
+]
+for _path, _method, _summary, _req, _extra in _ROUTES:
     register_operation(_path, _method, _summary, request_model=_req, tags=TAGS, **_extra)

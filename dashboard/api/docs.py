@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, Response, abort, jsonify, render_template_string, send_file
+from flask import Response, abort, jsonify, render_template_string, send_file
+from flask.sansio.app import App
 
 from dashboard.api import bp
 from dashboard.components.shell import shell_header
@@ -15,7 +16,7 @@ _FILES = {"apidocs.js": ("apidocs.js.src", "text/javascript"), "apidocs.css": ("
 
 
 @bp.get("/openapi.json")
-def openapi_json():  # type: ignore[no-untyped-def]
+def openapi_json():
     return jsonify(build_document())
 
 
@@ -32,7 +33,7 @@ def _docs_asset(name: str) -> Response:
     return send_file(ASSETS / filename, mimetype=mimetype, max_age=300)
 
 
-def _add_docs_routes(app: Flask) -> None:
+def _add_docs_routes(app: App) -> None:
     app.add_url_rule("/api/docs", "apidocs_page", _docs_page)
     app.add_url_rule("/api/docs/<name>", "apidocs_asset", _docs_asset)
 

@@ -12,12 +12,12 @@ from dashboard.auth import current_principal, require_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import services
 from feeds.influence import InfluenceError, analyse_influence
-from feeds.schemas import CST
+from geo.dates import CST
 
 
 @bp.get("/feeds/influence")
 @require_principal()
-def feeds_influence():  # type: ignore[no-untyped-def]
+def feeds_influence():
     principal = current_principal()
     assert principal is not None
     disease = request.args.get("disease", "")

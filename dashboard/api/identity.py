@@ -14,11 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from accounts import audit
 from accounts.pii_view import PiiAccessDenied, present_identity
-from accounts.principal import Principal
 from accounts.scope import ScopeError
 from dashboard.api import bp
+from dashboard.api.requests import caller
 from dashboard.audit_trail import audit_denied
-from dashboard.auth import current_principal, require_principal
+from dashboard.auth import require_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import services
 from dashboard.openapi import register_operation
@@ -71,8 +71,8 @@ def _not_found(case_id: int) -> ApiError:
 
 @bp.post("/cases/<int:case_id>/identity")
 @require_principal()
-def case_identity(case_id: int):  # type: ignore[no-untyped-def]
-    principal: Principal = current_principal()  # type: ignore[assignment]
+def case_identity(case_id: int):
+    principal = caller()
     purpose = _purpose(request.get_json(silent=True))
     from dashboard.security_headers import hit_limit  # the limiter lives with the other web hardening
 

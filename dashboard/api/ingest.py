@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 
 from dashboard.api import bp
+from dashboard.api.requests import json_data
 from dashboard.auth import current_principal, require_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import services
@@ -36,15 +37,11 @@ def _records(body: Any) -> list[Any]:
 
 @bp.post("/ingest/<kind>")
 @require_principal(*INGEST_ROLES)
-def ingest(kind: str):  # type: ignore[no-untyped-def]
+def ingest(kind: str):
     if kind not in KINDS:
         raise ApiError(404, "ingest.unknown_kind", f"unknown kind; one of {', '.join(KINDS)}",
                        "不支持的数据类型", field="kind")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "invalid.json", "body must be JSON (Content-Type: application/json)",
-                       "请求体须为 JSON")
-    result = store_batch(services(), kind=kind, records=_records(body), principal=current_principal())
+    result = store_batch(services(), kind=kind, records=_records(json_data()), principal=current_principal())
     status = 200 if result.rejected == 0 else (422 if result.accepted == 0 else 207)
     return jsonify(result.model_dump(mode="json")), status
 

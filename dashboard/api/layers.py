@@ -11,12 +11,13 @@ from accounts.principal import Principal
 from accounts.scope import ScopeError
 from dashboard.answer_cache import layer_question, summary_question
 from dashboard.api import bp
+from dashboard.api.requests import caller
 from dashboard.audit_trail import audit_denied, audit_read
 from dashboard.auth import current_principal, require_principal
 from dashboard.errors import ApiError, validation_errors
 from dashboard.extensions import answers, services
 from layers import indicators
-from layers.base import REGION_ALIASES, LayerError, LayerFilters, fold_region_aliases
+from layers.base import REGION_ALIASES, LayerFilters, fold_region_aliases
 from layers.registry import all_layers, get_layer
 from layers.signals import signal_evidence
 
@@ -31,10 +32,7 @@ def parse_filters(args: Any) -> LayerFilters:
     if unknown:
         raise ApiError(422, "filter.unknown", f"unknown query parameter {unknown[0]}", f"不支持的查询参数 {unknown[0]}",
                        unknown[0])
-    try:
-        folded = fold_region_aliases({k: args.get(k) for k in args})
-    except LayerError as exc:
-        raise ApiError(exc.status, exc.code, str(exc), exc.message_zh, exc.field) from None
+    folded = fold_region_aliases({k: args.get(k) for k in args})  # LayerError → its status in dashboard.errors
     try:
         return LayerFilters.model_validate(folded)
     except ValidationError as exc:
@@ -47,7 +45,7 @@ def parse_filters(args: Any) -> LayerFilters:
 
 
 def run_scoped(fn: Callable[..., T], *args: Any) -> T:
-    """Call a layer function with a fresh session; domain errors become API errors."""
+    """Call a layer function with a fresh session; a scope refusal is audited and answered 403."""
     principal = current_principal()
     assert principal is not None
     with services().session_factory() as session:
@@ -57,8 +55,6 @@ def run_scoped(fn: Callable[..., T], *args: Any) -> T:
             audit_denied(principal, "scope.denied", object_type="api", object_id=request.path,
                          detail={"query": request.args.to_dict(flat=False), "reason": str(exc)})
             raise ApiError(403, "scope.forbidden", str(exc), "超出当前账号的数据范围", "region") from None
-        except LayerError as exc:
-            raise ApiError(exc.status, exc.code, str(exc), exc.message_zh, exc.field) from None
 
 
 def cached_json(question: str, compute: Callable[[], Any], mimetype: str = "application/json") -> Response:
@@ -66,10 +62,7 @@ def cached_json(question: str, compute: Callable[[], Any], mimetype: str = "appl
     principal = current_principal()
     assert principal is not None
     answer = answers().answer(question, principal, compute)
-    if answer.etag in request.if_none_match:
-        resp = Response(status=304)
-    else:
-        resp = Response(answer.body, mimetype=mimetype)
+    resp = Response(status=304) if answer.etag in request.if_none_match else Response(answer.body, mimetype=mimetype)
     resp.set_etag(answer.etag)
     resp.headers["Cache-Control"] = "private, no-cache"  # revalidate every time: the data is live
     resp.headers["X-Answer-Cache"] = "hit" if answer.cached else "miss"
@@ -82,13 +75,13 @@ def _catalogue(session: Any, principal: Principal) -> list[dict[str, Any]]:
 
 @bp.get("/layers")
 @require_principal()
-def layer_catalogue():  # type: ignore[no-untyped-def]
+def layer_catalogue():
     return jsonify({"layers": run_scoped(_catalogue)})
 
 
 @bp.get("/layers/<layer_id>")
 @require_principal()
-def layer_geojson(layer_id: str):  # type: ignore[no-untyped-def]
+def layer_geojson(layer_id: str):
     layer = get_layer(layer_id)
     if layer is None:
         raise ApiError(404, "layer.not_found", f"unknown layer {layer_id}", "图层不存在", "layer_id")
@@ -96,14 +89,14 @@ def layer_geojson(layer_id: str):  # type: ignore[no-untyped-def]
     resp = cached_json(layer_question(layer_id, filters), lambda: run_scoped(layer.run, filters),
                        mimetype="application/geo+json")
     if layer_id in CASE_LAYERS:  # case records (points): who read which filters, from where
-        audit_read(current_principal(), "case.read", object_type="layer", object_id=layer_id,  # type: ignore[arg-type]
+        audit_read(caller(), "case.read", object_type="layer", object_id=layer_id,
                    filters=filters.model_dump(mode="json", exclude_defaults=True))
     return resp
 
 
 @bp.get("/monitor/summary")
 @require_principal()
-def monitor_summary():  # type: ignore[no-untyped-def]
+def monitor_summary():
     """KPIs, QC indicators, top diseases and the epidemic curve for the same filters as the layers."""
     filters = parse_filters(request.args)
     return cached_json(summary_question(filters), lambda: run_scoped(indicators.monitor_summary, filters))
@@ -111,9 +104,9 @@ def monitor_summary():  # type: ignore[no-untyped-def]
 
 @bp.get("/monitor/signals/<int:signal_id>")
 @require_principal()
-def signal_evidence_view(signal_id: int):  # type: ignore[no-untyped-def]
+def signal_evidence_view(signal_id: int):
     evidence = run_scoped(signal_evidence, signal_id)
-    audit_read(current_principal(), "case.read", object_type="signal_evidence",  # type: ignore[arg-type]
+    audit_read(caller(), "case.read", object_type="signal_evidence",
                object_id=str(signal_id))
     return jsonify(evidence)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import queue
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
@@ -14,7 +14,7 @@ from dashboard.auth import current_principal, require_principal
 from dashboard.extensions import services
 from ingest.bus import intake_stats
 from ingest.events import events_key, parse_event_id, read_events_after, stream_bounds
-from ingest.hub import EventHub
+from ingest.hub import EventHub, Subscription
 from layers.precision import event_for_viewer
 
 HUB_KEY = "onemap.live_hub"
@@ -29,7 +29,7 @@ def event_hub() -> EventHub:
         svc = services()
         hub = current_app.extensions.setdefault(HUB_KEY, EventHub(svc.redis, svc.settings.redis_namespace))
     hub.start()
-    return hub  # type: ignore[no-any-return]
+    return hub
 
 
 def _visible(principal: Principal, event: dict[str, Any]) -> bool:
@@ -40,9 +40,48 @@ def _frame(event_id: str, event: dict[str, Any], name: str = "change") -> str:
     return f"id: {event_id}\nevent: {name}\ndata: {json.dumps(event, ensure_ascii=False, separators=(',', ':'))}\n\n"
 
 
+EventId = tuple[int, int] | None
+
+
+def _replay(principal: Principal, redis: Any, ns: str, last: str) -> Generator[str, None, EventId]:
+    """The events after Last-Event-ID, or a reset when some are gone; returns the id of the last one sent."""
+    sent = parse_event_id(last)
+    first, tail = stream_bounds(redis, ns)
+    first_id = parse_event_id(first) if first is not None else None  # Redis stream ids always parse
+    tail_id = parse_event_id(tail) if tail is not None else None
+    gap = sent is None or (first_id is not None and first_id > sent) or tail_id is None or tail_id < sent
+    if gap:  # some events are gone: the screen must reload its layers, then follow from the tail
+        yield _frame(tail or "0-0", {"reason": "gap"}, "reset")
+        return parse_event_id(tail or "0-0")
+    cursor = last
+    while batch := read_events_after(redis, ns, cursor, count=1000):
+        for event_id, event in batch:
+            if _visible(principal, event):
+                yield _frame(event_id, event_for_viewer(principal, event))
+        cursor = batch[-1][0]
+        sent = parse_event_id(cursor)
+    return sent
+
+
+def _follow(principal: Principal, sub: Subscription, heartbeat: float, sent: EventId) -> Iterator[str]:
+    """The relayed events after `sent`, with heartbeats, until the subscription falls behind."""
+    while not sub.lagged:
+        try:
+            event_id, event = sub.items.get(timeout=heartbeat)
+        except queue.Empty:
+            yield ": heartbeat\n\n"
+            continue
+        eid = parse_event_id(event_id)
+        if sent is not None and eid is not None and eid <= sent:
+            continue
+        sent = eid
+        if _visible(principal, event):
+            yield _frame(event_id, event_for_viewer(principal, event))
+
+
 @bp.get("/live")
 @require_principal()
-def live():  # type: ignore[no-untyped-def]
+def live():
     principal = current_principal()
     assert principal is not None
     hub = event_hub()
@@ -54,34 +93,8 @@ def live():  # type: ignore[no-untyped-def]
     def stream() -> Iterator[str]:
         try:
             yield f"retry: {RETRY_MS}\n: connected\n\n"
-            sent = parse_event_id(last) if last else None
-            if last:
-                first, tail = stream_bounds(redis, ns)
-                gap = sent is None or (first is not None and parse_event_id(first) > sent) or \
-                    (tail is None or parse_event_id(tail) < sent)  # type: ignore[operator]
-                if gap:  # some events are gone: the screen must reload its layers, then follow from the tail
-                    yield _frame(tail or "0-0", {"reason": "gap"}, "reset")
-                    sent = parse_event_id(tail or "0-0")
-                else:
-                    cursor = last
-                    while batch := read_events_after(redis, ns, cursor, count=1000):
-                        for event_id, event in batch:
-                            if _visible(principal, event):
-                                yield _frame(event_id, event_for_viewer(principal, event))
-                        cursor = batch[-1][0]
-                        sent = parse_event_id(cursor)
-            while not sub.lagged:
-                try:
-                    event_id, event = sub.items.get(timeout=heartbeat)
-                except queue.Empty:
-                    yield ": heartbeat\n\n"
-                    continue
-                eid = parse_event_id(event_id)
-                if sent is not None and eid is not None and eid <= sent:
-                    continue
-                sent = eid
-                if _visible(principal, event):
-                    yield _frame(event_id, event_for_viewer(principal, event))
+            sent = (yield from _replay(principal, redis, ns, last)) if last else None
+            yield from _follow(principal, sub, heartbeat, sent)
             # Fell behind: close; the browser reconnects with Last-Event-ID and replays from the stream.
         finally:
             hub.unsubscribe(sub)
@@ -92,7 +105,7 @@ def live():  # type: ignore[no-untyped-def]
 
 @bp.get("/live/status")
 @require_principal()
-def live_status():  # type: ignore[no-untyped-def]
+def live_status():
     svc = services()
     ns = svc.settings.redis_namespace
     hub = event_hub().status()

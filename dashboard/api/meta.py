@@ -29,7 +29,7 @@ class MeOut(BaseModel):
 
 @bp.get("/me")
 @require_principal()
-def me():  # type: ignore[no-untyped-def]
+def me():
     p = current_principal()
     assert p is not None
     return jsonify({"username": p.username, "role": p.role, "region_code": p.region_code,

@@ -6,7 +6,7 @@ from typing import Any
 from alerting.config import EventsCfg
 from alerting.events_settings import READ_ROLES, WRITE_ROLES, events_settings, replace_events_settings
 from dashboard.api import bp
-from dashboard.api.signals import _actor, _body, _out, _run
+from dashboard.api.requests import caller, in_transaction, json_body, render
 from dashboard.auth import require_principal
 from dashboard.openapi import register_operation
 
@@ -17,14 +17,14 @@ PATH = "/warn/events-config"
 @bp.get(PATH)
 @require_principal(*READ_ROLES)
 def warn_events_config_get() -> Any:
-    return _out(EventsCfg, _run(events_settings))
+    return render(EventsCfg, in_transaction(events_settings))
 
 
 @bp.put(PATH)
 @require_principal(*WRITE_ROLES)
 def warn_events_config_put() -> Any:
-    body, actor = _body(EventsCfg), _actor()  # validated before anything is written
-    return _out(EventsCfg, _run(lambda s: replace_events_settings(s, actor=actor, new=body)))
+    body, actor = json_body(EventsCfg), caller()  # validated before anything is written
+    return render(EventsCfg, in_transaction(lambda s: replace_events_settings(s, actor=actor, new=body)))
 
 
 register_operation(f"/api/v1{PATH}", "get", "预警事件设置（融合、定级规则、预警预算；市级管理员与区指挥长可查看）",

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from accounts.principal import Principal
 from accounts.whoami import identify, region_name
 from dashboard.auth import current_principal, web_session
+from dashboard.components.attrs import attrs
 from dashboard.extensions import services
 
 PRODUCT = "OneMap 一张图"
@@ -101,8 +102,8 @@ def shell_view(active: str) -> ShellView:
 
 def _dash_links(view: ShellView) -> Any:
     items = [html.A(link.label, href=link.href, className="om-nav-link" + (" is-active" if link.active else ""),
-                    **({"aria-current": "page"} if link.active else {})) for link in view.links]
-    return html.Nav(items, className="om-nav", **{"aria-label": "主导航"})
+                    **attrs({"aria-current": "page"} if link.active else {})) for link in view.links]
+    return html.Nav(items, className="om-nav", **attrs({"aria-label": "主导航"}))
 
 
 def _dash_user(view: ShellView) -> Any:
@@ -123,7 +124,7 @@ def app_shell(body: Any, *, active: str) -> html.Div:
                     html.Span(view.district, className="om-district")], href="/monitor", className="om-brand")
     header = html.Header([brand, _dash_links(view), _dash_user(view)], className="om-header", id="om-header")
     return html.Div([header, html.Main(body, className="om-main")], className="om-shell", id="om-shell",
-                    **{"data-active": active})
+                    **attrs({"data-active": active}))
 
 
 # ---------------------------------------------------------------- Jinja rendering (Flask pages)

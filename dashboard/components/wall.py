@@ -9,6 +9,8 @@ from typing import Any
 
 from dash import html
 
+from dashboard.components.attrs import attrs
+
 STALE_SECONDS = 120
 # Longest scale bar in px: the wall's scale text (≥ 28 px on 4K) must fit in the bar; Leaflet's default is 100.
 WALL_SCALE_WIDTH = 320
@@ -41,7 +43,7 @@ def layer_ages(layers: list[tuple[str, str]], *, prefix: str) -> html.Div:
     """One 'layer · data age' row per (layer id, title); wall.js fills in the ages every second."""
     rows = [html.Div([html.Span(title, className="age-title"), html.Span("—", className="age-value")],
                      id=f"{prefix}-age-{layer_id.replace('.', '-')}", className="layer-age",
-                     **{"data-layer": layer_id, "data-synced": "", "data-updated": ""})
+                     **attrs({"data-layer": layer_id, "data-synced": "", "data-updated": ""}))
             for layer_id, title in layers]
     return html.Div(rows, className="layer-ages", id=f"{prefix}-ages")
 
@@ -60,4 +62,4 @@ def wall_shell(*, page: str, title: str, body: Any, next_path: str, rotate: int,
     banner = html.Div("数据超过2分钟未更新，正在重新连接…", className="wall-banner", id=f"{page}-wall-banner",
                       role="alert", hidden=True)
     return html.Div([header, banner, html.Div(body, className="wall-body")], className="wall", id=f"{page}-wall",
-                    **{"data-next": next_path, "data-rotate": str(rotate), "data-stale": str(STALE_SECONDS)})
+                    **attrs({"data-next": next_path, "data-rotate": str(rotate), "data-stale": str(STALE_SECONDS)}))

@@ -121,9 +121,9 @@ class CityStandin:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
         if path == CALLBACK_PATH and method == "GET":
             with self._lock:
-                body = [{"idempotency_key": r.idempotency_key, "times_received": r.times_received,
-                         "payload": r.payload} for r in self.callbacks]
-            return _answer(start_response, 200, {"callbacks": body, "rejected": list(self.rejected)})
+                received = [{"idempotency_key": r.idempotency_key, "times_received": r.times_received,
+                             "payload": r.payload} for r in self.callbacks]
+            return _answer(start_response, 200, {"callbacks": received, "rejected": list(self.rejected)})
         if path != CALLBACK_PATH or method != "POST":
             return _answer(start_response, 404, {"error": "not found"})
         if self.failing:

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23
 """
 import sqlalchemy as sa
@@ -65,16 +65,20 @@ def upgrade() -> None:
     sa.Column('district_code', sa.String(length=6), nullable=True),
     sa.Column('population', sa.BigInteger(), nullable=True),
     sa.Column('population_source', sa.String(length=40), nullable=True),
-    sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
-    sa.Column('label_point', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=4326, dimension=2, spatial_index=False,
+                               from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
+    sa.Column('label_point', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False,
+                                      from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('geometry_is_demo', sa.Boolean(), nullable=False),
     sa.Column('source', sa.Text(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['parent_code'], ['region.code'], ),
     sa.PrimaryKeyConstraint('code')
     )
-    op.create_geospatial_index('idx_region_geom', 'region', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
-    op.create_geospatial_index('idx_region_label_point', 'region', ['label_point'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_region_geom', 'region', ['geom'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_region_label_point', 'region', ['label_point'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_region_district_code'), 'region', ['district_code'], unique=False)
     op.create_index(op.f('ix_region_level'), 'region', ['level'], unique=False)
     op.create_index(op.f('ix_region_parent_code'), 'region', ['parent_code'], unique=False)
@@ -116,7 +120,8 @@ def upgrade() -> None:
     sa.Column('vaccination_clinic', sa.Boolean(), nullable=False),
     sa.Column('region_code', sa.String(length=20), nullable=True),
     sa.Column('district_code', sa.String(length=6), nullable=False),
-    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False,
+                               from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('position_is_demo', sa.Boolean(), nullable=False),
     sa.Column('input_crs', sa.String(length=12), nullable=True),
     sa.Column('source', sa.Text(), nullable=True),
@@ -125,7 +130,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
     )
-    op.create_geospatial_index('idx_institution_geom', 'institution', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_institution_geom', 'institution', ['geom'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_institution_district_code'), 'institution', ['district_code'], unique=False)
     op.create_index('ix_institution_flags', 'institution', ['district_code', 'fever_clinic', 'intestinal_clinic'], unique=False)
     op.create_index(op.f('ix_institution_kind'), 'institution', ['kind'], unique=False)
@@ -141,7 +147,8 @@ def upgrade() -> None:
     sa.Column('place_text', sa.String(length=200), nullable=True),
     sa.Column('region_code', sa.String(length=20), nullable=True),
     sa.Column('district_code', sa.String(length=6), nullable=True),
-    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False,
+                               from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('matched_disease_code', sa.String(length=20), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['matched_disease_code'], ['disease.code'], ),
@@ -149,7 +156,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('source_id')
     )
-    op.create_geospatial_index('idx_opinion_item_geom', 'opinion_item', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_opinion_item_geom', 'opinion_item', ['geom'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_opinion_item_district_code'), 'opinion_item', ['district_code'], unique=False)
     op.create_index(op.f('ix_opinion_item_published_at'), 'opinion_item', ['published_at'], unique=False)
     op.create_geospatial_table('pharmacy',
@@ -158,13 +166,15 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('region_code', sa.String(length=20), nullable=True),
     sa.Column('district_code', sa.String(length=6), nullable=False),
-    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False,
+                               from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('position_is_demo', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['region_code'], ['region.code'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
     )
-    op.create_geospatial_index('idx_pharmacy_geom', 'pharmacy', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_pharmacy_geom', 'pharmacy', ['geom'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_pharmacy_district_code'), 'pharmacy', ['district_code'], unique=False)
     op.create_table('region_alias',
     sa.Column('alias', sa.String(length=100), nullable=False),
@@ -180,13 +190,15 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('region_code', sa.String(length=20), nullable=True),
     sa.Column('district_code', sa.String(length=6), nullable=False),
-    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False,
+                               from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('position_is_demo', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['region_code'], ['region.code'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
     )
-    op.create_geospatial_index('idx_school_geom', 'school', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_school_geom', 'school', ['geom'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_school_district_code'), 'school', ['district_code'], unique=False)
     op.create_geospatial_table('case_report',
     sa.Column('id', sa.BigInteger(), nullable=False),
@@ -201,7 +213,8 @@ def upgrade() -> None:
     sa.Column('reporting_institution_id', sa.Integer(), nullable=True),
     sa.Column('region_code', sa.String(length=20), nullable=True),
     sa.Column('district_code', sa.String(length=6), nullable=False),
-    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False,
+                               from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('input_crs', sa.String(length=12), nullable=True),
     sa.Column('age', sa.SmallInteger(), nullable=True),
     sa.Column('sex', sa.String(length=1), nullable=True),
@@ -222,7 +235,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('source_id')
     )
-    op.create_geospatial_index('idx_case_report_geom', 'case_report', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_case_report_geom', 'case_report', ['geom'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
     op.create_index('ix_case_disease_onset', 'case_report', ['disease_code', 'onset_date'], unique=False)
     op.create_index('ix_case_district_onset', 'case_report', ['district_code', 'onset_date'], unique=False)
     op.create_index('ix_case_region_onset', 'case_report', ['region_code', 'onset_date'], unique=False)
@@ -286,13 +300,15 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('institution_id', sa.Integer(), nullable=True),
     sa.Column('district_code', sa.String(length=6), nullable=False),
-    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False,
+                               from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('position_is_demo', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['institution_id'], ['institution.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
     )
-    op.create_geospatial_index('idx_resource_site_geom', 'resource_site', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_resource_site_geom', 'resource_site', ['geom'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_resource_site_district_code'), 'resource_site', ['district_code'], unique=False)
     op.create_table('school_absence',
     sa.Column('id', sa.BigInteger(), nullable=False),
@@ -340,14 +356,16 @@ def upgrade() -> None:
     sa.Column('video_online', sa.Boolean(), nullable=False),
     sa.Column('institution_id', sa.Integer(), nullable=True),
     sa.Column('district_code', sa.String(length=6), nullable=False),
-    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False,
+                               from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('position_time', sa.DateTime(timezone=True), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['institution_id'], ['institution.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
     )
-    op.create_geospatial_index('idx_team_geom', 'team', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_team_geom', 'team', ['geom'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_team_district_code'), 'team', ['district_code'], unique=False)
     op.create_table('app_user',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -388,14 +406,16 @@ def upgrade() -> None:
     sa.Column('source_id', sa.String(length=80), nullable=False),
     sa.Column('team_id', sa.Integer(), nullable=False),
     sa.Column('time', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
+    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False,
+                               from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
     sa.Column('input_crs', sa.String(length=12), nullable=True),
     sa.Column('speed_kmh', sa.Numeric(precision=6, scale=2), nullable=True),
     sa.ForeignKeyConstraint(['team_id'], ['team.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('source_id')
     )
-    op.create_geospatial_index('idx_team_position_geom', 'team_position', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_team_position_geom', 'team_position', ['geom'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
     op.create_index('ix_team_position_team_time', 'team_position', ['team_id', 'time'], unique=False)
     op.create_table('api_client',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -450,7 +470,8 @@ def upgrade() -> None:
     sa.Column('window_end', sa.Date(), nullable=True),
     sa.Column('params', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('evidence', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('geom', Geometry(srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('geom', Geometry(srid=4326, dimension=2, spatial_index=False,
+                               from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('assignee_user_id', sa.Integer(), nullable=True),
     sa.Column('verify_due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('escalated_at', sa.DateTime(timezone=True), nullable=True),
@@ -464,7 +485,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('external_id')
     )
-    op.create_geospatial_index('idx_signal_geom', 'signal', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_signal_geom', 'signal', ['geom'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_signal_dedup_key'), 'signal', ['dedup_key'], unique=False)
     op.create_index('ix_signal_district_state', 'signal', ['district_code', 'state'], unique=False)
     op.create_geospatial_table('incident',
@@ -474,14 +496,18 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('signal_id', sa.Integer(), nullable=True),
     sa.Column('district_code', sa.String(length=6), nullable=False),
-    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
-    sa.Column('area', Geometry(geometry_type='MULTIPOLYGON', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False,
+                               from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('area', Geometry(geometry_type='MULTIPOLYGON', srid=4326, dimension=2, spatial_index=False,
+                               from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['signal_id'], ['signal.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_geospatial_index('idx_incident_area', 'incident', ['area'], unique=False, postgresql_using='gist', postgresql_ops={})
-    op.create_geospatial_index('idx_incident_geom', 'incident', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_incident_area', 'incident', ['area'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_incident_geom', 'incident', ['geom'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_incident_district_code'), 'incident', ['district_code'], unique=False)
     op.create_table('signal_event',
     sa.Column('id', sa.BigInteger(), nullable=False),
@@ -524,7 +550,8 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=12), nullable=False),
     sa.Column('progress', sa.Integer(), nullable=False),
     sa.Column('description', sa.Text(), nullable=True),
-    sa.Column('location', Geometry(srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('location', Geometry(srid=4326, dimension=2, spatial_index=False,
+                                   from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('district_code', sa.String(length=6), nullable=False),
     sa.Column('assignee_institution_id', sa.Integer(), nullable=True),
     sa.Column('assignee_team_id', sa.Integer(), nullable=True),
@@ -547,7 +574,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('city_task_id')
     )
-    op.create_geospatial_index('idx_task_location', 'task', ['location'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_task_location', 'task', ['location'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
     op.create_index('ix_task_district_state', 'task', ['district_code', 'state'], unique=False)
     op.create_index(op.f('ix_task_parent_id'), 'task', ['parent_id'], unique=False)
     op.create_table('stock_movement',
@@ -578,13 +606,15 @@ def upgrade() -> None:
     sa.Column('progress', sa.Integer(), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('counts', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('location', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('location', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False,
+                                   from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('attachments', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.ForeignKeyConstraint(['actor_user_id'], ['app_user.id'], ),
     sa.ForeignKeyConstraint(['task_id'], ['task.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_geospatial_index('idx_task_event_location', 'task_event', ['location'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_task_event_location', 'task_event', ['location'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_task_event_task_id'), 'task_event', ['task_id'], unique=False)
     op.create_table('callback_delivery',
     sa.Column('id', sa.BigInteger(), nullable=False),

@@ -53,7 +53,7 @@ def test_farrington_flexible_equals_r(case: dict) -> None:
     assert all(r["threshold"] == "" and r["alarm"] == "" for r in rows[:first])
     got = rows[first:]
     assert len(got) == len(ref)
-    for r, (_, want) in zip(got, ref.iterrows()):
+    for r, (_, want) in zip(got, ref.iterrows(), strict=True):
         assert r["date"] == want["date"] and float(r["observed"]) == want["observed"]
         if math.isnan(want["upperbound"]):
             assert r["threshold"] == "", r

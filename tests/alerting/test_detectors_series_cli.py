@@ -15,7 +15,7 @@ FIX = Path(__file__).parent / "fixtures"
 
 def _csv(counts, start: str = "2024-01-01") -> str:  # type: ignore[no-untyped-def]
     dates = pd.date_range(start, periods=len(counts))
-    return "date,count\n" + "".join(f"{d.date()},{c}\n" for d, c in zip(dates, counts))
+    return "date,count\n" + "".join(f"{d.date()},{c}\n" for d, c in zip(dates, counts, strict=True))
 
 
 def _read(text: str) -> pd.DataFrame:
@@ -133,9 +133,9 @@ def test_parse_series_accepts_bom_crlf_and_decimals() -> None:
 
 def test_run_rt_matches_epiestim() -> None:
     si = pd.read_csv(FIX / "epiestim_si_flu2009.csv")
-    si_csv = "k,p\n" + "".join(f"{k},{p!r}\n" for k, p in zip(si["k"], si["p"]))
+    si_csv = "k,p\n" + "".join(f"{k},{p!r}\n" for k, p in zip(si["k"], si["p"], strict=True))
     flu = pd.read_csv(FIX / "epiestim_input_flu2009.csv")
-    cases_csv = "date,count\n" + "".join(f"{d},{c}\n" for d, c in zip(flu["dates"], flu["I"]))
+    cases_csv = "date,count\n" + "".join(f"{d},{c}\n" for d, c in zip(flu["dates"], flu["I"], strict=True))
     out = _read(run_rt(si_csv, cases_csv, 7))
     assert list(out.columns) == ["t_start", "t_end", "mean", "std", "q025", "median", "q975"]
     ref = pd.read_csv(FIX / "epiestim_reference.csv")

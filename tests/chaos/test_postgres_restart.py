@@ -5,8 +5,10 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import redis as redis_lib
 import requests
 
 from config.runtime import build_services
@@ -25,6 +27,30 @@ def own_pg() -> Iterator[OwnPostgres]:
     pg.start()
     yield pg
     pg.destroy()
+
+
+def _post_until_committed(http: requests.Session, url: str, records: list[dict[str, Any]], headers: dict[str, str],
+                          answers: dict[int, int]) -> None:
+    """POST one batch, retrying as Retry-After says (shortened here) until it is committed; count every answer."""
+    while True:
+        try:
+            status = http.post(url, json={"records": records}, headers=headers, timeout=30).status_code
+        except requests.RequestException:
+            status = -1
+        answers[status] = answers.get(status, 0) + 1
+        if status == 200:
+            return
+        time.sleep(0.3)
+
+
+def _wait_until_drained(redis: redis_lib.Redis, namespace: str, seconds: float) -> None:
+    """Wait until the intake streams have nothing queued or pending (at most `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        st = intake_stats(redis, namespace)
+        if st["queued"] == 0 and st["pending"] == 0:
+            return
+        time.sleep(0.3)
 
 
 @pytest.mark.slow
@@ -52,16 +78,8 @@ def test_postgres_crash_and_restart_mid_intake(settings, own_pg: OwnPostgres, le
             if c % 2:
                 submit_many(svc.redis, s.redis_namespace, "case_report", records)
             else:
-                while True:  # retry as Retry-After says (shortened here) until the batch is committed
-                    try:
-                        status = http.post(f"http://{url}/api/v1/ingest/case_report", json={"records": records},
-                                           headers=world.auth("city"), timeout=30).status_code
-                    except requests.RequestException:
-                        status = -1
-                    answers[status] = answers.get(status, 0) + 1
-                    if status == 200:
-                        break
-                    time.sleep(0.3)
+                _post_until_committed(http, f"http://{url}/api/v1/ingest/case_report", records,
+                                      world.auth("city"), answers)
             accepted.extend(f"{world.inst_a}:{rec['record_id']}" for rec in records)
             if c == chunks // 3:
                 crash.set()
@@ -75,12 +93,7 @@ def test_postgres_crash_and_restart_mid_intake(settings, own_pg: OwnPostgres, le
         time.sleep(3)
         own_pg.start()
         producer.join(300)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            st = intake_stats(svc.redis, s.redis_namespace)
-            if st["queued"] == 0 and st["pending"] == 0:
-                break
-            time.sleep(0.3)
+        _wait_until_drained(svc.redis, s.redis_namespace, 180)
     finally:
         stop(worker)
         stop(web)

@@ -100,7 +100,8 @@ def test_two_web_processes_two_workers(settings, ledger: Ledger, tmp_path) -> No
     missing = [len(set(expected) - set(sc.seen)) for sc in screens]
     repeated = [len(sc.seen) - len(set(sc.seen)) for sc in screens]
     ledger.notes.update(screens=len(screens), events_missing_per_screen=missing, repeated_per_screen=repeated,
-                        dead_letters=st["dead"], reconnects=sum(sc.reconnects for sc in screens), screen_errors=[sc.error for sc in screens if sc.error],
+                        dead_letters=st["dead"], reconnects=sum(sc.reconnects for sc in screens),
+                        screen_errors=[sc.error for sc in screens if sc.error],
                         relays=[{k: r[k] for k in ("alive", "screens", "relayed", "errors")} for r in relays])
     ledger.settle(expected, stored_source_ids(svc.session_factory, prefix),
                   created_event_ids(svc.redis, s.redis_namespace, prefix))

@@ -40,7 +40,7 @@ def test_nearest_standby_teams_equal_brute_force(db, synthetic: Synthetic, k: in
         got = decision.nearest_teams(db, lon=q.x, lat=q.y, k=k, district_code=DISTRICT, travel=travel)
         brute = sorted((_geodesic(q, p), tid) for tid, (_, _, p) in synthetic.teams.items() if status[tid] == "standby")
         assert [t.id for t in got] == [tid for _, tid in brute[:k]]
-        for team, (dist, _) in zip(got, brute):
+        for team, (dist, _) in zip(got, brute, strict=False):
             assert team.status == "standby"
             assert team.distance_m == pytest.approx(dist, rel=1e-6, abs=0.01)
             assert team.eta_min == pytest.approx(dist * 1.3 / 600.0, rel=1e-6)

@@ -64,7 +64,7 @@ def world(services: Any) -> World:
                               parent=city)
         other = ensure_org(db, code=f"o-{tag}", name="徐汇区疾控", level="district", region_code=OTHER, parent=city)
         insts = []
-        for i, (lon, lat) in enumerate([(121.42, 31.22), (121.40, 31.21), (121.39, 31.23)]):
+        for i, (_lon, _lat) in enumerate([(121.42, 31.22), (121.40, 31.21), (121.39, 31.23)]):
             inst = Institution(code=f"I-{tag}-{i}", name=f"测试社区卫生服务中心{i}", kind="chc", district_code=DISTRICT)
             db.add(inst)
             insts.append(inst)

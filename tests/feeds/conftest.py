@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from accounts.tokens import create_token
-from store.accounts import AppUser, Org
+from store.accounts import Org
 from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
+from tests.security.support import org_user_token
 
 
 def _square(x0: float, y0: float, x1: float, y1: float) -> str:
@@ -51,7 +51,7 @@ def build(services: Any) -> FeedWorld:
                               VALUES (:c, :n, :l, :p, :d, 100000, ST_GeomFromEWKT(:g),
                                       ST_PointOnSurface(ST_GeomFromEWKT(:g)), true, now())"""),
                       dict(c=code, n=name, l=level, p=parent, d=district, g=wkt))
-        for alias, code in zip(w.aliases, w.streets):
+        for alias, code in zip(w.aliases, w.streets, strict=True):
             s.execute(text("INSERT INTO region_alias (alias, region_code) VALUES (:a, :c)"), dict(a=alias, c=code))
         s.execute(text("""INSERT INTO disease (code, name, name_en, klass, single_case, category)
                           VALUES (:c, :n, :c, '丙', false, 'intestinal')"""), dict(c=w.disease, n=w.disease_name))
@@ -59,12 +59,7 @@ def build(services: Any) -> FeedWorld:
                                     ("city", "city_admin", "310000")):
             org = Org(code=f"F{tag}{label}", name=label, level="city" if label == "city" else "district",
                       region_code=region)
-            s.add(org)
-            s.flush()
-            user = AppUser(username=f"f{tag}{label}", display_name=label, org_id=org.id, role=role)
-            s.add(user)
-            s.flush()
-            w.tokens[label] = create_token(s, user_id=user.id, name="test")[1]
+            w.tokens[label] = org_user_token(s, org, username=f"f{tag}{label}", role=role)
         s.commit()
     return w
 

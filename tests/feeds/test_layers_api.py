@@ -32,7 +32,7 @@ def _seed(services, w) -> None:  # type: ignore[no-untyped-def]
 def test_feed_layers_in_catalogue_and_scoped(client, services, fworld):  # type: ignore[no-untyped-def]
     _seed(services, fworld)
     cat = client.get("/api/v1/layers", headers=fworld.auth("district")).get_json()["layers"]
-    entries = {l["id"]: l for l in cat}
+    entries = {layer["id"]: layer for layer in cat}
     for lid in FEED_LAYERS:
         assert lid in entries and entries[lid]["updated_at"], lid
     got = {lid: client.get(f"/api/v1/layers/{lid}", headers=fworld.auth("district")).get_json() for lid in FEED_LAYERS}

@@ -47,10 +47,7 @@ def _synthetic(rng: np.random.Generator, n: int, b_temp: float, b_abs: float, al
     x = lagged(frame, {"temp_mean": 7, "absent_ill_per_1000": 2, "humidity": 7}, 7)
     eta = 2.0 + b_temp * x["temp_mean"] + b_abs * x["absent_ill_per_1000"]
     mu = np.exp(eta.fillna(2.0)).to_numpy()
-    if alpha is None:
-        y = rng.poisson(mu)
-    else:
-        y = rng.negative_binomial(1 / alpha, 1 / (1 + alpha * mu))
+    y = rng.poisson(mu) if alpha is None else rng.negative_binomial(1 / alpha, 1 / (1 + alpha * mu))
     frame["cases"] = y.astype(float)
     return frame
 

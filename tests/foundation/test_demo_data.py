@@ -121,7 +121,7 @@ def test_pg_dump_holds_no_clear_personal_data(demo_data, settings, services) -> 
         rows = session.execute(select(CaseReport.name_enc, CaseReport.id_number_enc, CaseReport.phone_enc)
                                .where(CaseReport.name_enc.is_not(None)).limit(200)).all()
     secrets = [services.cipher.decrypt(v, f"case_report.{f}")
-               for r in rows for v, f in zip(r, ("name", "id_number", "phone"))]
+               for r in rows for v, f in zip(r, ("name", "id_number", "phone"), strict=True)]
     assert len(secrets) == 600
     url = make_url(settings.database_url)
     dump = subprocess.run(["pg_dump", "-h", url.host or "127.0.0.1", "-U", url.username or "postgres",

@@ -53,7 +53,7 @@ def test_each_vector_format_loads_with_parent(districts: Session, tmp_path: Path
 
 def test_gcj02_input_is_converted(districts: Session, tmp_path: Path) -> None:
     gcj = _streets()
-    gcj["geometry"] = [Polygon(zip(*wgs84_to_gcj02(*g.exterior.xy))) for g in gcj.geometry]
+    gcj["geometry"] = [Polygon(zip(*wgs84_to_gcj02(*g.exterior.xy), strict=True)) for g in gcj.geometry]
     path = tmp_path / "gcj.geojson"
     gcj.to_file(path, driver="GeoJSON")
     rows = read_regions(path, level="street", crs="GCJ02")

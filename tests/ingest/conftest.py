@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from accounts.tokens import create_token
-from store.accounts import AppUser, Org
+from store.accounts import Org
 from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
+from tests.security.support import org_user_token
 
 
 @dataclass
@@ -92,12 +92,7 @@ def build_world(services: Any) -> World:
                  "inst_a": "institution_user"}
         for label, (level, region, inst) in orgs.items():
             org = Org(code=f"O{tag}{label}", name=label, level=level, region_code=region, institution_id=inst)
-            s.add(org)
-            s.flush()
-            user = AppUser(username=f"u{tag}{label}", display_name=label, org_id=org.id, role=roles[label])
-            s.add(user)
-            s.flush()
-            w.tokens[label] = create_token(s, user_id=user.id, name="test")[1]
+            w.tokens[label] = org_user_token(s, org, username=f"u{tag}{label}", role=roles[label])
         s.commit()
     return w
 

@@ -4,6 +4,7 @@ Runs against a PostgreSQL instance of its own (initdb in a temp dir, port 5440) 
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -59,10 +60,8 @@ class TempPostgres:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{db}"
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self.stop()
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

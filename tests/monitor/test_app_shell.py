@@ -127,7 +127,7 @@ def test_every_page_reaches_every_other_page(app, live_url, analyst, browser) ->
     assert len(walk) == len(PAGES) * (len(PAGES) - 1) + 1
     screen.open(walk[0])
     shot = set()
-    for here, there in zip(walk, walk[1:]):
+    for here, there in zip(walk, walk[1:], strict=False):
         page = screen.page
         assert page.evaluate("document.documentElement.lang") == "zh-CN", here
         assert screen.active() == [LABELS[here]], here
@@ -178,7 +178,7 @@ def test_signals_and_tasks_tables_are_full_width_and_sans(app, live_url, analyst
     for key, table in (("signals", ".sig-list table"), ("tasks", ".tasks-list table")):
         screen.open(key)
         screen.page.wait_for_selector(table, timeout=30000)
-        body_font = screen.page.evaluate("getComputedStyle(document.querySelector('.page-%s')).fontFamily" % key)
+        body_font = screen.page.evaluate(f"getComputedStyle(document.querySelector('.page-{key}')).fontFamily")
         assert "Noto Sans CJK SC" in body_font and "serif" not in body_font.replace("sans-serif", ""), body_font
         table_w, pane_w, page_w = screen.page.evaluate("""(sel) => { const t = document.querySelector(sel);
             const pane = t.closest('.sig-list, .tasks-list'), style = getComputedStyle(pane);

@@ -34,6 +34,16 @@ def ensure_test_org(db: Any, *, role: str, region_code: str, institution_id: int
                       region_code=inst.district_code, parent=dorg, institution_id=inst.id)
 
 
+def org_user_token(db: Any, org: Org, *, username: str, role: str) -> str:
+    """Add `org` and one user of `role` in it (flushed, not committed); a bearer token for that user."""
+    db.add(org)
+    db.flush()
+    user = AppUser(username=username, display_name=org.name, org_id=org.id, role=role)
+    db.add(user)
+    db.flush()
+    return create_token(db, user_id=user.id, name="test")[1]
+
+
 def make_user(services: Services, role: str, region_code: str = "310105", institution_id: int | None = None, *,
               may_view_pii: bool = False, sm2_public_key: str | None = None,
               password: str | None = TEST_PASSWORD) -> tuple[AppUser, str]:

@@ -37,7 +37,7 @@ def filter_forms(v: LayerDistrict) -> dict[str, str]:
 
 def out_of_scope(lw: LayerWorld) -> Iterator[tuple[str, LayerDistrict, list[str]]]:
     """(user key, the district it asks about, markers it must not see)."""
-    for me, other, od in (("X", "Y", lw.y), ("Y", "X", lw.x)):
+    for me, _other, od in (("X", "Y", lw.y), ("Y", "X", lw.x)):
         for role in ("district_commander", "district_analyst", "masked_analyst", "wall_kiosk", "institution_user"):
             yield f"{role}@{me}", od, [od.marker]
     # an institution user asks for its own district and the other institution of it

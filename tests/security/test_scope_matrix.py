@@ -80,7 +80,7 @@ def _fill(rule: Rule, victim: Any) -> list[str]:
     urls = []
     for combo in itertools.product(*choices) if choices else [()]:
         url = rule.rule
-        for arg, value in zip(sorted(rule.arguments), combo):
+        for arg, value in zip(sorted(rule.arguments), combo, strict=True):
             url = re.sub(r"<(?:[^:<>]+:)?" + arg + r">", value, url)
         urls.append(url)
     return urls

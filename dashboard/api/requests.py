@@ -1,0 +1,86 @@
+"""What every REST module does with a request: find the caller, read the JSON body or query string into a
+model, run the work in one transaction, answer with a model, and push committed changes to open screens.
+
+Domain refusals (`core.errors.DomainError`) pass through untouched: `dashboard.errors` answers them
+with the status of their kind.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from flask import Response, jsonify, request
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from accounts.principal import Principal
+from dashboard.auth import current_principal
+from dashboard.errors import ApiError
+from dashboard.extensions import services
+
+log = logging.getLogger(__name__)
+MAX_ID = 2**31 - 1  # the largest id a PostgreSQL integer column holds
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+def caller() -> Principal:
+    """The authenticated principal of this request (the route is behind require_principal)."""
+    principal = current_principal()
+    assert principal is not None
+    return principal
+
+
+def json_data() -> Any:
+    """The parsed JSON body; 400 invalid.json when the body is not JSON."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError(400, "invalid.json", "body must be JSON (Content-Type: application/json)", "请求体须为 JSON")
+    return data
+
+
+def json_body(model: type[M]) -> M:
+    """The JSON body validated into `model` (pydantic errors become 422 in dashboard.errors)."""
+    return model.model_validate(json_data())
+
+
+def query_args(model: type[M]) -> M:
+    """The query string validated into `model`."""
+    return model.model_validate(request.args.to_dict())
+
+
+def path_id(value: int, what: str, message_zh: str) -> int:
+    """`value` when a stored row can have it as id; else 404 `<what>.not_found` without a lookup."""
+    if not 1 <= value <= MAX_ID:
+        raise ApiError(404, f"{what}.not_found", f"{what} {value} not found", message_zh)
+    return value
+
+
+def in_transaction(fn: Callable[[Session], T]) -> T:
+    """`fn(session)` in one transaction: committed when it returns, rolled back when it raises."""
+    with services().session_factory() as session, session.begin():
+        return fn(session)
+
+
+def render(model: type[BaseModel], data: Any, status: int = 200) -> tuple[Response, int]:
+    """`data`, validated by `model`, as the JSON answer with `status`."""
+    return jsonify(model.model_validate(data).model_dump(mode="json")), status
+
+
+def publish_committed(changes: Iterable[dict[str, Any]]) -> None:
+    """Announce committed changes to open screens; a Redis failure must not fail the committed request."""
+    from ingest.events import ChangeEvent, publish_changes
+
+    svc = services()
+    changes = list(changes)
+    try:
+        publish_changes(svc.redis, svc.settings.redis_namespace, [ChangeEvent(**c) for c in changes])
+    except Exception as exc:  # committed already: screens catch up on their next refresh
+        log.warning("live push of %d changes (%s) failed: %s", len(changes),
+                    ", ".join(f"{c.get('kind')} {c.get('id')}" for c in changes[:5]), exc)
+
+
+def publish_one(change: dict[str, Any]) -> None:
+    """`publish_committed` for a single change (the `publish` callback the domain services take)."""
+    publish_committed([change])
