@@ -12,6 +12,10 @@ run:
 	$(ENV) $(VENV)/onemap warn run
 	$(ENV) scripts/run-demo.sh
 
+# The application packages (type-checked: strict for core and domain, see [tool.mypy] in pyproject.toml).
+APP_PACKAGES := core config geo security store accounts gazetteer layers alerting dispatch command feeds ingest demo \
+                dashboard cli
+
 # The tests whose outcome depends on the demo's reference date; run for each date of tests/reference_dates.txt.
 DATE_TESTS := tests/alerting/test_runner.py tests/alerting/test_backtest.py tests/feeds/test_demo_outbreak.py \
               tests/foundation/test_demo_data.py -k "not deterministic and not pg_dump"
@@ -19,6 +23,9 @@ DATE_TESTS := tests/alerting/test_runner.py tests/alerting/test_backtest.py test
 test:
 	scripts/provision.sh --test
 	$(ENV) $(VENV)/lint-imports
+	$(VENV)/ruff check .
+	$(VENV)/mypy $(APP_PACKAGES)
+	$(VENV)/python scripts/check_function_length.py
 	@for d in $$(grep -v '^#' tests/reference_dates.txt); do \
 	  echo "== date-sensitive tests with reference date $$d"; \
 	  $(ENV) ONEMAP_REFERENCE_DATE=$$d $(VENV)/python -m pytest -q $(DATE_TESTS) || exit 1; \

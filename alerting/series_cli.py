@@ -85,57 +85,72 @@ def parse_series(csv_text: str, *, fill_gaps: bool = False, source: str = "serie
             raise SeriesInputError(
                 f"{source}.bad_row", f"{source} line {line}: expected 2 fields (date,count), got {len(row)}", line
             )
-        raw_date, raw_count = row
-        try:
-            d = date.fromisoformat(raw_date)
-            if len(raw_date) != 10:
-                raise ValueError
-            dates.check(d, dates.PAST, "date")
-        except dates.DateRangeError as exc:
-            raise SeriesInputError(f"{source}.date_range", f"{source} line {line}: {exc.message}", line,
-                                   "date") from None
-        except ValueError:
-            raise SeriesInputError(
-                f"{source}.bad_date", f"{source} line {line}, field 'date': {raw_date!r} is not a YYYY-MM-DD date",
-                line, "date",
-            ) from None
-        try:
-            c = float(raw_count)
-        except ValueError:
-            c = math.nan
-        if not math.isfinite(c) or c < 0:
-            raise SeriesInputError(
-                f"{source}.bad_count",
-                f"{source} line {line}, field 'count': {raw_count!r} is not a non-negative number",
-                line, "count",
-            )
+        d = _parse_date(row[0], line, source)
+        c = _parse_count(row[1], line, source)
         if days:
-            step = (d - days[-1]).days
-            if step == 0:
-                raise SeriesInputError(
-                    f"{source}.duplicate_date", f"{source} line {line}, field 'date': {raw_date} appears twice",
-                    line, "date",
-                )
-            if step < 0:
-                raise SeriesInputError(
-                    f"{source}.unsorted",
-                    f"{source} line {line}, field 'date': {raw_date} comes before the previous row's date",
-                    line, "date",
-                )
-            if step > 1:
-                if not fill_gaps:
-                    raise SeriesInputError(
-                        f"{source}.gap",
-                        f"{source} line {line}, field 'date': {step - 1} day(s) missing before {raw_date} "
-                        "(give every day, or fill_gaps=true to count them as 0)",
-                        line, "date",
-                    )
-                for k in range(1, step):
-                    days.append(days[-1] + timedelta(days=1))
-                    counts.append(0.0)
+            for _ in range(1, _step(days[-1], d, row[0], line, source, fill_gaps)):
+                days.append(days[-1] + timedelta(days=1))
+                counts.append(0.0)
         days.append(d)
         counts.append(c)
     return DailySeries(days, np.asarray(counts, dtype=float))
+
+
+def _parse_date(raw_date: str, line: int, source: str) -> date:
+    """A row's YYYY-MM-DD date, in the past."""
+    try:
+        d = date.fromisoformat(raw_date)
+        if len(raw_date) != 10:
+            raise ValueError
+        dates.check(d, dates.PAST, "date")
+    except dates.DateRangeError as exc:
+        raise SeriesInputError(f"{source}.date_range", f"{source} line {line}: {exc.message}", line,
+                               "date") from None
+    except ValueError:
+        raise SeriesInputError(
+            f"{source}.bad_date", f"{source} line {line}, field 'date': {raw_date!r} is not a YYYY-MM-DD date",
+            line, "date",
+        ) from None
+    return d
+
+
+def _parse_count(raw_count: str, line: int, source: str) -> float:
+    """A row's count: a finite non-negative number."""
+    try:
+        c = float(raw_count)
+    except ValueError:
+        c = math.nan
+    if not math.isfinite(c) or c < 0:
+        raise SeriesInputError(
+            f"{source}.bad_count",
+            f"{source} line {line}, field 'count': {raw_count!r} is not a non-negative number",
+            line, "count",
+        )
+    return c
+
+
+def _step(previous: date, d: date, raw_date: str, line: int, source: str, fill_gaps: bool) -> int:
+    """Days from the previous row's date to this row's: 1, or more when gaps may be filled."""
+    step = (d - previous).days
+    if step == 0:
+        raise SeriesInputError(
+            f"{source}.duplicate_date", f"{source} line {line}, field 'date': {raw_date} appears twice",
+            line, "date",
+        )
+    if step < 0:
+        raise SeriesInputError(
+            f"{source}.unsorted",
+            f"{source} line {line}, field 'date': {raw_date} comes before the previous row's date",
+            line, "date",
+        )
+    if step > 1 and not fill_gaps:
+        raise SeriesInputError(
+            f"{source}.gap",
+            f"{source} line {line}, field 'date': {step - 1} day(s) missing before {raw_date} "
+            "(give every day, or fill_gaps=true to count them as 0)",
+            line, "date",
+        )
+    return step
 
 
 def _fmt(x: float) -> str:
@@ -338,16 +353,11 @@ def run_series(model: str, params: dict[str, str], csv_text: str) -> str:
         raise SeriesInputError("series.bad_param", "give both mu and sigma, or neither", field="mu")
     if func is cusum:
         func = _cusum_variant(kwargs)
-    if func is farrington_flexible:
-        series = _parse_weekly(csv_text)
-    else:
-        series = parse_series(csv_text, fill_gaps=fill_gaps)
+    series = _parse_weekly(csv_text) if func is farrington_flexible else parse_series(csv_text, fill_gaps=fill_gaps)
     index = pd.DatetimeIndex(pd.to_datetime(series.dates))
     try:
-        if func is moving_percentile:
-            result = func(series.counts, index, **kwargs)
-        else:
-            result = func(series.counts, dates=index, **kwargs)
+        result = (func(series.counts, index, **kwargs) if func is moving_percentile
+                  else func(series.counts, dates=index, **kwargs))
     except DetectorInputError as exc:
         code = "series.too_short" if exc.code == "detector.too_short" else "series.bad_param"
         raise SeriesInputError(code, str(exc)) from exc

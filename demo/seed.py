@@ -22,7 +22,8 @@ from demo.diseases import BY_CODE, DISEASES
 from demo.feeds import seed_feeds
 from demo.outbreaks import OUTBREAKS
 from demo.persons import person
-from geo.dates import frozen_now
+from demo.pgcopy import driver_connection
+from geo.dates import CST, frozen_now
 from geo.srid import SRID
 from security.pii import FieldCipher
 from store.accounts import Setting
@@ -34,7 +35,6 @@ SEED = 20241123
 SEEDED_KEY = "demo.seeded"
 OUTBREAKS_KEY = "demo.outbreaks"
 HISTORY_DAYS = 3 * 365
-CST = casegen.CST
 
 Progress = Callable[[str], None]
 
@@ -200,8 +200,9 @@ def _write_cases(session: Session, rng: np.random.Generator, rng_pii: np.random.
     outcome, death = cols["outcome"].tolist(), cols["death_date"].tolist()
     diagnosis, reported, audited = times["diagnosis"].tolist(), times["report"].tolist(), times["audit"].tolist()
     onset_text, ewkt, reporter = onset_text.tolist(), ewkt.tolist(), reporter.tolist()
-    raw = session.connection().connection.driver_connection
-    with _indexes_rebuilt_after(session, "case_report"), raw.cursor() as cur, cur.copy(f"COPY case_report ({', '.join(names)}) FROM STDIN") as copy:
+    raw = driver_connection(session)
+    copy_sql = f"COPY case_report ({', '.join(names)}) FROM STDIN"
+    with _indexes_rebuilt_after(session, "case_report"), raw.cursor() as cur, cur.copy(copy_sql) as copy:
         for k in range(n):
             pii = _pii(cipher, rng_pii, c, k, sex[k] == "F") if district[k] == geography.DEMO_DISTRICT else _NO_PII
             copy.write_row((
@@ -302,7 +303,7 @@ def _write_syndromic(session: Session, rng: np.random.Generator,
     week_factor = np.where(weekday >= 5, 0.6, 1.0)
     season = {s: casegen.season_profile(BY_CODE[d], days) for s, d in _SYNDROME_SEASON.items()}
     boost = _outbreak_boosts(days, end)
-    raw = session.connection().connection.driver_connection
+    raw = driver_connection(session)
     n = 0
     with raw.cursor() as cur, cur.copy(
         "COPY syndromic_count (source_id, institution_id, district_code, day, syndrome, visits, cases) FROM STDIN"
@@ -391,8 +392,19 @@ def _write_lab_results(session: Session, rng: np.random.Generator,
 def _write_response(session: Session, rng: np.random.Generator, regions: Regions,
                     inst: dict[str, tuple[int, institutions.InstitutionSeed]], cipher: FieldCipher, end: date,
                     cutoff: datetime, report: SeedReport) -> None:
+    """Teams and their tracks, resource sites and their stock, and the duty roster of the demo district."""
     district = regions.demo_district
-    inst_point = dict(session.execute(select(Institution.code, Institution.geom)).all())
+    inst_point: dict[str, Any] = dict(session.execute(select(Institution.code, Institution.geom)).all())
+    teams, positions = _write_teams(session, rng, district, inst, inst_point, cutoff)
+    sites, stock = _write_sites(session, rng, district, inst, inst_point)
+    roster = _write_roster(session, rng, district.code, cipher, end)
+    report.counts.update(team=teams, team_position=positions, resource_site=sites, stock=stock, duty_roster=roster)
+
+
+def _write_teams(session: Session, rng: np.random.Generator, district: geography.RegionSeed,
+                 inst: dict[str, tuple[int, institutions.InstitutionSeed]], inst_point: dict[str, Any],
+                 cutoff: datetime) -> tuple[int, int]:
+    """The response teams at their home institutions, each with a track of six GPS fixes; the two counts."""
     home_xy = {c: (x, y) for c, x, y in session.execute(
         select(Institution.code, func.ST_X(Institution.geom), func.ST_Y(Institution.geom)))}
     statuses = ["standby"] * 14 + ["on_site"] * 2 + ["dispatched"] * 2 + ["resting"] * 2
@@ -415,6 +427,13 @@ def _write_response(session: Session, rng: np.random.Generator, regions: Regions
     session.execute(text("""UPDATE team t SET geom = p.geom, position_time = p.time FROM (
         SELECT DISTINCT ON (team_id) team_id, geom, time FROM team_position ORDER BY team_id, time DESC) p
         WHERE p.team_id = t.id"""))
+    return len(teams), len(positions)
+
+
+def _write_sites(session: Session, rng: np.random.Generator, district: geography.RegionSeed,
+                 inst: dict[str, tuple[int, institutions.InstitutionSeed]],
+                 inst_point: dict[str, Any]) -> tuple[int, int]:
+    """The resource sites (at an institution, or placed at random) and their stock lines; the two counts."""
     sites = []
     for code, name, kind, home in response.SITES:
         geom = inst_point[home] if home else None
@@ -426,7 +445,7 @@ def _write_response(session: Session, rng: np.random.Generator, regions: Regions
     session.execute(insert(ResourceSite), sites)
     site_ids = dict(session.execute(select(ResourceSite.code, ResourceSite.id)).all())
     stock = []
-    for k, (code, _, kind, _) in enumerate(response.SITES):
+    for code, _, kind, _ in response.SITES:
         scale = 1.0 if kind == "warehouse" else (0.25 if kind == "hospital_store" else 0.08)
         for item in response.ITEMS:
             minimum = round(item.base * scale * 0.3)
@@ -436,19 +455,24 @@ def _write_response(session: Session, rng: np.random.Generator, regions: Regions
                               category=item.category, unit=item.unit, quantity=round(minimum * level),
                               min_level=minimum))
     session.execute(insert(Stock), stock)
+    return len(sites), len(stock)
+
+
+def _write_roster(session: Session, rng: np.random.Generator, district_code: str, cipher: FieldCipher,
+                  end: date) -> int:
+    """A fortnight of duty roster around the reference date, names and phones encrypted; the row count."""
     roster = []
     for offset in range(-7, 8):
         day = end + timedelta(days=offset)
         for j, role in enumerate(response.DUTY_ROLES):
-            p = person(rng, district.code, date(1980, 1 + j, 1 + offset + 7), bool(j % 2), offset * 10 + j)
-            roster.append(dict(district_code=district.code, day=day, duty_role=role,
+            p = person(rng, district_code, date(1980, 1 + j, 1 + offset + 7), bool(j % 2), offset * 10 + j)
+            roster.append(dict(district_code=district_code, day=day, duty_role=role,
                                org_name="长宁区卫生健康委员会" if j == 0 else "长宁区疾病预防控制中心",
                                person_name_enc=cipher.encrypt(p["name"], "name"),
                                person_name_bidx=cipher.blind_index(p["name"] + f"|{day}|{role}", "name"),
                                phone_enc=cipher.encrypt(p["phone"], "phone")))
     session.execute(insert(DutyRoster), roster)
-    report.counts.update(team=len(teams), team_position=len(positions), resource_site=len(sites),
-                         stock=len(stock), duty_roster=len(roster))
+    return len(roster)
 
 
 def _walk(rng: np.random.Generator, start: tuple[float, float], area: Any, n: int) -> tuple[np.ndarray, np.ndarray]:

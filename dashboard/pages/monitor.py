@@ -104,8 +104,88 @@ def _next_state(state: dict[str, Any], trigger: Any, value: Any) -> dict[str, An
     return s
 
 
+PLAY, PAUSE = "▶ 逐日回放", "⏸ 暂停"
+
+
+def _toggle_play(state: dict[str, Any]) -> tuple[Any, ...]:
+    """Start the day-by-day playback from the first day of the range, or pause it."""
+    if state.get("play_to"):  # pause
+        return {**state, "play_to": None}, no_update, True, PLAY
+    s = {**state, "play_to": state["until"], "until": state["since"]}
+    return s, s["until"], False, PAUSE
+
+
+def _play_step(state: dict[str, Any]) -> tuple[Any, ...]:
+    """One day further in the playback; it stops at its last day."""
+    if not state.get("play_to"):
+        return no_update, no_update, True, PLAY
+    try:
+        nxt = dates.parse_date(state["until"], "until") + timedelta(days=1)  # type: ignore[operator]
+        done = nxt >= dates.parse_date(state["play_to"], "play_to")  # type: ignore[operator]
+    except (dates.DateRangeError, TypeError, KeyError):
+        return {**state, "play_to": None}, no_update, True, PLAY
+    s = {**state, "until": nxt.isoformat(), "play_to": None if done else state["play_to"]}
+    return s, s["until"], done, PLAY if done else PAUSE
+
+
+def _date_range(start: str, end: str) -> tuple[str, str]:
+    """The picked range as ISO dates; PreventUpdate while it is incomplete or invalid."""
+    if not start or not end:
+        raise PreventUpdate
+    try:
+        return (dates.parse_date(str(start)[:10], "since").isoformat(),  # type: ignore[union-attr]
+                dates.parse_date(str(end)[:10], "until").isoformat())  # type: ignore[union-attr]
+    except (dates.DateRangeError, AttributeError):
+        raise PreventUpdate from None
+
+
+def _clicked_region(choro_click: Any, state: dict[str, Any]) -> str:
+    """The region clicked on the choropleth; PreventUpdate when it is the one shown."""
+    code = (choro_click or {}).get("properties", {}).get("code")
+    if not code or code == state.get("region"):
+        raise PreventUpdate
+    return str(code)
+
+
+def _clicked_institution(inst_clicks: Any) -> Any:
+    """The id of the institution marker that was clicked."""
+    clicked = next((c for c in inst_clicks if c and ctx.triggered[0]["value"] == c), None)
+    if not clicked:
+        raise PreventUpdate
+    return clicked["properties"]["id"]
+
+
+def _action_value(trigger: Any, state: dict[str, Any], disease: Any, start: str, end: str, level: str,
+                  choro_click: Any, crumbs: Any, inst_clicks: Any) -> Any:
+    """The value the triggering control carries (see _next_state); PreventUpdate when it carries none."""
+    if trigger == "mon-disease":
+        return disease
+    if trigger == "mon-dates":
+        return _date_range(start, end)
+    if trigger == "mon-level":
+        return level
+    if trigger == "mon-choropleth":
+        return _clicked_region(choro_click, state)
+    kind = trigger.get("type") if isinstance(trigger, dict) else None
+    if kind == "mon-crumb" and not any(crumbs):
+        raise PreventUpdate
+    if kind == "mon-inst":
+        return _clicked_institution(inst_clicks)
+    return None
+
+
 def register(dash_app: Dash) -> None:
     """Callbacks of the monitor page, bound to this Dash instance."""
+    _register_filters(dash_app)
+    _register_map(dash_app)
+    _register_panels(dash_app)
+    _register_heat(dash_app)
+    _register_evidence(dash_app)
+    _register_clientside(dash_app)
+
+
+def _register_filters(dash_app: Dash) -> None:
+    """The filter state: disease, dates, level, drill-down by map, crumbs or institution, and playback."""
 
     @dash_app.callback(
         Output("mon-state", "data"), Output("mon-dates", "end_date"), Output("mon-tick", "disabled"),
@@ -121,49 +201,17 @@ def register(dash_app: Dash) -> None:
         if trigger is None:
             raise PreventUpdate
         if trigger == "mon-play":
-            if state.get("play_to"):  # pause
-                return {**state, "play_to": None}, no_update, True, "▶ 逐日回放"
-            s = {**state, "play_to": state["until"], "until": state["since"]}
-            return s, s["until"], False, "⏸ 暂停"
+            return _toggle_play(state)
         if trigger == "mon-tick":
-            if not state.get("play_to"):
-                return no_update, no_update, True, "▶ 逐日回放"
-            try:
-                nxt = dates.parse_date(state["until"], "until") + timedelta(days=1)  # type: ignore[operator]
-                done = nxt >= dates.parse_date(state["play_to"], "play_to")  # type: ignore[operator]
-            except (dates.DateRangeError, TypeError, KeyError):
-                return {**state, "play_to": None}, no_update, True, "▶ 逐日回放"
-            s = {**state, "until": nxt.isoformat(), "play_to": None if done else state["play_to"]}
-            return s, s["until"], done, "▶ 逐日回放" if done else "⏸ 暂停"
+            return _play_step(state)
         if trigger == "mon-dates" and state.get("play_to") and end == state["until"]:
             raise PreventUpdate  # the echo of our own playback step
-        value: Any = None
-        if trigger == "mon-disease":
-            value = disease
-        elif trigger == "mon-dates":
-            if not start or not end:
-                raise PreventUpdate
-            try:
-                value = (dates.parse_date(str(start)[:10], "since").isoformat(),  # type: ignore[union-attr]
-                         dates.parse_date(str(end)[:10], "until").isoformat())  # type: ignore[union-attr]
-            except (dates.DateRangeError, AttributeError):
-                raise PreventUpdate from None
-        elif trigger == "mon-level":
-            value = level
-        elif trigger == "mon-choropleth":
-            code = (choro_click or {}).get("properties", {}).get("code")
-            if not code or code == state.get("region"):
-                raise PreventUpdate
-            value = code
-        elif isinstance(trigger, dict) and trigger.get("type") == "mon-crumb":
-            if not any(crumbs):
-                raise PreventUpdate
-        elif isinstance(trigger, dict) and trigger.get("type") == "mon-inst":
-            clicked = next((c for c in inst_clicks if c and ctx.triggered[0]["value"] == c), None)
-            if not clicked:
-                raise PreventUpdate
-            value = clicked["properties"]["id"]
+        value = _action_value(trigger, state, disease, start, end, level, choro_click, crumbs, inst_clicks)
         return _next_state(state, trigger, value), no_update, no_update, no_update
+
+
+def _register_map(dash_app: Dash) -> None:
+    """The map's layers, legend, crumbs and period line."""
 
     @dash_app.callback(
         Output("mon-choropleth", "data"), Output("mon-labels", "data"), Output("mon-legend", "children"),
@@ -180,6 +228,10 @@ def register(dash_app: Dash) -> None:
             out = (*out[:6], no_update, *out[7:])  # keep the user's view on a background refresh
         return out
 
+
+def _register_panels(dash_app: Dash) -> None:
+    """The side panels: KPIs, signal states, quality, top diseases, epicurve and signal list."""
+
     @dash_app.callback(
         Output("mon-kpis", "children"), Output("mon-signal-states", "children"), Output("mon-qc", "children"),
         Output("mon-top", "children"), Output("mon-epicurve-data", "data"), Output("mon-signal-list", "children"),
@@ -190,6 +242,10 @@ def register(dash_app: Dash) -> None:
             return _panel_outputs(state, "is-wall" in (page_class or ""))
         except (ScopeError, LayerError, ValidationError):  # ValidationError: a tampered state store
             raise PreventUpdate from None
+
+
+def _register_heat(dash_app: Dash) -> None:
+    """The case heat overlay, computed only while it is switched on."""
 
     @dash_app.callback(
         Output("mon-heat", "url"), Output("mon-heat", "bounds"),
@@ -208,20 +264,27 @@ def register(dash_app: Dash) -> None:
         props = fc["features"][0]["properties"]
         return props["image"], props["bounds"]
 
+
+def _clicked_signal(trigger: Any, map_click: Any) -> int:
+    """The signal picked in the list or on the map."""
+    if isinstance(trigger, dict):
+        if not ctx.triggered[0]["value"]:
+            raise PreventUpdate
+        return int(trigger["id"])
+    if map_click:
+        return int(map_click["properties"]["id"])
+    raise PreventUpdate
+
+
+def _register_evidence(dash_app: Dash) -> None:
+    """A signal's evidence panel, opened from the signal list or the map."""
+
     @dash_app.callback(
         Output("mon-evidence", "children"), Output("mon-evidence", "hidden"),
         Input({"type": "mon-sig", "id": ALL}, "n_clicks"), Input("mon-signals", "clickData"),
         prevent_initial_call=True)
     def open_evidence(clicks: Any, map_click: Any) -> tuple[Any, ...]:
-        trigger = ctx.triggered_id
-        if isinstance(trigger, dict):
-            if not ctx.triggered[0]["value"]:
-                raise PreventUpdate
-            signal_id = int(trigger["id"])
-        elif map_click:
-            signal_id = int(map_click["properties"]["id"])
-        else:
-            raise PreventUpdate
+        signal_id = _clicked_signal(ctx.triggered_id, map_click)
         principal = current_principal()
         if principal is None:
             raise PreventUpdate
@@ -232,6 +295,9 @@ def register(dash_app: Dash) -> None:
                 return [html.P("无权查看或信号不存在"), html.Button("关闭", id="mon-evidence-close", n_clicks=0)], False
         return view.evidence(ev), False
 
+
+def _register_clientside(dash_app: Dash) -> None:
+    """The browser-side callbacks (assets/monitor*.js): overlays, evidence closing, live cases, figure, sync mark."""
     dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "applyOverlays"),
                                  [Output(i, "checked") for i in monitor_layout.overlay_ids()], Input("mon-overlays", "data"),
                                  [State(i, "name") for i in monitor_layout.overlay_ids()])

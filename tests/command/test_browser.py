@@ -181,7 +181,7 @@ def test_dispatch_on_one_screen_shows_on_another(live_url: str, session_cookie, 
                         " () => { window.__clicked = Date.now(); }, {capture: true})")
         b.page.evaluate(WATCH_JS, {"ids": chosen, "kpi": str(dispatched_before + len(chosen))})
         a.page.click("#cmd-dispatch")
-        b.page.wait_for_function("() => window.__seen.marker && window.__seen.kpi", timeout=10_000)
+        b.page.wait_for_function("() => window.__seen.marker && window.__seen.kpi", timeout=30_000)
         clicked = a.page.evaluate("() => window.__clicked")
         seen = b.page.evaluate("() => window.__seen")
         marker_s, panel_s = (seen["marker"] - clicked) / 1000, (seen["kpi"] - clicked) / 1000
