@@ -16,7 +16,7 @@ from accounts import audit
 from accounts.pii_view import PiiAccessDenied, present_identity
 from accounts.scope import ScopeError
 from dashboard.api import bp
-from dashboard.api.requests import caller
+from dashboard.api.requests import MAX_BIGINT, caller
 from dashboard.audit_trail import audit_denied
 from dashboard.auth import require_principal
 from dashboard.errors import ApiError
@@ -81,7 +81,7 @@ def case_identity(case_id: int):
     if svc.cipher is None:
         raise ApiError(503, "pii.cipher_unavailable", "no PII key configured", "未配置个人信息密钥")
     with svc.session_factory() as db:
-        case = db.get(CaseReport, case_id)
+        case = db.get(CaseReport, case_id) if 1 <= case_id <= MAX_BIGINT else None
         if case is None:
             raise _not_found(case_id)
         try:

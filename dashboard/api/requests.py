@@ -21,6 +21,7 @@ from dashboard.extensions import services
 
 log = logging.getLogger(__name__)
 MAX_ID = 2**31 - 1  # the largest id a PostgreSQL integer column holds
+MAX_BIGINT = 2**63 - 1  # the largest id a PostgreSQL bigint column holds (case reports)
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
