@@ -18,6 +18,7 @@ from cli.textfile import read_utf8
 from config import Settings
 from dispatch.outbox import district_key_id
 from dispatch.standin import CityStandin
+from geo.geojson import point
 from security.sm2 import public_key_from_private
 
 CITY_KEY_ID = "city-platform"  # as registered by the demo accounts (accounts/demo_users.py)
@@ -60,7 +61,7 @@ def issue_demo_tasks(standin: CityStandin, *, count: int = 3, rng: random.Random
         out.append(standin.issue_task({
             "city_task_id": f"SH-{datetime.now():%Y%m%d}-{uuid.uuid4().hex[:8]}", "title": title, "type": kind,
             "priority": rng.choice([1, 2, 2, 3]), "deadline": deadline.isoformat(),
-            "location": {"type": "Point", "coordinates": [lon, lat]},
+            "location": point(lon, lat, ndigits=None),
             "description": f"市级平台派单（演示）：{title}",
         }))
     return out

@@ -36,7 +36,6 @@ READ_ROLES = ("city_admin", "district_commander", "district_analyst", "wall_kios
 WRITE_ROLES = ("city_admin", "district_commander")
 MAX_CSV_BYTES = 2 * 1024 * 1024
 # The command page runs its flows and pushes through these names.
-run, publish_changes = in_transaction, publish_committed
 
 
 def district_of(principal: Principal) -> str:

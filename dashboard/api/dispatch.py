@@ -40,7 +40,6 @@ from dispatch.models import (
 
 TAGS = ("dispatch 任务派单",)
 _CITY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,79}")
-publish_task_change = publish_one  # live push after commit (also the tasks page's)
 
 
 def _task_id(task_id: int) -> int:
@@ -65,7 +64,7 @@ def create_task():
     def flow(s: Session) -> tuple[dict[str, Any], bool]:
         task, created = service.create_task(s, actor=actor, data=data,
                                             default_district=services().settings.district_code,
-                                            ip=request.remote_addr, publish=publish_task_change)
+                                            ip=request.remote_addr, publish=publish_one)
         return service.task_dict(s, task), created
 
     task, created = in_transaction(flow)
@@ -103,7 +102,7 @@ def _action(task_id: int, model: type[BaseModel], fn: Callable[..., Any], **arg_
     kwargs = {param: getattr(body, attr) for param, attr in arg_of.items()}
 
     def flow(s: Session) -> dict[str, Any]:
-        task = fn(s, actor=actor, task_id=tid, ip=request.remote_addr, publish=publish_task_change, **kwargs)
+        task = fn(s, actor=actor, task_id=tid, ip=request.remote_addr, publish=publish_one, **kwargs)
         return service.task_dict(s, task)
 
     return render(TaskOut, in_transaction(flow))
@@ -134,7 +133,7 @@ def feedback(task_id: int):
 
     def flow(s: Session) -> dict[str, Any]:
         task = service.report_feedback(s, actor=actor, task_id=tid, data=body, ip=request.remote_addr,
-                                       publish=publish_task_change)
+                                       publish=publish_one)
         return service.task_dict(s, task)
 
     return render(TaskOut, in_transaction(flow))
@@ -147,7 +146,7 @@ def split_task(task_id: int):
 
     def flow(s: Session) -> dict[str, Any]:
         service.split_task(s, actor=actor, task_id=tid, specs=body.subtasks, ip=request.remote_addr,
-                           publish=publish_task_change)
+                           publish=publish_one)
         return service.task_tree(s, actor=actor, task_id=tid)
 
     return render(TaskTree, in_transaction(flow), 201)
@@ -173,7 +172,7 @@ def cancel_city_task(city_task_id: str):
     def flow(s: Session) -> dict[str, Any]:
         task = service.load_city_task(s, actor=actor, city_task_id=city_task_id)
         task = service.cancel_task(s, actor=actor, task_id=task.id, reason=body.reason, ip=request.remote_addr,
-                                   publish=publish_task_change)
+                                   publish=publish_one)
         return service.task_dict(s, task)
 
     return render(TaskOut, in_transaction(flow))

@@ -30,7 +30,6 @@ from dashboard.auth import require_principal, require_signed_client
 from dashboard.openapi import RouteRow, register_operation
 
 TAGS = ("signals 预警信号",)
-publish_signal = publish_one  # live push after commit (also the signals page's)
 
 
 def _signal_id(value: int) -> int:
@@ -67,7 +66,7 @@ def transition_signal(signal_id: int):
 
     def flow(s: Session) -> dict[str, Any]:
         service.transition(s, actor=actor, signal_id=sid, to=body.to, reason=body.reason, ip=request.remote_addr,
-                           publish=publish_signal)
+                           publish=publish_one)
         return service.signal_detail(s, actor=actor, signal_id=sid)
 
     return render(SignalDetail, in_transaction(flow))
@@ -80,7 +79,7 @@ def assign_signal(signal_id: int):
 
     def flow(s: Session) -> dict[str, Any]:
         sig = service.assign(s, actor=actor, signal_id=sid, user_id=body.user_id, reason=body.reason,
-                             ip=request.remote_addr, publish=publish_signal)
+                             ip=request.remote_addr, publish=publish_one)
         return _one(s, sig)
 
     return render(SignalOut, in_transaction(flow))
@@ -92,7 +91,7 @@ def acknowledge_signal(signal_id: int):
     actor, sid = caller(), _signal_id(signal_id)
 
     def flow(s: Session) -> dict[str, Any]:
-        service.acknowledge(s, actor=actor, signal_id=sid, ip=request.remote_addr, publish=publish_signal)
+        service.acknowledge(s, actor=actor, signal_id=sid, ip=request.remote_addr, publish=publish_one)
         detail = service.signal_detail(s, actor=actor, signal_id=sid)
         return {"signal_id": sid, "receipt": detail["receipts"][0]}
 
@@ -128,7 +127,7 @@ def receive_city_signal():
     def flow(s: Session) -> tuple[dict[str, Any], bool]:
         sig, created = service.receive_city_signal(s, actor=actor, data=body, ip=request.remote_addr)
         if created:  # the city's signal is one more source of the district's warning events
-            fuse_city_signal(s, sig, cfg=load_config(s), publish=publish_signal)
+            fuse_city_signal(s, sig, cfg=load_config(s), publish=publish_one)
         return _one(s, sig), created
 
     signal, created = in_transaction(flow)

@@ -16,7 +16,8 @@ from command import actions, decision, roster, stock, summary
 from command.errors import CommandError
 from command.models import DispatchPlan, IncidentIn
 from dashboard import markup
-from dashboard.api.command import READ_ROLES, WRITE_ROLES, dispatch_now, district_of, publish_changes, run
+from dashboard.api.command import READ_ROLES, WRITE_ROLES, dispatch_now, district_of
+from dashboard.api.requests import in_transaction, publish_committed
 from dashboard.auth import current_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import services
@@ -24,6 +25,7 @@ from dashboard.pages import command_view as view
 from dashboard.pages.command_layout import MAP_LAYERS, TITLE, layout
 from gazetteer.errors import ImportRejected
 from geo import beijing
+from geo.geojson import feature, feature_collection
 from layers.base import today_cst
 from layers.coverage import coverage_geojson
 from layers.incidents import incidents_geojson
@@ -34,8 +36,8 @@ from layers.teams import teams_geojson
 __all__ = ["PATH", "TITLE", "MAP_LAYERS", "layout", "register"]
 
 PATH = "/command"
-RADII = [500, 1000, 3000]
-EMPTY = {"type": "FeatureCollection", "features": []}
+RADII: list[float] = [500, 1000, 3000]
+EMPTY = feature_collection([])
 
 
 def _principal() -> Principal:
@@ -94,10 +96,10 @@ def _register_panels(dash_app: Dash) -> None:
     def refresh_panels(_tick: Any, _live: Any, _refresh: Any) -> tuple[Any, ...]:
         principal = _principal()
         district = district_of(principal)
+        cipher = services().cipher
         with services().session_factory() as s:
             panel = summary.panels(s, district_code=district)
-            duty = roster.roster_for_day(s, cipher=services().cipher, district_code=district, day=today_cst()) \
-                if services().cipher else []
+            duty = roster.roster_for_day(s, cipher=cipher, district_code=district, day=today_cst()) if cipher else []
         return (*view.panels(panel), view.roster_table(duty))
 
 
@@ -111,7 +113,7 @@ def _register_coverage(dash_app: Dash) -> None:
         principal = _principal()
         with services().session_factory() as s:
             fc = coverage_geojson(s, principal, radius_m=float(radius or 3000), district_code=district_of(principal))
-        service_area = {"type": "Feature", "geometry": fc["service_area"], "properties": {}} if fc["service_area"] else EMPTY
+        service_area = feature(fc["service_area"], {}) if fc["service_area"] else EMPTY
         for f in fc["features"]:
             p = f["properties"]
             p["tooltip"] = markup.tooltip(None, f"{p['name']}：覆盖外 {p['outside']:,} 人（{p['outside_share'] * 100:.1f}%）")
@@ -135,8 +137,8 @@ def _new_incident(principal: Principal, point: dict[str, Any], title: Any) -> tu
     if principal.role not in WRITE_ROLES:
         return "当前角色无权新建事件", no_update
     data = IncidentIn(title=title or "", lon=point["lon"], lat=point["lat"])
-    inc = run(lambda s: actions.create_incident(s, actor=principal, data=data, default_district=district_of(principal)))
-    publish_changes([{"kind": "incident", "id": inc.id, "action": "created",
+    inc = in_transaction(lambda s: actions.create_incident(s, actor=principal, data=data, default_district=district_of(principal)))
+    publish_committed([{"kind": "incident", "id": inc.id, "action": "created",
                       "district_code": inc.district_code, "geometry": [data.lon, data.lat]}])
     return f"已新建事件 #{inc.id}：{inc.title}", datetime.now().timestamp()
 
@@ -204,9 +206,12 @@ def _import_roster(principal: Principal, contents: str, filename: str | None) ->
         text = base64.b64decode(contents.split(",", 1)[1]).decode("utf-8")
     except (IndexError, binascii.Error, UnicodeDecodeError):
         return "文件须为UTF-8编码的CSV", no_update
+    cipher = services().cipher
+    if cipher is None:  # names and phones are stored encrypted: as the API (503 service.no_pii_key)
+        return "未配置个人信息密钥", no_update
     try:
         with services().session_factory() as s, s.begin():
-            count = roster.import_roster_csv(s, text, cipher=services().cipher, district_code=district_of(principal),
+            count = roster.import_roster_csv(s, text, cipher=cipher, district_code=district_of(principal),
                                              actor=principal)
     except ImportRejected as exc:
         return html.Div([html.Div(f"导入被拒绝，未写入任何数据（{len(exc.problems)} 处错误）："),
@@ -243,8 +248,8 @@ def _record_movement(principal: Principal, site_id: int, item_code: str, kind: s
                                     actor=principal)
 
     try:
-        run(flow)
-        publish_changes([{"kind": "stock", "id": site_id, "district_code": district_of(principal),
+        in_transaction(flow)
+        publish_committed([{"kind": "stock", "id": site_id, "district_code": district_of(principal),
                           "fields": {"item_code": item_code}}])
     except (ApiError, CommandError) as exc:
         return view.err_text(exc), no_update

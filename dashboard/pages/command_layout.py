@@ -10,10 +10,12 @@ from dashboard import markup
 from dashboard.api.command import READ_ROLES, district_of
 from dashboard.auth import current_principal
 from dashboard.basemap import current_basemap
+from dashboard.components.attrs import attrs
 from dashboard.components.wall import layer_ages, rotate_seconds, scale_width, wall_enabled, wall_shell
 from dashboard.extensions import services
 from dashboard.pages import command_view as view
 from gazetteer.labels import street_label_points
+from geo.geojson import FeatureCollection
 from layers.base import today_cst
 from layers.outlines import district_bounds, district_outlines
 
@@ -41,7 +43,7 @@ def _bounds(district: str) -> list[list[float]] | None:
 ATTRIBUTION = "© OpenStreetMap contributors, geoBoundaries"
 
 
-def _boundaries(district: str) -> dict[str, Any]:
+def _boundaries(district: str) -> FeatureCollection:
     """The district and its streets as outlines, so the map reads without a basemap."""
     with services().session_factory() as s:
         fc = district_outlines(s, district)
@@ -50,7 +52,7 @@ def _boundaries(district: str) -> dict[str, Any]:
     return fc
 
 
-def _street_labels(district: str) -> dict[str, Any]:
+def _street_labels(district: str) -> FeatureCollection:
     """The district's street names at their label points (drawn by assets/map_labels.js)."""
     with services().session_factory() as s:
         return street_label_points(s, district)
@@ -82,8 +84,8 @@ def command_map(wall: bool, district: str) -> Any:
         dl.LayersControl([*base, *overlays], collapsed=wall, id="cmd-layers-control"),
         dl.ScaleControl(position="bottomleft", imperial=False, maxWidth=scale_width(wall)),
         dl.AttributionControl(prefix=ATTRIBUTION, position="bottomright"),
-    ], id="cmd-map", attributionControl=False, center=[31.215, 121.41], zoom=13, bounds=_bounds(district), minZoom=7, maxZoom=18, zoomSnap=0.25,
-        className="cmd-map")
+    ], id="cmd-map", attributionControl=False, center=[31.215, 121.41], zoom=13, bounds=_bounds(district),
+        minZoom=7, maxZoom=18, zoomSnap=0.25, className="cmd-map")
 
 
 def _side(wall: bool) -> list[Any]:
@@ -158,7 +160,7 @@ def layout(query: dict[str, str]) -> Any:
         return html.Div([html.H2("当前角色无权查看应急指挥一张图")], className="page")
     wall = wall_enabled(query)
     body = html.Div([
-        html.Button(id="cmd-live", n_clicks=0, hidden=True, **{"aria-hidden": "true", "tabIndex": "-1"}),
+        html.Button(id="cmd-live", n_clicks=0, hidden=True, **attrs({"aria-hidden": "true", "tabIndex": "-1"})),
         dcc.Store(id="cmd-refresh", data=0),
         dcc.Store(id="cmd-point", data=None),
         dcc.Store(id="cmd-sync", data=None),
@@ -166,8 +168,8 @@ def layout(query: dict[str, str]) -> Any:
         dcc.Interval(id="cmd-poll", interval=30_000),
         html.Div([html.H1(TITLE, className="cmd-title"), html.Div(id="cmd-legend", className="cmd-legend",
                                                                   children=view.legend())], className="cmd-header"),
-        html.Div([html.Div(command_map(wall, district_of(principal)), className="cmd-map-wrap"), html.Div(_side(wall), className="cmd-side")],
-                 className="cmd-main"),
+        html.Div([html.Div(command_map(wall, district_of(principal)), className="cmd-map-wrap"),
+                  html.Div(_side(wall), className="cmd-side")], className="cmd-main"),
         html.Div(_tools(), hidden=wall),
         html.Div() if wall else layer_ages(MAP_LAYERS, prefix="cmd"),
     ], className="page page-command" + (" is-wall" if wall else ""), id="cmd-page")

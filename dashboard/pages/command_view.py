@@ -1,6 +1,7 @@
 """Pure rendering of 应急指挥一张图's panels, tables, tooltips and decision support (data in, components out)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dash import html
@@ -10,6 +11,7 @@ from command import roster
 from command.errors import CommandError
 from dashboard import form_errors, markup
 from dashboard.errors import ApiError
+from geo.geojson import FeatureCollection, feature, feature_collection, line, point
 from layers.teams import STATUS_ZH, TYPE_ZH
 
 MOVING = ("dispatched", "on_site")
@@ -56,15 +58,14 @@ def roster_table(entries: list[roster.DutyEntry]) -> Any:
                                             html.Td(e.shift)]) for e in entries])], className="cmd-table", id="cmd-roster-table")
 
 
-def tracks(teams: dict[str, Any]) -> dict[str, Any]:
+def tracks(teams: FeatureCollection) -> FeatureCollection:
     """Recent tracks of the teams on the move (dispatched or on site)."""
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": f["properties"]["track"]},
-         "properties": {"id": f["id"], "status": f["properties"]["status"]}}
-        for f in teams["features"] if len(f["properties"]["track"]) >= 2 and f["properties"]["status"] in MOVING]}
+    return feature_collection([
+        feature(line(f["properties"]["track"]), {"id": f.get("id"), "status": f["properties"]["status"]})
+        for f in teams["features"] if len(f["properties"]["track"]) >= 2 and f["properties"]["status"] in MOVING])
 
 
-def with_tooltips(fc: dict[str, Any], fmt: Any) -> dict[str, Any]:
+def with_tooltips(fc: FeatureCollection, fmt: Callable[[dict[str, Any]], str]) -> FeatureCollection:
     for f in fc["features"]:
         f["properties"]["tooltip"] = fmt(f["properties"])
     return fc
@@ -97,7 +98,7 @@ def stock_table(rows: list[dict[str, Any]]) -> Any:
                        html.Tbody(body)], className="cmd-table")
 
 
-def coverage_table(fc: dict[str, Any]) -> Any:
+def coverage_table(fc: FeatureCollection) -> Any:
     total, outside = fc.get("population", 0), fc.get("outside", 0)
     rows = [html.Tr([html.Td(f["properties"]["name"]), html.Td(f"{f['properties']['population']:,}"),
                      html.Td(f"{f['properties']['outside']:,}"), html.Td(f"{f['properties']['outside_share'] * 100:.1f}%")])
@@ -142,11 +143,11 @@ def decision_panel(d: dict[str, Any], can_dispatch: bool) -> list[Any]:
     ], className="cmd-decision-cols"), html.Div("" if can_dispatch else "当前角色只能查看，不能调度", className="cmd-hint")]
 
 
-def decision_overlay(d: dict[str, Any]) -> dict[str, Any]:
-    feats = [{"type": "Feature", "geometry": b["geometry"], "properties": {"radius_m": b["radius_m"]}} for b in d["buffers"]]
-    feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [d["point"]["lon"], d["point"]["lat"]]},
-                  "properties": {}})
-    return {"type": "FeatureCollection", "features": feats}
+def decision_overlay(d: dict[str, Any]) -> FeatureCollection:
+    """The decision point and its buffer rings."""
+    feats = [feature(b["geometry"], {"radius_m": b["radius_m"]}) for b in d["buffers"]]
+    feats.append(feature(point(d["point"]["lon"], d["point"]["lat"], ndigits=None), {}))
+    return feature_collection(feats)
 
 
 def err_text(exc: Exception) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
@@ -18,6 +18,7 @@ from dashboard.pages import monitor_layout
 from dashboard.pages import monitor_view as view
 from dashboard.pages.monitor_layout import TITLE, layout
 from geo import beijing, dates
+from geo.geojson import feature, feature_collection, point
 from layers import indicators
 from layers.base import LayerError, resolve_area
 from layers.heat import BLANK_IMAGE
@@ -38,7 +39,9 @@ def _map_outputs(state: dict[str, Any]) -> tuple[Any, ...]:
         area = resolve_area(session, principal, filters.region)
         stamps = {}
         for layer_id, _ in monitor_layout.MAP_LAYERS[:4]:
-            stamp = get_layer(layer_id).updated_at(session, principal)  # type: ignore[union-attr]
+            layer = get_layer(layer_id)
+            assert layer is not None  # MAP_LAYERS are all registered
+            stamp = layer.updated_at(session, principal)
             stamps[layer_id] = beijing.iso(stamp)
     choro = monitor_layout.layer_data("incidence", principal, filters)
     for f in choro["features"]:
@@ -46,9 +49,10 @@ def _map_outputs(state: dict[str, Any]) -> tuple[Any, ...]:
         rate = "—" if p["rate"] is None else f"{p['rate']:.2f}"
         p["tooltip"] = markup.tooltip(p["name"], (f"病例 {p['cases']:,}", f"人口 {p['population'] or 0:,}"),
                                       f"发病率 {rate}/10万")
-    labels = {"type": "FeatureCollection", "features": [] if choro["level"] == "grid" else [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": f["properties"]["label"]},
-         "properties": {"name": f["properties"]["name"]}} for f in choro["features"]]}
+    labels = feature_collection([] if choro["level"] == "grid" else [
+        feature(point(f["properties"]["label"][0], f["properties"]["label"][1], ndigits=None),
+                {"name": f["properties"]["name"]})
+        for f in choro["features"]])
     cases = monitor_layout.layer_data("cases", principal, filters)
     for f in cases["features"]:
         p = f["properties"]
@@ -120,8 +124,8 @@ def _play_step(state: dict[str, Any]) -> tuple[Any, ...]:
     if not state.get("play_to"):
         return no_update, no_update, True, PLAY
     try:
-        nxt = dates.parse_date(state["until"], "until") + timedelta(days=1)  # type: ignore[operator]
-        done = nxt >= dates.parse_date(state["play_to"], "play_to")  # type: ignore[operator]
+        nxt = _day(state["until"], "until") + timedelta(days=1)
+        done = nxt >= _day(state["play_to"], "play_to")
     except (dates.DateRangeError, TypeError, KeyError):
         return {**state, "play_to": None}, no_update, True, PLAY
     s = {**state, "until": nxt.isoformat(), "play_to": None if done else state["play_to"]}
@@ -133,10 +137,17 @@ def _date_range(start: str, end: str) -> tuple[str, str]:
     if not start or not end:
         raise PreventUpdate
     try:
-        return (dates.parse_date(str(start)[:10], "since").isoformat(),  # type: ignore[union-attr]
-                dates.parse_date(str(end)[:10], "until").isoformat())  # type: ignore[union-attr]
-    except (dates.DateRangeError, AttributeError):
+        return _day(str(start)[:10], "since").isoformat(), _day(str(end)[:10], "until").isoformat()
+    except (dates.DateRangeError, TypeError):
         raise PreventUpdate from None
+
+
+def _day(raw: str | None, field: str) -> date:
+    """`dates.parse_date` for a date that must be given: TypeError when it is missing."""
+    day = dates.parse_date(raw, field)
+    if day is None:
+        raise TypeError(f"{field} is missing")
+    return day
 
 
 def _clicked_region(choro_click: Any, state: dict[str, Any]) -> str:

@@ -15,11 +15,13 @@ from dashboard.api.layers import CASE_LAYERS
 from dashboard.audit_trail import audit_read
 from dashboard.auth import current_principal
 from dashboard.basemap import current_basemap
+from dashboard.components.attrs import attrs
 from dashboard.components.charts import GRAPH_CONFIG
 from dashboard.components.wall import layer_ages, rotate_seconds, scale_width, wall_enabled, wall_shell
 from dashboard.components.weather_strip import weather_strip
 from dashboard.extensions import answers, services
 from geo import dates
+from geo.geojson import FeatureCollection, feature_collection
 from layers.base import LayerFilters, home_region, today_cst
 from layers.diseases import disease_choices
 from layers.heat import BLANK_IMAGE
@@ -59,7 +61,7 @@ def layer_data(layer_id: str, principal: Principal, filters: LayerFilters) -> di
     layer = get_layer(layer_id)
     assert layer is not None
 
-    def compute() -> dict[str, Any]:
+    def compute() -> FeatureCollection:
         with services().session_factory() as session:
             return layer.run(session, principal, filters)
 
@@ -111,7 +113,7 @@ def _weather(principal: Principal) -> Any:
     """The weather strip of the principal's district for the last 7 days."""
     data = layer_data("weather", principal, LayerFilters(since=(today_cst() - timedelta(days=6)).isoformat(),
                                                       until=today_cst().isoformat()))
-    home = principal.district_code or "310105"
+    home = principal.district_code or services().settings.district_code
     feature = next((f for f in data["features"] if f["properties"].get("district_code") == home), None)
     return weather_strip(feature["properties"]["days"] if feature else [], title="气象（近7天）")
 
@@ -135,7 +137,7 @@ def monitor_map(principal: Principal, wall: bool, state: dict[str, Any]) -> Any:
         dl.Overlay(dl.Pane(dl.ImageOverlay(id="mon-heat", url=BLANK_IMAGE, bounds=SHANGHAI_BOUNDS, opacity=0.9,
                                            interactive=False), name=HEAT_PANE, style={"zIndex": 450}),
                    name=HEAT_OVERLAY, checked=False, id="mon-ov-heat"),
-        dl.Overlay(dl.GeoJSON(id="mon-live-cases", data={"type": "FeatureCollection", "features": []},
+        dl.Overlay(dl.GeoJSON(id="mon-live-cases", data=feature_collection([]),
                               pointToLayer=_fn("liveCasePoint")), name="实时新增病例", checked=True, id="mon-ov-live"),
         # Area overlays keep their hover tooltip; a click on them drills into the region underneath.
         dl.Overlay(dl.GeoJSON(id="mon-clusters", data=None, style=_fn("clusterStyle"),
@@ -221,7 +223,7 @@ def layout(query: dict[str, str]) -> Any:
         dcc.Interval(id="mon-poll", interval=60_000),
         html.Div([
             html.H1(TITLE, className="mon-title"),
-            html.Nav(id="mon-crumbs", className="mon-crumbs", **{"aria-label": "区域层级"}),
+            html.Nav(id="mon-crumbs", className="mon-crumbs", **attrs({"aria-label": "区域层级"})),
             _controls(state),
         ], className="mon-header"),
         html.Div([

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from alerting.events import grade_rank
+from dashboard.components.attrs import attrs
 from dashboard.components.charts import DATE_TICKS, GRAPH_CONFIG
 from dashboard.components.grade import alarm_table, grade_badge
 from geo import beijing
@@ -43,7 +44,7 @@ def kpi_cards(k: dict[str, Any], mark: str = "") -> list[Any]:
         change, cls = fmt_change(v["yoy_pct"])
         cards.append(html.Div([html.Div(label, className="kpi-label"),
                                html.Div(f"{v['cases']:,}", className="kpi-value", id=f"mon-kpi-{key}",
-                                        **{"data-live-mark": mark}),
+                                        **attrs({"data-live-mark": mark})),
                                html.Div(f"{change}（去年 {v['last_year']:,}）", className=f"kpi-change {cls}")],
                               className="kpi", title=v["definition"]))
     return cards
@@ -157,7 +158,8 @@ def num(v: Any) -> str:
 
 
 def bounds(fc: dict[str, Any]) -> list[list[float]] | None:
-    xs, ys = [], []
+    xs: list[float] = []
+    ys: list[float] = []
     for f in fc["features"]:
         _walk(f["geometry"]["coordinates"], xs, ys)
     if not xs:

@@ -15,14 +15,16 @@ from alerting import service
 from alerting.explain import explain
 from alerting.schemas import STATE_ZH, SignalQuery, TransitionRequest
 from alerting.service import ROLES_FOR_STATE, TRANSITIONS, SignalError
-from dashboard.api.signals import publish_signal
+from dashboard.api.requests import publish_one
 from dashboard.auth import current_principal
 from dashboard.basemap import current_basemap
 from dashboard.components import identity_panel
+from dashboard.components.attrs import attrs
 from dashboard.components.charts import DATE_TICKS, GRAPH_CONFIG
 from dashboard.components.grade import alarm_table, detail_alarms, grade_badge
 from dashboard.extensions import services
 from geo import beijing
+from geo.geojson import feature, feature_collection
 from store.labels import MODEL_ZH, model_name
 
 PATH = "/signals"
@@ -122,13 +124,12 @@ def _map(detail: dict[str, Any]) -> Any:
     geometry = detail.get("geometry")
     if geometry is None:
         return None
-    feature = {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": geometry,
-                                                          "properties": {"title": detail["title"]}}]}
+    shape = feature_collection([feature(geometry, {"title": detail["title"]})])
     layers: list[Any] = []
     basemap = current_basemap()  # BASEMAP_FILE served at /basemap/…, or BASEMAP_URL
     if basemap is not None:
         layers.append(dl.TileLayer(**basemap.leaflet_props()))
-    layers.append(dl.GeoJSON(data=feature, id=_id("area"), zoomToBounds=True,
+    layers.append(dl.GeoJSON(data=shape, id=_id("area"), zoomToBounds=True,
                              style={"color": "#d62728", "weight": 2, "fillOpacity": 0.25}))
     layers.append(dl.AttributionControl(prefix="", position="bottomright"))  # no Leaflet prefix (flag icon)
     return dl.Map(layers, center=[31.215, 121.41], zoom=12, style={"height": "280px"}, id=_id("map"),
@@ -204,7 +205,7 @@ def detail_view(signal_id: int, notice: str | None = None) -> Any:
         html.H3("处置"), _actions(detail, principal, notice),
         html.H3("时间线"), _timeline(detail),
         html.H3(f"推送与签收（{detail['receipts_acknowledged']}/{detail['receipts_total']}）"), _receipts(detail),
-    ], **{"data-signal-id": str(signal_id)})
+    ], **attrs({"data-signal-id": str(signal_id)}))
 
 
 def act(signal_id: int, to: str, reason: str | None) -> str:
@@ -215,13 +216,13 @@ def act(signal_id: int, to: str, reason: str | None) -> str:
     try:
         with services().session_factory() as s, s.begin():
             if to == "acknowledge":
-                service.acknowledge(s, actor=principal, signal_id=signal_id, publish=publish_signal)
+                service.acknowledge(s, actor=principal, signal_id=signal_id, publish=publish_one)
                 return "已签收"
             # Starting verification is routine for the duty officer: a note is welcome, not required.
             note = (reason or "").strip() or (VERIFY_DEFAULT_NOTE if to == "verifying" else "")
             body = TransitionRequest(to=to, reason=note)
             service.transition(s, actor=principal, signal_id=signal_id, to=body.to, reason=body.reason,
-                               publish=publish_signal)
+                               publish=publish_one)
             return f"已{TO_ZH.get(to, to)}"
     except ValidationError:
         return f"请先在上方填写处置说明，再点击「{TO_ZH.get(to, to)}」"

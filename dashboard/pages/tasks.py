@@ -2,20 +2,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import ValidationError
 
 from accounts.principal import Principal
-from dashboard.api.dispatch import publish_task_change
+from dashboard.api.requests import publish_one
 from dashboard.auth import current_principal
 from dashboard.extensions import services
 from dashboard.form_errors import describe
 from dispatch import outbox, service
 from dispatch.action_reasons import task_disabled_reasons
 from dispatch.models import DeliveryQuery, FeedbackRequest, SubtaskSpec, TaskQuery
-from dispatch.service import PRIORITY_ZH, STATE_ZH, TYPE_ZH, DispatchError
+from dispatch.service import PRIORITY_ZH, STATE_ZH, TYPE_ZH, DispatchError, Publish
 from geo import beijing
 from geo.dates import CST
 from store.labels import event_name
@@ -153,7 +153,7 @@ def _actions(allowed: set[str], assignees: list[tuple[str, str]], why: dict[str,
     def off(name: str) -> bool:
         return name not in allowed
 
-    def tip(name: str) -> dict[str, str]:
+    def tip(name: str) -> dict[str, Any]:  # Any: passed as **kwargs to Dash components (see components.attrs)
         return {"title": why[name]} if off(name) and name in why else {}
 
     return html.Div([
@@ -225,7 +225,7 @@ def _detail(actor: Principal, task_id: int) -> Any:
 def _feedback_body(status: str, progress: Any, note: str | None, counts: list[Any]) -> FeedbackRequest:
     return FeedbackRequest.model_validate({
         "status": status, "progress": progress, "note": note or None,
-        "counts": {k: v for (k, _), v in zip(COUNT_FIELDS, counts) if v not in (None, "")},
+        "counts": {k: v for (k, _), v in zip(COUNT_FIELDS, counts, strict=True) if v not in (None, "")},
     })
 
 
@@ -313,10 +313,18 @@ def register(dash_app: Dash) -> None:
                         sub=(sub_title, sub_type, sub_assignee, sub_deadline), changed=changed)
 
 
+class _Common(TypedDict):
+    """The arguments every task action takes."""
+
+    actor: Principal
+    task_id: int
+    publish: Publish
+
+
 def _perform(actor: Principal, action: str, task_id: int, *, reason: str | None, fb: tuple[Any, ...],
              sub: tuple[Any, ...], changed: int) -> tuple[Any, int]:
     """Run one action through the same domain flows as the API; answer with a Chinese message."""
-    common = {"actor": actor, "task_id": task_id, "publish": publish_task_change}
+    common = _Common(actor=actor, task_id=task_id, publish=publish_one)
     done = {_id("accept"): "已签收", _id("return"): "已退回", _id("cancel"): "已撤销", _id("split"): "子任务已下发",
             _id("feedback"): "反馈已提交"}
     try:
@@ -324,9 +332,10 @@ def _perform(actor: Principal, action: str, task_id: int, *, reason: str | None,
             if action == _id("accept"):
                 service.accept_task(s, **common)
             elif action == _id("return"):
-                if not (reason or "").strip():
+                reason = (reason or "").strip()
+                if not reason:
                     return html.Span("请填写退回原因", className="error"), changed
-                service.return_task(s, reason=reason.strip(), **common)
+                service.return_task(s, reason=reason, **common)
             elif action == _id("cancel"):
                 service.cancel_task(s, **common)
             elif action == _id("split"):
