@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from dashboard.api import bp
-from dashboard.api.requests import caller, in_transaction, json_body, path_id, publish_one, query_args, render
+from dashboard.api.requests import caller, in_transaction, json_body, listing, path_id, publish_one, query_args, render
 from dashboard.auth import require_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import services
@@ -74,13 +74,7 @@ def create_task():
 @bp.get("/dispatch/tasks")
 @require_principal()
 def list_tasks():
-    query, actor = query_args(TaskQuery), caller()
-
-    def flow(s: Session) -> dict[str, Any]:
-        total, rows = service.list_tasks(s, actor=actor, query=query)
-        return {"total": total, "items": service.task_dicts(s, rows)}
-
-    return render(TaskPage, in_transaction(flow))
+    return listing(TaskQuery, TaskPage, service.list_tasks, service.task_dicts)
 
 
 @bp.get("/dispatch/tasks/<int:task_id>")

@@ -64,6 +64,19 @@ def in_transaction(fn: Callable[[Session], T]) -> T:
         return fn(session)
 
 
+def listing(query_model: type[BaseModel], page_model: type[BaseModel],
+            rows_of: Callable[..., tuple[int, Any]], dicts_of: Callable[[Session, Any], list[dict[str, Any]]],
+            ) -> tuple[Response, int]:
+    """One page of a filtered list: `rows_of(session, actor=, query=)` gives (total, rows), `dicts_of` shows them."""
+    query, actor = query_args(query_model), caller()
+
+    def flow(s: Session) -> dict[str, Any]:
+        total, rows = rows_of(s, actor=actor, query=query)
+        return {"total": total, "items": dicts_of(s, rows)}
+
+    return render(page_model, in_transaction(flow))
+
+
 def render(model: type[BaseModel], data: Any, status: int = 200) -> tuple[Response, int]:
     """`data`, validated by `model`, as the JSON answer with `status`."""
     return jsonify(model.model_validate(data).model_dump(mode="json")), status

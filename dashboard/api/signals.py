@@ -25,7 +25,7 @@ from alerting.schemas import (
     TransitionRequest,
 )
 from dashboard.api import bp
-from dashboard.api.requests import caller, in_transaction, json_body, path_id, publish_one, query_args, render
+from dashboard.api.requests import caller, in_transaction, json_body, listing, path_id, publish_one, query_args, render
 from dashboard.auth import require_principal, require_signed_client
 from dashboard.openapi import RouteRow, register_operation
 
@@ -43,13 +43,7 @@ def _one(session: Session, signal: Any) -> dict[str, Any]:
 @bp.get("/signals")
 @require_principal()
 def list_signals():
-    query, actor = query_args(SignalQuery), caller()
-
-    def flow(s: Session) -> dict[str, Any]:
-        total, rows = service.list_signals(s, actor=actor, query=query)
-        return {"total": total, "items": service.signal_dicts(s, rows)}
-
-    return render(SignalPage, in_transaction(flow))
+    return listing(SignalQuery, SignalPage, service.list_signals, service.signal_dicts)
 
 
 @bp.get("/signals/<int:signal_id>")
