@@ -82,8 +82,9 @@ def dispatch_plan(session: Session, *, actor: Principal, plan: DispatchPlan, def
     district = _district(actor, default_district)
     if plan.incident_id is not None:
         lon, lat = incident_point(session, incident_id=plan.incident_id, district_code=district)
-    else:  # DispatchPlan requires lon and lat when there is no incident
-        lon, lat = float(plan.lon), float(plan.lat)  # type: ignore[arg-type]
+    else:
+        assert plan.lon is not None and plan.lat is not None  # DispatchPlan requires them without an incident
+        lon, lat = float(plan.lon), float(plan.lat)
     teams = _lock_teams(session, plan.team_ids, district)
     deadline = now + timedelta(hours=plan.deadline_hours)
     where = PointGeometry(type="Point", coordinates=(lon, lat))
@@ -106,7 +107,8 @@ def dispatch_plan(session: Session, *, actor: Principal, plan: DispatchPlan, def
             site_id=a.site_id, item_code=a.item_code, kind="allocate", quantity=Decimal(str(a.quantity)),
             task_id=task.id, note=plan.title, time=now, source_id=f"task:{task.id}:alloc:{i}"),
             field=f"allocations.{i}.", actor=actor)
-        movements.append(moved.id)  # type: ignore[union-attr]  # a new task's source_id: never applied before
+        assert moved is not None  # None only for a source_id applied before; a new task's never was
+        movements.append(moved.id)
     session.flush()
     audit.record(session, actor=actor, action="command.dispatch", object_type="task", object_id=str(task.id),
                  district_code=district, ip=ip, detail={"teams": plan.team_ids, "incident_id": plan.incident_id,
