@@ -25,6 +25,7 @@ Every operation also documents the shared error body (`ErrorBody`) as its `defau
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -141,8 +142,10 @@ def _query_params(model: type[BaseModel], defs: dict[str, Any]) -> list[dict[str
     return out
 
 
-def build_document(*, title: str = "OneMap 一张图 API", version: str = "1.0") -> dict[str, Any]:
-    """The OpenAPI 3.1 document of every registered operation."""
+def build_document(*, title: str = "OneMap 一张图 API", version: str = "1.0",
+                   example_of: Callable[[type[BaseModel]], dict[str, Any] | None] = lambda model: None,
+                   ) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every registered operation; `example_of(model)` gives request examples."""
     ops = operations()
     pairs: list[tuple[type[BaseModel], Any]] = [(ErrorBody, "serialization")]
     for op in ops:
@@ -172,8 +175,11 @@ def build_document(*, title: str = "OneMap 一张图 API", version: str = "1.0")
         if op.description:
             item["description"] = op.description
         if op.request_model:
-            item["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": keys[(op.request_model, "validation")]}}}
+            body: dict[str, Any] = {"schema": keys[(op.request_model, "validation")]}
+            example = example_of(op.request_model)
+            if example is not None:
+                body["example"] = example
+            item["requestBody"] = {"required": True, "content": {"application/json": body}}
         paths.setdefault(template, {})[op.method] = item
     return {
         "openapi": "3.1.0",

@@ -7,6 +7,7 @@ from flask import Response, abort, jsonify, render_template_string, send_file
 from flask.sansio.app import App
 
 from dashboard.api import bp
+from dashboard.api.examples import request_example
 from dashboard.components.shell import shell_header
 from dashboard.openapi import build_document
 
@@ -17,7 +18,7 @@ _FILES = {"apidocs.js": ("apidocs.js.src", "text/javascript"), "apidocs.css": ("
 
 @bp.get("/openapi.json")
 def openapi_json():
-    return jsonify(build_document())
+    return jsonify(build_document(example_of=request_example))
 
 
 def _docs_page() -> Response:

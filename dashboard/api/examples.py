@@ -1,0 +1,101 @@
+"""An example request body for every documented operation that takes one (shown in /api/v1/openapi.json).
+
+Dates and times are relative to the moment the document is built, so an example stays inside the
+accepted date ranges on any calendar date. tests/security/test_openapi_examples.py validates each
+example against its model.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+
+from alerting.config import EventsCfg
+from alerting.schemas import AssignRequest, CitySignalIn, TransitionRequest
+from command.models import DecisionQuery, DispatchPlan, IncidentIn, MovementIn
+from dashboard.api.embed import EmbedTicketRequest
+from dashboard.api.identity import IdentityRequest
+from dashboard.api.shapes import IngestBatchIn
+from dispatch.models import (
+    AcceptRequest,
+    CancelRequest,
+    FeedbackRequest,
+    ReturnRequest,
+    SplitRequest,
+    TaskCreate,
+)
+from geo.dates import CST, now_utc
+from geo.geojson import point
+
+Example = dict[str, Any]
+_XINJING = point(121.3826, 31.2186)  # 新泾镇, Changning
+
+
+def now_cst() -> datetime:
+    return now_utc().astimezone(CST)
+
+
+def _case_batch() -> Example:
+    t = now_cst() - timedelta(hours=3)
+    return {"records": [{
+        "institution_code": "310105001", "record_id": "HIS-2024-000123", "disease_code": "0401",
+        "onset_date": (t - timedelta(days=2)).date().isoformat(), "diagnosis_time": (t - timedelta(hours=2)).isoformat(),
+        "report_time": t.isoformat(), "lon": 121.3826, "lat": 31.2186, "age": 34, "sex": "F",
+        "patient": {"name": "张小明", "id_number": "11010519491231002X", "phone": "13812345678",
+                    "address": "上海市长宁区某路1号"},
+    }]}
+
+
+def _task() -> Example:
+    return {"city_task_id": "SH-CITY-20240101-0001", "title": "新泾镇聚集性疫情现场流调", "type": "epi", "priority": 1,
+            "deadline": (now_cst() + timedelta(hours=24)).isoformat(timespec="seconds"), "district_code": "310105",
+            "location": _XINJING, "description": "市级平台派单：3 日内同一小区报告 5 例手足口病"}
+
+
+def _split() -> Example:
+    deadline = (now_cst() + timedelta(hours=12)).isoformat(timespec="seconds")
+    return {"subtasks": [
+        {"title": "病例家庭流调", "type": "epi", "deadline": deadline, "assignee_team_id": 1},
+        {"title": "环境采样", "type": "sampling", "deadline": deadline, "assignee_institution_id": 1},
+    ]}
+
+
+def _city_signal() -> Example:
+    today = now_cst().date()
+    return {"signal_id": "SH-SIG-000042", "district_code": "310105", "title": "市级预警：长宁区手足口病聚集",
+            "region_code": "310105008", "disease_code": "0401", "description": "时空扫描统计量发现聚集",
+            "observed": 9, "threshold": 4.2, "window_start": (today - timedelta(days=6)).isoformat(),
+            "window_end": today.isoformat(), "issued_at": now_cst().isoformat(timespec="seconds")}
+
+
+_EXAMPLES: dict[type[BaseModel], Callable[[], Example]] = {
+    IdentityRequest: lambda: {"purpose": "流行病学调查需联系病例本人"},
+    DecisionQuery: lambda: {"lon": 121.3826, "lat": 31.2186, "k": 5, "radii_m": [500, 1000, 3000]},
+    DispatchPlan: lambda: {"lon": 121.3826, "lat": 31.2186, "title": "新泾镇聚集性疫情处置", "type": "epi",
+                           "priority": 1, "deadline_hours": 24, "team_ids": [1, 2],
+                           "allocations": [{"site_id": 1, "item_code": "N95", "quantity": 200}]},
+    IncidentIn: lambda: {"title": "新泾镇某小区手足口病聚集", "kind": "outbreak", "lon": 121.3826, "lat": 31.2186,
+                         "radius_m": 500},
+    MovementIn: lambda: {"site_id": 1, "item_code": "N95", "kind": "in", "quantity": 500, "note": "市级调拨"},
+    TaskCreate: _task,
+    AcceptRequest: lambda: {"note": "已签收，流调队 30 分钟内出发"},
+    ReturnRequest: lambda: {"reason": "地址不在本区，请转普陀区"},
+    CancelRequest: lambda: {"reason": "经核实为重复派单"},
+    FeedbackRequest: lambda: {"status": "in_progress", "progress": 60, "note": "已完成 12 户入户调查",
+                              "counts": {"visited": 12, "samples": 8}, "location": _XINJING},
+    SplitRequest: _split,
+    EmbedTicketRequest: lambda: {"page": "monitor", "region": "310105"},
+    IngestBatchIn: _case_batch,
+    CitySignalIn: _city_signal,
+    AssignRequest: lambda: {"user_id": 7, "reason": "由值班流调医生核实"},
+    TransitionRequest: lambda: {"to": "verifying", "reason": "开始核实：调取病例个案与流调记录"},
+    EventsCfg: lambda: EventsCfg().model_dump(mode="json"),
+}
+
+
+def request_example(model: type[BaseModel]) -> Example | None:
+    """The example body for `model`, or None when it has none."""
+    make = _EXAMPLES.get(model)
+    return make() if make is not None else None
