@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 
@@ -20,9 +19,8 @@ from ingest.events import ChangeEvent, publish_changes
 
 
 def _publish(ctx: CliContext, changes: list[ChangeEvent]) -> None:
-    events = [c if isinstance(c, ChangeEvent) else ChangeEvent(**asdict(c)) for c in changes]
     try:
-        publish_changes(ctx.services.redis, ctx.settings.redis_namespace, events)
+        publish_changes(ctx.services.redis, ctx.settings.redis_namespace, changes)
     except Exception as exc:  # committed; screens catch up on their next refresh
         click.echo(f"warning: could not announce the changes ({exc})", err=True)
 

@@ -38,14 +38,11 @@ def check_id_number(value: str) -> str:
     return value
 
 
-_Record = Record
-
-
-class _Located(_Record, GeoPoint):
+class _Located(Record, GeoPoint):
     """A record that may carry a point: lon/lat in WGS84, CGCS2000, GCJ-02 or BD-09."""
 
 
-class Patient(_Record):
+class Patient(Record):
     """Identity of the patient; stored only encrypted, never echoed."""
 
     name: str | None = Field(default=None, min_length=1, max_length=50)
@@ -102,7 +99,7 @@ class CaseReportIn(_Located):
         return self
 
 
-class SyndromicCountIn(_Record):
+class SyndromicCountIn(Record):
     """Visits and cases of one syndrome at one institution on one day (counts of the day so far)."""
 
     institution_code: Code
@@ -120,7 +117,7 @@ class SyndromicCountIn(_Record):
         return self
 
 
-class LabResultIn(_Record):
+class LabResultIn(Record):
     """One laboratory test of one sample for one pathogen."""
 
     institution_code: Code
@@ -164,7 +161,7 @@ class TeamPositionIn(_Located):
         return recorded_time(value)
 
 
-class StockChangeIn(_Record):
+class StockChangeIn(Record):
     """Stock received (in), used (out) or allocated to a task at a resource site."""
 
     site_code: Code
@@ -190,7 +187,7 @@ class StockChangeIn(_Record):
         return self.quantity if self.kind == "in" else -self.quantity
 
 
-SCHEMAS: dict[str, type[_Record]] = {
+SCHEMAS: dict[str, type[Record]] = {
     "case_report": CaseReportIn,
     "syndromic_count": SyndromicCountIn,
     "lab_result": LabResultIn,
@@ -201,12 +198,12 @@ SCHEMAS.update(FEED_SCHEMAS)  # school_absence, drug_sales, weather_daily, opini
 KINDS = tuple(SCHEMAS)
 
 
-def source_id_of(record: _Record) -> str:
+def source_id_of(record: Record) -> str:
     """`<institution|team|site code>:<source system id>`, the idempotency key."""
     if hasattr(record, "source_id"):  # feed kinds derive it from their natural key
         key: str = record.source_id
         return key
-    # The other kinds declare record_id, and site_code where there is no institution or team; _Record does not.
+    # The other kinds declare record_id, and site_code where there is no institution or team; Record does not.
     owner = getattr(record, "institution_code", None) or getattr(record, "team_code", None) or record.site_code  # type: ignore[attr-defined]
     return f"{owner}:{record.record_id}"  # type: ignore[attr-defined]
 
@@ -242,6 +239,6 @@ class BatchResult(BaseModel):
     results: list[RecordOutcome]
 
 
-def parse_record(kind: str, raw: Any) -> tuple[_Record | None, list[FieldError]]:
+def parse_record(kind: str, raw: Any) -> tuple[Record | None, list[FieldError]]:
     """Validate one raw record of `kind`; returns the model or its field errors."""
     return records.parse(SCHEMAS[kind], raw, _ZH)

@@ -35,7 +35,6 @@ TAGS = ("command 应急指挥",)
 READ_ROLES = ("city_admin", "district_commander", "district_analyst", "wall_kiosk")
 WRITE_ROLES = ("city_admin", "district_commander")
 MAX_CSV_BYTES = 2 * 1024 * 1024
-# The command page runs its flows and pushes through these names.
 
 
 def district_of(principal: Principal) -> str:

@@ -18,6 +18,7 @@ from accounts.principal import Principal
 from dashboard.auth import current_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import services
+from ingest.events import ChangeEvent, publish_changes
 
 log = logging.getLogger(__name__)
 MAX_ID = 2**31 - 1  # the largest id a PostgreSQL integer column holds
@@ -84,8 +85,6 @@ def render(model: type[BaseModel], data: Any, status: int = 200) -> tuple[Respon
 
 def publish_committed(changes: Iterable[dict[str, Any]]) -> None:
     """Announce committed changes to open screens; a Redis failure must not fail the committed request."""
-    from ingest.events import ChangeEvent, publish_changes
-
     svc = services()
     changes = list(changes)
     try:
