@@ -63,6 +63,11 @@ def test_tasks_page_in_a_browser(app, live_url: str, world: World, services) -> 
         page.goto(f"{live_url}/tasks")
         page.fill("#tasks-q", title)
         page.press("#tasks-q", "Enter")
+        # Click only once the search has answered: the list holds this task alone (a click on the unfiltered
+        # list can land on a button that the search's re-render replaces a moment later).
+        page.wait_for_function("t => { const b = [...document.querySelectorAll('#tasks-list .link-button')];"
+                               " return b.length > 0 && b.every(e => e.textContent === t); }", arg=title,
+                               timeout=20_000)
         page.get_by_role("button", name=title).click(timeout=20_000)
         page.wait_for_selector("text=时间线", timeout=20_000)
         page.click("#tasks-accept")
