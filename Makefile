@@ -18,7 +18,7 @@ APP_PACKAGES := core config geo security store accounts gazetteer layers alertin
 
 # The tests whose outcome depends on the demo's reference date; run for each date of tests/reference_dates.txt.
 DATE_TESTS := tests/alerting/test_runner.py tests/alerting/test_backtest.py tests/feeds/test_demo_outbreak.py \
-              tests/foundation/test_demo_data.py -k "not deterministic and not pg_dump"
+              tests/demo/test_seed.py -k "not deterministic and not pg_dump"
 
 test:
 	scripts/provision.sh --test
@@ -38,4 +38,4 @@ bench:
 
 provision:
 	scripts/provision.sh --test
-chaos: ; scripts/provision.sh --test && { $(ENV) CHAOS_FULL=1 $(VENV)/python -m pytest -q tests/chaos; }
+chaos: ; scripts/provision.sh --test && { $(ENV) CHAOS_FULL=1 $(VENV)/python -m pytest -q tests/system/chaos; }

@@ -24,7 +24,7 @@ from config.runtime import build_services
 from ingest.bus import intake_stats, submit_many
 from ingest.writers import write_batch
 from tests.conftest import create_database, drop_database, make_test_settings, migrate
-from tests.ingest.conftest import build_world, case
+from tests.factories.intake import build_world, case
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ONEMAP = os.path.join(os.path.dirname(sys.executable), "onemap")

@@ -23,8 +23,8 @@ import requests
 from playwright.sync_api import sync_playwright
 
 from bench.bench_intake import scratch, server
-from tests.ingest.conftest import case
-from tests.security.support import make_user
+from tests.factories.intake import case
+from tests.factories.users import make_user
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]

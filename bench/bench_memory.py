@@ -13,7 +13,7 @@ from pathlib import Path
 import requests
 
 from bench.load.stack import bench_database, make_tokens, start_gunicorn
-from tests.chaos.support import free_port, stop
+from tests.system.chaos.support import free_port, stop
 
 ENDPOINTS = ("/api/v1/layers/incidence?level=street", "/api/v1/layers/incidence?level=grid", "/api/v1/layers/cases",
              "/api/v1/layers/institutions.fever_clinic", "/api/v1/layers/teams", "/api/v1/layers/resources",

@@ -22,8 +22,8 @@ from typing import Any
 import requests
 from sqlalchemy import text
 
-from tests.ingest.conftest import case
-from tests.security.support import make_user
+from tests.factories.intake import case
+from tests.factories.users import make_user
 
 TEAMS = 40
 CST = timezone(timedelta(hours=8))

@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, text
 
 from bench.bench_memory import snapshot
 from bench.load.stack import bench_database, make_tokens, start_gunicorn, write_tokens
-from tests.chaos.support import ROOT, free_port, stop
+from tests.system.chaos.support import ROOT, free_port, stop
 
 LOCUST = os.path.join(os.path.dirname(sys.executable), "locust")
 CST = timezone(timedelta(hours=8))

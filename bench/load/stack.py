@@ -24,8 +24,8 @@ from typing import Any
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.chaos.support import ROOT, OwnPostgres, service_env
 from tests.conftest import make_test_settings, migrate
+from tests.system.chaos.support import ROOT, OwnPostgres, service_env
 
 TEMPLATE = "onemap_bench_template"
 DISTRICT = "310105"

@@ -1,2 +1,2 @@
-"""Fixtures of this package: its own throwaway database (see tests/conftest.py)."""
-from tests.conftest import app, demo_data, login, principal_token, services, settings  # noqa: F401  (a database per package)
+"""A database of its own (the demo is seeded here for the runner and backtest tests)."""
+from tests.databases import *  # noqa: F403  (a database of its own: tests/README.md)

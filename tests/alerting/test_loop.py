@@ -25,7 +25,7 @@ from store.cases import Disease
 from store.inbox import InboxItem
 from store.places import Institution, Region
 from store.signals import Signal, SignalEvent, SignalReceipt
-from tests.security.support import make_user
+from tests.factories.users import make_user
 
 
 @dataclass

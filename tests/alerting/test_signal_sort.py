@@ -14,7 +14,7 @@ from alerting.schemas import SignalQuery
 from store.accounts import AppUser
 from store.places import Region
 from store.signals import Signal
-from tests.security.support import make_user
+from tests.factories.users import make_user
 
 T0 = datetime(2030, 3, 1, 2, 0, tzinfo=UTC)
 # (grade, hours after T0): the newest is blue, the oldest red

@@ -20,7 +20,7 @@ from gazetteer.errors import ImportRejected
 from store.accounts import AppUser
 from store.dispatch import Task, TaskEvent
 from store.response import DutyRoster, ResourceSite, Stock, StockMovement, Team
-from tests.command.conftest import DISTRICT, Synthetic
+from tests.factories.command import DISTRICT, Synthetic
 
 CST = timezone(timedelta(hours=8))
 

@@ -13,7 +13,7 @@ from command import decision
 from layers.coverage import coverage
 from store.accounts import Setting
 from store.response import Team
-from tests.command.conftest import BOUNDS, DISTRICT, Synthetic
+from tests.factories.command import BOUNDS, DISTRICT, Synthetic
 
 GEOD = Geod(ellps="WGS84")
 

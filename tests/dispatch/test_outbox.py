@@ -15,7 +15,7 @@ from dispatch.models import FeedbackRequest, TaskCreate
 from dispatch.outbox import backoff, deliver_due, http_post
 from dispatch.service import accept_task, create_task, report_feedback
 from store.dispatch import CallbackDelivery
-from tests.dispatch.conftest import DISTRICT, World
+from tests.factories.dispatch import DISTRICT, World
 
 
 def _new_city_task(services: Any, world: World, updates: int = 0) -> tuple[int, str]:

@@ -23,7 +23,7 @@ from config.runtime import build_services
 from ingest.bus import intake_stats, submit_many
 from ingest.worker import IntakeWorker
 from tests.conftest import make_test_settings, migrate
-from tests.ingest.conftest import build_world, case
+from tests.factories.intake import build_world, case
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 

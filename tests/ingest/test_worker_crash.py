@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from ingest.bus import intake_stats, submit_many
-from tests.ingest.conftest import World, case
+from tests.factories.intake import World, case
+from tests.paths import REPO_ROOT
 
 N = 10_000
 
@@ -26,7 +27,7 @@ def worker_env(settings, namespace: str) -> dict[str, str]:  # type: ignore[no-u
 def start_worker(env: dict[str, str], *args: str) -> subprocess.Popen:  # type: ignore[type-arg]
     onemap = os.path.join(os.path.dirname(sys.executable), "onemap")
     return subprocess.Popen([onemap, "worker", "--batch", "250", *args], env=env,
-                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+                            cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
