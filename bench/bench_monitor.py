@@ -4,8 +4,9 @@
 
 On a copy of the seeded demo database (see bench.load.stack) after one warning run, with the web
 tier as `onemap serve` runs it (gunicorn gthread, 2 workers). The layer API is measured three ways:
-data at rest; while the demo's live feed runs (`onemap worker` + `onemap simulate --rate 2`, so the
-shared answer cache is invalidated twice a second); and with every request a question never asked
+data at rest; while the demo's live feed runs (`onemap worker` + `onemap simulate --rate 20`, 20 change
+events a second: team positions, cases, sentinel counts, stock; each recomputes only the answers it can
+affect, see store/topics.py); and with every request a question never asked
 before (no cache hit at all). Prints figures and a RESULT line for bench/RESULTS.md.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import requests
 
 from bench.load.stack import DISTRICT, bench_database, make_tokens, start_gunicorn
-from tests.chaos.support import ONEMAP, ROOT, free_port, service_env, stop
+from tests.system.chaos.support import ONEMAP, ROOT, free_port, service_env, stop
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
@@ -35,7 +36,7 @@ LAYER_URLS = ("/api/v1/layers/incidence", "/api/v1/layers/cases", "/api/v1/layer
 def session_cookie(settings: Any) -> str:
     """A logged-in district analyst's session cookie, valid for the server (same secret key and Redis)."""
     from dashboard import create_app
-    from tests.security.support import login, make_user
+    from tests.factories.users import login, make_user
 
     app = create_app(settings)
     user, _ = make_user(app.extensions["onemap"], "district_analyst", DISTRICT)
@@ -116,11 +117,24 @@ def live_feed(settings: Any, rate: float) -> Iterator[None]:
              subprocess.Popen([ONEMAP, "simulate", "--rate", str(rate), "--district", DISTRICT], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
-        time.sleep(3)
+        _wait_for_events(settings, 2 * rate)
         yield
     finally:
         for proc in procs:
             stop(proc)
+
+
+def _wait_for_events(settings: Any, count: float, timeout: float = 300) -> None:
+    """Until the feed has published `count` change events (on a loaded machine the two processes take
+    tens of seconds to start; a fixed pause measured an idle feed)."""
+    import redis as redis_lib
+
+    from ingest.events import events_key
+
+    redis = redis_lib.Redis.from_url(settings.redis_url)
+    start, deadline = redis.xlen(events_key(settings.redis_namespace)), time.monotonic() + timeout
+    while redis.xlen(events_key(settings.redis_namespace)) - start < count and time.monotonic() < deadline:
+        time.sleep(0.5)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -142,7 +156,7 @@ def main() -> None:
                                                             "reported apart)")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=20)
-    parser.add_argument("--live-rate", type=float, default=2.0)
+    parser.add_argument("--live-rate", type=float, default=20.0)
     args = parser.parse_args()
 
     with bench_database("monitor") as settings:

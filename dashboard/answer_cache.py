@@ -1,9 +1,12 @@
 """A shared cache of layer and indicator answers, keyed by the version of the data.
 
-Every committed change publishes an event on `<ns>:events` after its commit, and bulk loaders bump
-`<ns>:events:generation` (see `ingest.events`). An answer is stored under (last event id, generation,
-today's date, the caller's scope, the request), so a screen never gets an answer computed before a
-change it could already have heard of; writes that announce nothing are bounded by the TTL.
+Every committed change publishes an event on `<ns>:events` after its commit, bumping the versions of
+the topics it can affect, and bulk loaders bump `<ns>:events:generation` (see `ingest.events`,
+`store.topics`). An answer is stored under (the versions of its question's topics, generation,
+today's date, the caller's scope, the request): the versions are read before computing, so a screen
+never gets an answer computed before a change it could already have heard of, while changes to other
+data (a live feed of team positions) leave it a hit. A question that names no topics (a plain str)
+depends on every change (the last event id). Writes that announce nothing are bounded by the TTL.
 
 Many screens ask the same question at once (a video wall, a command room, 50 browsers after a new
 signal): one thread per process computes, the others wait for its answer.
@@ -13,16 +16,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import redis as redis_lib
 
-from accounts.principal import Principal
-from ingest.events import data_version
+from accounts.principal import CITY_CODE, Principal
+from ingest.events import topic_versions
 from layers.base import LayerFilters, today_cst
+from layers.registry import get_layer
+from store import topics
 
 log = logging.getLogger(__name__)
 DEFAULT_TTL_SECONDS = 60
@@ -44,18 +51,72 @@ def scope_key(principal: Principal) -> str:
     return f"{principal.role}|{principal.region_code}|{principal.institution_id}|{int(principal.can_unmask_pii)}"
 
 
+class Question(str):
+    """A cache question that also names the data its answer reads (store.topics) and its filters.
+
+    It is the question's text for everything else, so callers pass it where a str is expected.
+    """
+
+    depends_on: tuple[str, ...]
+    filters: LayerFilters
+
+    def __new__(cls, text: str, depends_on: Iterable[str], filters: LayerFilters) -> Question:
+        question = super().__new__(cls, text)
+        question.depends_on, question.filters = tuple(depends_on), filters
+        return question
+
+
 def layer_question(layer_id: str, filters: LayerFilters) -> str:
     """The cache question of a layer request: the API and the pages share its answers."""
-    return f"layer:{layer_id}?{filters.model_dump_json()}"
+    return reads_layer(f"layer:{layer_id}?{filters.model_dump_json()}", layer_id, filters)
+
+
+def reads_layer(text: str, layer_id: str, filters: LayerFilters) -> str:
+    """The question `text` (e.g. one vector tile's) whose answer reads layer `layer_id` with `filters`."""
+    layer = get_layer(layer_id)
+    if layer is None or layer.depends_on is None:
+        return text  # depends on every change
+    return Question(text, layer.depends_on, filters)
 
 
 def summary_question(filters: LayerFilters) -> str:
     """The cache question of the monitor summary (KPIs, QC, top diseases, epidemic curve)."""
-    return f"monitor-summary?{filters.model_dump_json()}"
+    return Question(f"monitor-summary?{filters.model_dump_json()}", (topics.CASES, topics.SIGNALS), filters)
+
+
+_DISTRICT_RE = re.compile(r"^\d{6}$")
+
+
+def districts_in_view(principal: Principal, region: str | None) -> frozenset[str] | None:
+    """The districts whose data an answer can contain, or None when it may contain any district's.
+
+    A district's users see only its data (accounts.scope); a city user asking about one district sees
+    only that one. Institution users see their institution's records wherever the patient lives, and
+    streets, grid cells and institutions are not mapped to districts here: any district.
+    """
+    if principal.role == "institution_user":
+        return None
+    if not principal.is_city:
+        return frozenset({str(principal.district_code)})
+    if region is not None and _DISTRICT_RE.match(region) and region != CITY_CODE:
+        return frozenset({region})
+    return None
+
+
+def question_topics(question: str, principal: Principal) -> frozenset[str] | None:
+    """The topics whose changes can alter the answer to `question` for `principal` (None: every change)."""
+    if not isinstance(question, Question):
+        return None
+    since, until = question.filters.period()  # the period every layer reading cases by onset counts
+    span = (until - since).days + 1
+    days = [since + timedelta(days=n) for n in range(span)] if span <= topics.MAX_DAY_TOPICS else None
+    return topics.question_topics(question.depends_on, districts_in_view(principal, question.filters.region), days)
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON, as the API has always answered (dates are ISO strings already)."""
+    """Compact UTF-8 JSON, as the API has always answered (dates are ISO strings); bytes (vector tiles) as given."""
+    if isinstance(value, bytes):
+        return value
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -82,8 +143,8 @@ class AnswerCache:
             body = dumps(compute())
             return Answer(body, _etag(body), cached=False)
         try:
-            version = data_version(self.redis, self.namespace)
-            key = self._key(question, principal, version)
+            version, stamp = self._versions(question, principal)
+            key = self._key(question, principal, stamp)
             hit = _as_bytes(self.redis.get(key))
         except redis_lib.RedisError as exc:
             log.warning("answer cache unavailable (%s); computing directly", exc)
@@ -99,8 +160,20 @@ class AnswerCache:
             self._set(key, body)
         return Answer(body, _etag_of_key(key), cached=False, version=version)
 
-    def _key(self, question: str, principal: Principal, version: str) -> str:
-        raw = f"{version}\n{today_cst().isoformat()}\n{scope_key(principal)}\n{question}"
+    def _versions(self, question: str, principal: Principal) -> tuple[str, str]:
+        """(the data version, "<last event id>/<generation>"; the stamp the answer is stored under).
+
+        The stamp is the generation and the versions of the question's topics, read together with the
+        last event id before computing: every change announced up to that id is in them.
+        """
+        wanted = question_topics(question, principal)
+        last_id, gen, versions = topic_versions(self.redis, self.namespace, wanted or ())
+        if wanted is None:
+            return f"{last_id}/{gen}", f"{last_id}/{gen}"
+        return f"{last_id}/{gen}", f"{gen}/" + ",".join(f"{t}={v}" for t, v in sorted(versions.items()))
+
+    def _key(self, question: str, principal: Principal, stamp: str) -> str:
+        raw = f"{stamp}\n{today_cst().isoformat()}\n{scope_key(principal)}\n{question}"
         return f"{self.namespace}:answer:{hashlib.sha1(raw.encode()).hexdigest()}"
 
     def _lock_for(self, key: str) -> _KeyLock:

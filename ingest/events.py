@@ -1,17 +1,20 @@
 """Change events: after a commit, a compact event goes to the capped stream `<ns>:events`.
 
 The stream entry id is the SSE event id, so a screen that reconnects with Last-Event-ID gets what
-it missed; a PUBLISH on `<ns>:events:notify` wakes every web process's relay at once.
+it missed; a PUBLISH on `<ns>:events:notify` wakes every web process's relay at once. In the same
+transaction each event bumps the versions of the topics it can affect (store.topics) in the hash
+`<ns>:events:topics`, so a cached answer is recomputed only when data it reads has changed.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import redis as redis_lib
 
 from store.changes import ChangeEvent as ChangeEvent  # re-exported: the event every package announces
+from store.topics import event_topics
 
 EVENTS_MAXLEN = 10_000
 
@@ -36,15 +39,22 @@ def publish_change(redis: redis_lib.Redis, namespace: str, event: ChangeEvent) -
 
 
 def publish_changes(redis: redis_lib.Redis, namespace: str, events: Iterable[ChangeEvent]) -> list[str]:
-    """Publish several committed changes in one round trip (one XADD each, one wake-up)."""
+    """Publish several committed changes in one round trip (one XADD each, one wake-up).
+
+    The topic versions and the stream change in one MULTI, so a reader of `topic_versions` sees
+    either both or neither.
+    """
     events = list(events)
     if not events:
         return []
-    pipe = redis.pipeline(transaction=False)
+    topics = set().union(*(event_topics(e) for e in events))
+    pipe = redis.pipeline(transaction=True)
+    for topic in sorted(topics):
+        pipe.hincrby(topics_key(namespace), topic, 1)
     for event in events:
         pipe.xadd(events_key(namespace), {"e": event.model_dump_json()}, maxlen=EVENTS_MAXLEN, approximate=True)
     pipe.publish(notify_channel(namespace), str(len(events)))
-    ids = pipe.execute()[:-1]
+    ids = pipe.execute()[len(topics):-1]
     return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
 
@@ -88,6 +98,10 @@ def parse_event_id(value: str) -> tuple[int, int] | None:
     return int(ms), int(seq or 0)
 
 
+def topics_key(namespace: str) -> str:
+    return f"{namespace}:events:topics"
+
+
 def generation_key(namespace: str) -> str:
     return f"{namespace}:events:generation"
 
@@ -99,11 +113,25 @@ def announce_bulk_change(redis: redis_lib.Redis, namespace: str) -> None:
 
 def data_version(redis: redis_lib.Redis, namespace: str) -> str:
     """The id of the last published change and the bulk generation: it changes with every announced write."""
-    pipe = redis.pipeline(transaction=False)
+    last_id, gen, _ = topic_versions(redis, namespace, ())
+    return f"{last_id}/{gen}"
+
+
+def topic_versions(redis: redis_lib.Redis, namespace: str, topics: Collection[str]
+                   ) -> tuple[str, str, dict[str, int]]:
+    """(last event id, bulk generation, version of each topic), read at one instant (MULTI).
+
+    Every change announced up to the last event id is counted in the topic versions returned.
+    """
+    names = sorted(topics)
+    pipe = redis.pipeline(transaction=True)
     pipe.xrevrange(events_key(namespace), count=1)
     pipe.get(generation_key(namespace))
-    last, generation = pipe.execute()
+    if names:
+        pipe.hmget(topics_key(namespace), names)
+    last, generation, *versions = pipe.execute()
     last_id = last[0][0] if last else b"0-0"
     last_id = last_id.decode() if isinstance(last_id, bytes) else str(last_id)
     gen = generation.decode() if isinstance(generation, bytes) else (generation or "0")
-    return f"{last_id}/{gen}"
+    counts = dict(zip(names, (int(v or 0) for v in versions[0]), strict=True)) if names else {}
+    return last_id, gen, counts

@@ -250,6 +250,9 @@ class Layer:
     crs: str = "EPSG:4326"
     group: str = "monitor"
     meta: dict[str, Any] = field(default_factory=dict)
+    # The kinds of data it reads (store.topics), so that a cached answer outlives changes to other
+    # data; None: it depends on every change.
+    depends_on: tuple[str, ...] | None = None
 
     def run(self, session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
         """The layer for `principal`: every caller (API, pages, wall) comes through the one scope check."""

@@ -13,6 +13,7 @@ from accounts.scope import ScopeError
 from geo.geojson import FeatureCollection, feature, feature_collection, parsed
 from layers.base import Layer, LayerError, LayerFilters, resolve_area
 from layers.registry import register
+from store import topics
 
 # Leaf regions: the finest polygons that carry a population (grid where present, else street, else district).
 LEAF_REGIONS = """SELECT r.code, r.level, r.parent_code, r.district_code, r.population, r.geom FROM region r
@@ -100,4 +101,4 @@ def _updated_at(session: Session, principal: Principal) -> datetime | None:
 
 
 register(Layer("coverage", "发热门诊服务覆盖", "MultiPolygon", coverage_geojson, _updated_at, group="command",
-               meta={"radius_m": DEFAULT_RADIUS_M}))
+               meta={"radius_m": DEFAULT_RADIUS_M}, depends_on=(topics.INSTITUTIONS,)))

@@ -24,6 +24,7 @@ from layers.base import Area, Layer, LayerFilters, resolve_area
 from layers.cases import case_where, cases_updated_at
 from layers.precision import case_point_sql
 from layers.registry import register
+from store import topics
 
 BANDWIDTH_M = 400.0
 CELL_M = 50.0
@@ -126,4 +127,5 @@ def _updated_at(session: Session, principal: Principal) -> datetime | None:
 
 
 register(Layer("cases.heat", "病例热力（核密度）", "Polygon", heat_layer, _updated_at,
-               meta={"render": "image", "bandwidth_m": BANDWIDTH_M, "date_basis": "onset_date"}))
+               meta={"render": "image", "bandwidth_m": BANDWIDTH_M, "date_basis": "onset_date"},
+               depends_on=(topics.CASES_BY_ONSET,)))

@@ -14,6 +14,7 @@ from geo import beijing
 from geo.geojson import FeatureCollection, feature, feature_collection, parsed
 from layers.base import Layer, LayerFilters
 from layers.registry import register
+from store import topics
 
 STATUS_ZH = {"open": "处置中", "closed": "已结案", "confirmed": "已确认", "responding": "处置中"}
 OPEN_SIGNAL_STATES = ("confirmed", "responding")
@@ -52,4 +53,5 @@ def _updated_at(session: Session, principal: Principal) -> datetime | None:
     return session.execute(text(f"SELECT MAX(x.created_at) FROM incident x WHERE {where}"), params).scalar()
 
 
-register(Layer("incidents", "突发事件", "Geometry", incidents_geojson, _updated_at, group="command"))
+register(Layer("incidents", "突发事件", "Geometry", incidents_geojson, _updated_at, group="command",
+               depends_on=(topics.INCIDENTS, topics.SIGNALS)))

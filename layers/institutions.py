@@ -13,6 +13,7 @@ from accounts.scope import scope_sql
 from geo.geojson import FeatureCollection, feature, feature_collection, point
 from layers.base import Layer, LayerFilters, resolve_area
 from layers.registry import register
+from store import topics
 
 # layer id → (title, SQL condition on institution i, icon file under assets/icons/)
 KINDS: dict[str, tuple[str, str, str]] = {
@@ -71,4 +72,5 @@ def _query_for(kind: str) -> Callable[[Session, Principal, LayerFilters], Featur
 
 
 for _kind, (_title, _cond, _icon) in KINDS.items():
-    register(Layer(f"institutions.{_kind}", _title, "Point", _query_for(_kind), _updated_at, meta={"icon": _icon}))
+    register(Layer(f"institutions.{_kind}", _title, "Point", _query_for(_kind), _updated_at, meta={"icon": _icon},
+                   depends_on=(topics.INSTITUTIONS,)))

@@ -13,6 +13,7 @@ from geo.geojson import Feature, FeatureCollection, feature, feature_collection,
 from layers.base import Layer, LayerFilters
 from layers.registry import register
 from layers.schools import feed_area, feed_updated_at
+from store import topics
 
 
 def opinion_layer(session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
@@ -53,4 +54,4 @@ def opinion_layer(session: Session, principal: Principal, filters: LayerFilters)
 
 
 register(Layer("opinion", "舆情监测", "Point", opinion_layer, feed_updated_at("opinion_item"),
-               meta={"source_dept": "opinion"}))
+               meta={"source_dept": "opinion"}, depends_on=(topics.feed("opinion_item"),)))

@@ -16,6 +16,7 @@ from geo.geojson import FeatureCollection, feature, feature_collection, parsed, 
 from layers.base import Layer, LayerFilters, resolve_area
 from layers.registry import register
 from layers.schools import feed_area, feed_scope, feed_updated_at
+from store import topics
 
 GROUP_ZH = {"antipyretic": "退热药", "cough_cold": "止咳感冒药", "antidiarrhoeal": "止泻药"}
 INDEX_CLASSES = ((90.0, "#4575b4"), (120.0, "#ffffbf"), (150.0, "#fdae61"), (float("inf"), "#d73027"))
@@ -102,6 +103,6 @@ def _legend() -> list[dict[str, Any]]:
 
 
 register(Layer("pharmacies", "药店哨点药品销售", "Point", pharmacies_layer, feed_updated_at("drug_sales"),
-               meta={"source_dept": "pharmacy"}))
+               meta={"source_dept": "pharmacy"}, depends_on=(topics.feed("drug_sales"),)))
 register(Layer("pharmacies.streets", "街道药品销售指数", "MultiPolygon", streets_layer, feed_updated_at("drug_sales"),
-               meta={"source_dept": "pharmacy"}))
+               meta={"source_dept": "pharmacy"}, depends_on=(topics.feed("drug_sales"),)))

@@ -12,6 +12,7 @@ from accounts.scope import scope_sql
 from geo.geojson import FeatureCollection, feature, feature_collection, point
 from layers.base import Layer, LayerFilters
 from layers.registry import register
+from store import topics
 
 KIND_ZH = {"warehouse": "储备库", "hospital_store": "医院物资库", "chc_store": "社区物资点"}
 
@@ -52,4 +53,4 @@ def _updated_at(session: Session, principal: Principal) -> datetime | None:
 
 
 register(Layer("resources", "应急物资储备点", "Point", resources_geojson, _updated_at, group="command",
-               meta={"kinds": KIND_ZH}))
+               meta={"kinds": KIND_ZH}, depends_on=(topics.RESOURCES,)))

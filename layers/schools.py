@@ -12,6 +12,7 @@ from accounts.scope import scope_sql
 from geo.geojson import FeatureCollection, feature, feature_collection, point
 from layers.base import Layer, LayerFilters, resolve_area
 from layers.registry import register
+from store import topics
 
 KIND_ZH = {"kindergarten": "幼儿园", "primary": "小学", "middle": "中学"}
 # illness absence rate (‰ of pupil-days) → colour, lowest class first
@@ -87,4 +88,4 @@ def feed_updated_at(table: str, alias: str = "x") -> Any:
 
 
 register(Layer("schools", "学校因病缺课", "Point", schools_layer, feed_updated_at("school_absence"),
-               meta={"source_dept": "education", "unit": "‰"}))
+               meta={"source_dept": "education", "unit": "‰"}, depends_on=(topics.feed("school_absence"),)))

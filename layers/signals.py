@@ -14,6 +14,7 @@ from geo.dates import CST
 from geo.geojson import Feature, FeatureCollection, feature, feature_collection, parsed
 from layers.base import Area, Layer, LayerError, LayerFilters, resolve_area
 from layers.registry import register
+from store import topics
 from store.grades import grade_props
 from store.labels import model_name
 
@@ -184,5 +185,6 @@ def signals_updated_at(session: Session, principal: Principal) -> datetime | Non
 
 
 register(Layer("signals", "预警信号", "Point", signals_layer, signals_updated_at,
-               meta={"states_excluded": list(INACTIVE_STATES)}))
-register(Layer("clusters", "时空聚集区", "Polygon", clusters_layer, signals_updated_at))
+               meta={"states_excluded": list(INACTIVE_STATES)}, depends_on=(topics.SIGNALS,)))
+register(Layer("clusters", "时空聚集区", "Polygon", clusters_layer, signals_updated_at,
+               depends_on=(topics.SIGNALS,)))

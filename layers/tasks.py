@@ -19,6 +19,7 @@ from geo.geojson import FeatureCollection, feature, feature_collection
 from geo.srid import SRID
 from layers.base import Layer, LayerFilters
 from layers.registry import register
+from store import topics
 from store.dispatch import Task
 
 OPEN_STATES = ("issued", "accepted", "in_progress")
@@ -75,4 +76,4 @@ def _updated_at(session: Session, principal: Principal) -> datetime | None:
     return latest
 
 
-register(Layer("tasks", "处置任务", "Geometry", _layer, _updated_at, group="command"))
+register(Layer("tasks", "处置任务", "Geometry", _layer, _updated_at, group="command", depends_on=(topics.TASKS,)))

@@ -14,6 +14,7 @@ from geo import beijing
 from geo.geojson import FeatureCollection, feature, feature_collection, point
 from layers.base import Layer, LayerFilters
 from layers.registry import register
+from store import topics
 
 STATUS_ZH = {"standby": "待命", "dispatched": "出动", "on_site": "在岗", "resting": "休整"}
 TYPE_ZH = {"epi": "流调", "sampling": "采样检测", "disinfection": "消杀", "treatment": "医疗救治"}
@@ -53,4 +54,4 @@ def _updated_at(session: Session, principal: Principal) -> datetime | None:
 
 
 register(Layer("teams", "应急队伍", "Point", teams_geojson, _updated_at, group="command",
-               meta={"statuses": STATUS_ZH, "types": TYPE_ZH}))
+               meta={"statuses": STATUS_ZH, "types": TYPE_ZH}, depends_on=(topics.TEAMS,)))

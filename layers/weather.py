@@ -12,6 +12,7 @@ from geo.geojson import FeatureCollection, feature, feature_collection, point
 from layers.base import Layer, LayerFilters, resolve_area
 from layers.registry import register
 from layers.schools import feed_scope, feed_updated_at
+from store import topics
 
 FIELDS = ("temp_mean", "temp_max", "temp_min", "humidity", "rainfall_mm")
 
@@ -49,4 +50,4 @@ def weather_layer(session: Session, principal: Principal, filters: LayerFilters)
 
 
 register(Layer("weather", "气象", "Point", weather_layer, feed_updated_at("weather_daily"),
-               meta={"source_dept": "meteorology"}))
+               meta={"source_dept": "meteorology"}, depends_on=(topics.feed("weather_daily"),)))
