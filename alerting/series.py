@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func, select
+from sqlalchemy import Integer, and_, cast, func, select, union_all
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from accounts.principal import Principal
@@ -21,6 +21,7 @@ from accounts.scope import scope_clause
 from geo.dates import CST
 from store.cases import CaseReport, SyndromicCount
 from store.places import Institution, Region
+from store.rollups import CaseDaily
 
 Level = Literal["street", "district"]
 
@@ -48,9 +49,9 @@ def _pivot(rows: list[Any], keys: list[str], start: date, end: date) -> pd.DataF
 
 def first_case_day(session: Session, *, district_code: str | None) -> date | None:
     """The earliest onset in the data (of one district, or anywhere): series never start before it."""
-    stmt = select(func.min(CaseReport.onset_date))
+    stmt = select(func.min(CaseDaily.day)).where(CaseDaily.basis == "onset")
     if district_code:
-        stmt = stmt.where(CaseReport.district_code == district_code)
+        stmt = stmt.where(CaseDaily.district_code == district_code)
     return session.scalar(stmt)
 
 
@@ -63,21 +64,72 @@ def first_syndromic_day(session: Session, *, district_code: str | None) -> date 
 
 def case_counts(session: Session, *, level: Level, start: date, end: date, district_code: str | None = None,
                 principal: Principal | None = None, disease_codes: list[str] | None = None) -> pd.DataFrame:
-    """Cases per (region_code, disease_code) and onset day; `level` street (a district's streets) or district."""
+    """Cases per (region_code, disease_code) and onset day; `level` street (a district's streets) or district.
+
+    Read from the daily rollup (store.rollups) less the cases reported after `end`; institution users
+    (scoped by reporting institution, not in the rollup) are counted from the case reports.
+    """
+    keys = ["region_code", "disease_code"]
+    if principal is not None and principal.role == "institution_user":
+        return _pivot(_raw_case_counts(session, level=level, start=start, end=end, district_code=district_code,
+                                       principal=principal, disease_codes=disease_codes), keys, start, end)
+    wide = _pivot(_rollup_case_counts(session, level=level, start=start, end=end, district_code=district_code,
+                                      principal=principal, disease_codes=disease_codes), keys, start, end)
+    wide = wide[(wide != 0).any(axis=1)]  # series whose every case was reported after `end`
+    return wide if not wide.empty else _pivot([], keys, start, end)
+
+
+def _case_filters(district: Any, disease: Any, *, district_code: str | None, principal: Principal | None,
+                  disease_codes: list[str] | None, institution: Any = None) -> list[Any]:
+    out = []
+    if district_code:
+        out.append(district == district_code)
+    if disease_codes is not None:
+        out.append(disease.in_(disease_codes))
+    if principal is not None:
+        out.append(scope_clause(principal, district, institution))
+    return out
+
+
+def _rollup_case_counts(session: Session, *, level: Level, start: date, end: date, district_code: str | None,
+                        principal: Principal | None, disease_codes: list[str] | None) -> list[Any]:
+    """Onset-day counts from case_daily and, negative, those of the cases not yet reported by `end` (`_pivot`
+    sums them; a series may then be 0 on every day)."""
+    place = CaseDaily.district_code if level == "district" else CaseDaily.region_code
+    known = select(place, CaseDaily.disease_code, CaseDaily.day, cast(func.sum(CaseDaily.n), Integer))
+    if level != "district":
+        known = known.join(Region, and_(Region.code == CaseDaily.region_code, Region.level == "street"))
+    known = known.where(CaseDaily.basis == "onset", CaseDaily.day >= start, CaseDaily.day <= end,
+                        *_case_filters(CaseDaily.district_code, CaseDaily.disease_code, district_code=district_code,
+                                       principal=principal, disease_codes=disease_codes)
+                        ).group_by(place, CaseDaily.disease_code, CaseDaily.day)
+    region: QueryableAttribute[str | None] = CaseReport.district_code if level == "district" else CaseReport.region_code
+    late = select(region, CaseReport.disease_code, CaseReport.onset_date, -func.count())
+    if level != "district":
+        late = late.join(Region, and_(Region.code == CaseReport.region_code, Region.level == "street"))
+    late = late.where(CaseReport.onset_date >= start, CaseReport.onset_date <= end,
+                      CaseReport.report_time >= end_of_day(end),
+                      *_case_filters(CaseReport.district_code, CaseReport.disease_code, district_code=district_code,
+                                     principal=principal, disease_codes=disease_codes)
+                      ).group_by(region, CaseReport.disease_code, CaseReport.onset_date)
+    result: Any = session.execute(union_all(known, late))
+    return [tuple(r) for r in result]
+
+
+def _raw_case_counts(session: Session, *, level: Level, start: date, end: date, district_code: str | None,
+                     principal: Principal | None, disease_codes: list[str] | None) -> list[Any]:
+    """The same counts from the case reports themselves."""
     region: QueryableAttribute[str | None] = CaseReport.district_code if level == "district" else CaseReport.region_code
     stmt = select(region, CaseReport.disease_code, CaseReport.onset_date, func.count())
     if level != "district":
         stmt = stmt.join(Region, and_(Region.code == CaseReport.region_code, Region.level == "street"))
     stmt = stmt.where(CaseReport.onset_date >= start, CaseReport.onset_date <= end,
-                      CaseReport.report_time < end_of_day(end))
-    if district_code:
-        stmt = stmt.where(CaseReport.district_code == district_code)
-    if disease_codes is not None:
-        stmt = stmt.where(CaseReport.disease_code.in_(disease_codes))
-    if principal is not None:
-        stmt = stmt.where(scope_clause(principal, CaseReport.district_code, CaseReport.reporting_institution_id))
+                      CaseReport.report_time < end_of_day(end),
+                      *_case_filters(CaseReport.district_code, CaseReport.disease_code, district_code=district_code,
+                                     principal=principal, disease_codes=disease_codes,
+                                     institution=CaseReport.reporting_institution_id))
     stmt = stmt.group_by(region, CaseReport.disease_code, CaseReport.onset_date)
-    return _pivot([tuple(r) for r in session.execute(stmt)], ["region_code", "disease_code"], start, end)
+    return [tuple(r) for r in session.execute(stmt)]
 
 
 def syndromic_counts(session: Session, *, start: date, end: date, district_code: str | None = None,
@@ -112,17 +164,19 @@ def scan_counts(session: Session, *, disease_code: str, start: date, end: date, 
         .where(Region.level == unit, Region.district_code == district_code).order_by(Region.code)
     ).all()
     if unit == "street":
-        stmt = select(CaseReport.region_code, CaseReport.onset_date, func.count()).group_by(
-            CaseReport.region_code, CaseReport.onset_date)
+        rows: list[Any] = [(region, day, n) for region, _, day, n in _rollup_case_counts(
+            session, level="street", start=start, end=end, district_code=district_code, principal=None,
+            disease_codes=[disease_code])]
     else:
         stmt = (select(Region.code, CaseReport.onset_date, func.count())
                 .join(Region, and_(Region.level == "grid", Region.district_code == district_code,
                                    func.ST_Contains(Region.geom, CaseReport.geom)))
-                .group_by(Region.code, CaseReport.onset_date))
-    stmt = stmt.where(CaseReport.district_code == district_code, CaseReport.disease_code == disease_code,
-                      CaseReport.onset_date >= start, CaseReport.onset_date <= end,
-                      CaseReport.report_time < end_of_day(end))
-    wide = _pivot([tuple(r) for r in session.execute(stmt)], ["location"], start, end)
+                .group_by(Region.code, CaseReport.onset_date)
+                .where(CaseReport.district_code == district_code, CaseReport.disease_code == disease_code,
+                       CaseReport.onset_date >= start, CaseReport.onset_date <= end,
+                       CaseReport.report_time < end_of_day(end)))
+        rows = [tuple(r) for r in session.execute(stmt)]
+    wide = _pivot(rows, ["location"], start, end)
     codes = [code for code, _, _ in locs]
     wide = wide.reindex(codes, fill_value=0)
     coords = np.array([[lon, lat] for _, lon, lat in locs], dtype=float).reshape(-1, 2)

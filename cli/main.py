@@ -14,6 +14,7 @@ from cli.db import db
 from cli.dispatch import dispatch
 from cli.feeds import feeds  # also adds `onemap import feed`
 from cli.imports import import_
+from cli.rollups import rollups
 from cli.security import COMMANDS as SECURITY_COMMANDS
 from cli.seed import seed
 from cli.serve import serve
@@ -37,6 +38,6 @@ def _os_user() -> str:
         return "unknown"
 
 
-for command in (db, seed, import_, serve, worker, simulate, *WARN_COMMANDS, feeds, dispatch, city_standin,
+for command in (db, seed, import_, serve, worker, simulate, *WARN_COMMANDS, feeds, dispatch, city_standin, rollups,
                 *SECURITY_COMMANDS):
     cli.add_command(command)

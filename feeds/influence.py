@@ -174,11 +174,13 @@ def adjust_projection(projection: Projection, result: InfluenceResult) -> Projec
 # ---------------------------------------------------------------- data from the database
 
 def influence_frame(session: Session, *, district_code: str, disease_code: str, start: date, end: date) -> pd.DataFrame:
-    """Daily cases (by onset) of a disease in a district with its weather and school illness absence rate."""
+    """Daily cases (by onset; from the daily rollup, store.rollups) of a disease in a district with its weather
+    and school illness absence rate."""
     days = pd.date_range(start, end, freq="D")
     cases = session.execute(text("""
-        SELECT onset_date AS day, count(*) AS n FROM case_report
-        WHERE district_code = :d AND disease_code = :code AND onset_date BETWEEN :s AND :e GROUP BY onset_date"""),
+        SELECT day, sum(n) AS n FROM case_daily
+        WHERE basis = 'onset' AND district_code = :d AND disease_code = :code AND day BETWEEN :s AND :e
+        GROUP BY day"""),
         {"d": district_code, "code": disease_code, "s": start, "e": end}).all()
     weather = session.execute(text("""
         SELECT day, temp_mean, humidity, rainfall_mm FROM weather_daily

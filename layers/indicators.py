@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from accounts.principal import Principal
 from geo.dates import CST
 from layers.base import Area, LayerFilters, resolve_area, today_cst
-from layers.cases import case_where
+from layers.cases import case_where, rollup_where
 from layers.signals import INACTIVE_STATES, STATE_ZH, signal_where
 
 # Shown on hover next to each QC figure.
@@ -47,9 +47,23 @@ def reported_between(session: Session, principal: Principal, area: Area, filters
 
     With `day_part`, the last day counts only its first `day_part` (a day still in progress, like for like).
     """
-    where, params = case_where(principal, area, filters, since=None, until=None)
     end = _day_start(last) + day_part if day_part is not None else _day_start(last + timedelta(days=1))
-    params.update(start=_day_start(first), end=end)
+    whole_days_until = last if day_part is None else last - timedelta(days=1)
+    rollup = rollup_where(principal, area, filters, basis="report", since=first, until=whole_days_until)
+    if rollup is None:
+        return _reported_raw(session, principal, area, filters, _day_start(first), end)
+    where, params = rollup
+    n = int(session.execute(text(f"SELECT coalesce(sum(d.n), 0) FROM case_daily d WHERE {where}"), params).scalar_one())
+    if day_part is not None:  # the day in progress: its first `day_part` from the case reports
+        n += _reported_raw(session, principal, area, filters, _day_start(last), end)
+    return n
+
+
+def _reported_raw(session: Session, principal: Principal, area: Area, filters: LayerFilters, start: datetime,
+                  end: datetime) -> int:
+    """Counted cases reported from `start` (inclusive) to `end` (exclusive), from the case reports."""
+    where, params = case_where(principal, area, filters, since=None, until=None)
+    params.update(start=start, end=end)
     sql = f"SELECT count(*) FROM case_report c WHERE {where} AND c.report_time >= :start AND c.report_time < :end"
     return int(session.execute(text(sql), params).scalar() or 0)
 
@@ -122,13 +136,24 @@ def qc(session: Session, principal: Principal, filters: LayerFilters) -> dict[st
             "population": pop, "values": values, "definitions": QC_DEFINITIONS}
 
 
+def _onset_counts(principal: Principal, area: Area, filters: LayerFilters, since: date, until: date
+                  ) -> tuple[str, dict[str, Any]]:
+    """A subquery of counted cases by onset day (day, disease_code, n): the daily rollup where it can answer."""
+    rollup = rollup_where(principal, area, filters, basis="onset", since=since, until=until, alias="k")
+    if rollup is not None:
+        where, params = rollup
+        return f"(SELECT k.day, k.disease_code, k.n FROM case_daily k WHERE {where})", params
+    where, params = case_where(principal, area, filters, since=since, until=until)
+    return f"(SELECT c.onset_date AS day, c.disease_code, 1 AS n FROM case_report c WHERE {where})", params
+
+
 def epicurve(session: Session, principal: Principal, filters: LayerFilters, *, top: int = 5) -> dict[str, Any]:
     """Daily counted cases by onset date in the period, split into the `top` diseases and 其他."""
     area = resolve_area(session, principal, filters.region)
     since, until = filters.period()
-    where, params = case_where(principal, area, filters, since=since, until=until)
-    sql = f"""SELECT c.onset_date AS day, c.disease_code, d.name, count(*) AS n
-              FROM case_report c JOIN disease d ON d.code = c.disease_code WHERE {where} GROUP BY 1, 2, 3"""
+    counted, params = _onset_counts(principal, area, filters, since, until)
+    sql = f"""SELECT x.day, x.disease_code, d.name, sum(x.n) AS n
+              FROM {counted} x JOIN disease d ON d.code = x.disease_code GROUP BY 1, 2, 3"""
     rows = list(session.execute(text(sql), params))
     totals: dict[str, int] = {}
     names: dict[str, str] = {}
@@ -155,11 +180,11 @@ def top_diseases(session: Session, principal: Principal, filters: LayerFilters, 
     """The `n` diseases with most counted cases (onset in the period), with rate per 100k where known."""
     area = resolve_area(session, principal, filters.region)
     since, until = filters.period()
-    where, params = case_where(principal, area, filters, since=since, until=until)
+    counted, params = _onset_counts(principal, area, filters, since, until)
     params["n"] = n
-    sql = f"""SELECT c.disease_code, d.name, d.klass, count(*) AS cases
-              FROM case_report c JOIN disease d ON d.code = c.disease_code WHERE {where}
-              GROUP BY 1, 2, 3 ORDER BY cases DESC, c.disease_code LIMIT :n"""
+    sql = f"""SELECT x.disease_code, d.name, d.klass, sum(x.n) AS cases
+              FROM {counted} x JOIN disease d ON d.code = x.disease_code
+              GROUP BY 1, 2, 3 ORDER BY cases DESC, x.disease_code LIMIT :n"""
     pop = area.population
     return [{"code": r.disease_code, "name": r.name, "klass": r.klass, "cases": int(r.cases),
              "rate": round(r.cases * 100000.0 / pop, 2) if pop else None}
