@@ -75,6 +75,7 @@
   /* Map event overlayadd / overlayremove: remember the user's choice in the store. */
   function overlayToggled(e) {
     mapSeen(e);
+    setTimeout(syncCaseTiles, 0);  // after the overlay state below took the change
     if (!e || !e.name || !window.dash_clientside || !window.dash_clientside.set_props) { return; }
     if (!document.getElementById("mon-page")) { return; }
     var shown = e.type === "overlayadd";
@@ -85,15 +86,66 @@
   }
 
   var leafletMap = null;  // the monitor's map, once it moved or a region or overlay was drawn on it
-  function mapSeen(e) { if (e && e.target && e.target.latLngToContainerPoint) { leafletMap = e.target; } }
+  function mapSeen(e) { if (e && e.target && e.target.latLngToContainerPoint) { setMap(e.target); } }
+  function setMap(m) {
+    if (m && m !== leafletMap) { leafletMap = m; syncCaseTiles(); }
+  }
+
+  /* ---- many case points: drawn from vector tiles (/api/v1/tiles/cases, Leaflet.VectorGrid in assets/vendor) ---- */
+  // The server sends {url, overlay, count} instead of the markers when the filters select more points than
+  // markers can carry (dashboard/pages/monitor_layout.py CASE_TILE_THRESHOLD); null brings the markers back.
+  var CASE_TILE_PANE = "mon-case-tiles-pane";
+  var caseTiles = {spec: null, layer: null};
+  var CASE_TILE_STYLE = {radius: 3, weight: 1, color: "#7f0000", fill: true, fillColor: "#e53935", fillOpacity: 0.85};
+
+  function dropCaseTiles() {
+    var map = caseTiles.layer && caseTiles.layer._map;
+    if (map) {
+      map.removeLayer(caseTiles.layer);
+      map.getContainer().setAttribute("data-case-tiles", "off");
+    }
+    caseTiles.layer = null;
+  }
+
+  function casePane(map) {
+    var pane = map.getPane(CASE_TILE_PANE);
+    if (!pane) {
+      pane = map.createPane(CASE_TILE_PANE);
+      pane.style.zIndex = 450;  // above the choropleth (overlay pane 400), below markers and labels (600)
+      pane.style.pointerEvents = "none";  // clicks reach the region underneath (street drill-down)
+    }
+    return CASE_TILE_PANE;
+  }
+
+  /* Show, replace or remove the tile layer to match the spec, the case overlay's switch and the current map. */
+  function syncCaseTiles() {
+    var spec = caseTiles.spec, map = leafletMap;
+    var want = !!(spec && spec.url && map && overlayState[spec.overlay] !== false && L.vectorGrid);
+    var layer = caseTiles.layer;
+    if (layer && (!want || layer._map !== map || layer.onemapUrl !== spec.url)) { dropCaseTiles(); }
+    if (want && caseTiles.layer && caseTiles.layer.onemapUpdated !== spec.updated) {
+      caseTiles.layer.onemapUpdated = spec.updated;  // the cases changed: fetch again (ETag: unchanged tiles 304)
+      caseTiles.layer.redraw();
+    }
+    if (!want || caseTiles.layer) { return; }
+    layer = L.vectorGrid.protobuf(spec.url, {
+      pane: casePane(map), rendererFactory: L.canvas.tile, interactive: false, maxNativeZoom: 22,
+      vectorTileLayerStyles: {cases: CASE_TILE_STYLE}, fetchOptions: {credentials: "same-origin"}
+    });
+    layer.onemapUrl = spec.url;
+    layer.onemapUpdated = spec.updated;
+    layer.on("load", function () { map.getContainer().setAttribute("data-case-tiles", "loaded"); });
+    caseTiles.layer = layer.addTo(map);
+  }
 
   window.onemap.map = {
     regionFeature: function (feature, layer) {  // onEachFeature of the choropleth
       layer.onemapRegion = true;
-      layer.on("add", function () { leafletMap = layer._map; });
+      layer.on("add", function () { setMap(layer._map); });
       bindTooltip(feature, layer);
     },
     leafletMap: function () { return leafletMap; },
+    caseTileLayer: function () { return caseTiles.layer; },  // the Leaflet.VectorGrid layer while tiles are drawn
     overlayShown: function (name) { return overlayState[name] !== false; },  // unswitched overlays keep their default
     mapSeen: mapSeen,
     overlayFeature: function (feature, layer) {  // onEachFeature of area overlays: hover shows, a click drills down
@@ -159,10 +211,17 @@
   // applyLive is added by assets/monitor_live.js (loaded first: assets load in name order)
   window.dash_clientside.onemap_monitor = Object.assign(window.dash_clientside.onemap_monitor || {}, {
     closeEvidence: function () { return true; },
+    /* mon-case-tiles → the vector-tile layer of case points (or none); the mode for tests and the wall. */
+    applyCaseTiles: function (spec) {
+      caseTiles.spec = spec && spec.url ? spec : null;
+      syncCaseTiles();
+      return caseTiles.spec ? "tiles" : "markers";
+    },
     /* The store → every overlay's `checked` (names in the order of the ids passed as State). */
     applyOverlays: function (state) {
       var names = Array.prototype.slice.call(arguments, 1);
       overlayState = Object.assign({}, state || {});
+      setTimeout(syncCaseTiles, 0);
       return names.map(function (name) {
         return Object.prototype.hasOwnProperty.call(overlayState, name) ? overlayState[name]
           : window.dash_clientside.no_update;

@@ -14,6 +14,7 @@ from geo.geojson import FeatureCollection, feature_collection
 from layers.base import Area, Layer, LayerFilters, resolve_area
 from layers.precision import case_point_sql
 from layers.registry import register
+from store import topics
 
 # Report cards that count as cases: suspected cases and carriers are excluded until confirmed.
 COUNTED_TYPES = ("confirmed", "clinical")
@@ -58,30 +59,85 @@ def case_where(principal: Principal, area: Area, filters: LayerFilters, *, since
     return " AND ".join(parts), params
 
 
-def cases_layer(session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
-    """Case points by onset date in the period, newest first (at most `filters.limit`)."""
+# What a case point shows (no personal data): the GeoJSON layer and its vector tiles (layers/tiles.py) share it.
+POINT_PROPERTIES = ("id", "disease_code", "disease_name", "onset_date", "case_type", "outcome", "region_code",
+                    "district_code")
+
+
+def case_points_sql(session: Session, principal: Principal, filters: LayerFilters, *, near: str | None = None
+                    ) -> tuple[str, dict[str, Any]]:
+    """SQL of the case points the layer shows `principal`: one row per case with POINT_PROPERTIES and `point`.
+
+    The point (WGS84) is already as precise as the caller may see it (layers.precision); newest first,
+    at most `filters.limit` rows, within `filters.bbox` when given. `near` (an SQL box, WGS84) keeps only
+    those of the same rows whose recorded point lies in it (the vector tiles pass their tile's
+    envelope): the newest `limit` rows are then told by the onset date and id of the `limit`-th row,
+    so a tile reads the index for its own box rather than every point of the period.
+    """
     area = resolve_area(session, principal, filters.region)
     since, until = filters.period()
-    where, params = case_where(principal, area, filters, since=since, until=until)
-    if filters.bbox:
-        where += " AND c.geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
-        params.update(dict(zip("wsen", filters.bbox, strict=True)))
+    wheres: list[str] = []
+    params: dict[str, Any] = {}
+    for alias in ("c", "k"):
+        where, params = case_where(principal, area, filters, since=since, until=until, alias=alias)
+        if filters.bbox:
+            where += f" AND {alias}.geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
+            params.update(dict(zip("wsen", filters.bbox, strict=True)))
+        wheres.append(f"{where} AND {alias}.geom IS NOT NULL")
     params["limit"] = filters.limit
     point = case_point_sql(principal, "c.geom")
-    sql = f"""SELECT coalesce(json_agg(json_build_object(
-                  'type', 'Feature', 'id', c.id,
-                  'geometry', json_build_object('type', 'Point', 'coordinates',
-                                                json_build_array(round(ST_X({point})::numeric, 6),
-                                                                 round(ST_Y({point})::numeric, 6))),
-                  'properties', json_build_object('id', c.id, 'disease_code', c.disease_code,
-                                                  'disease_name', d.name, 'onset_date', c.onset_date,
-                                                  'case_type', c.case_type, 'outcome', c.outcome,
-                                                  'region_code', c.region_code, 'district_code', c.district_code))
-                  ORDER BY c.onset_date DESC, c.id DESC)::text, '[]')
-              FROM (SELECT * FROM case_report c WHERE {where} AND c.geom IS NOT NULL
-                    ORDER BY c.onset_date DESC, c.id DESC LIMIT :limit) c
+    rows = f"{wheres[0]} ORDER BY c.onset_date DESC, c.id DESC LIMIT :limit"
+    if near is not None:
+        rows = f"""{wheres[0]} AND c.geom && {near} AND (c.onset_date, c.id) >= ALL (
+                       SELECT k.onset_date, k.id FROM case_report k WHERE {wheres[1]}
+                       ORDER BY k.onset_date DESC, k.id DESC OFFSET :limit - 1 LIMIT 1)"""
+    sql = f"""SELECT c.id, c.disease_code, d.name AS disease_name, c.onset_date, c.case_type, c.outcome,
+                     c.region_code, c.district_code, {point} AS point
+              FROM (SELECT * FROM case_report c WHERE {rows}) c
               JOIN disease d ON d.code = c.disease_code"""
+    return sql, params
+
+
+def rollup_where(principal: Principal, area: Area, filters: LayerFilters, *, basis: str, since: date | None,
+                 until: date | None, alias: str = "d") -> tuple[str, dict[str, Any]] | None:
+    """`case_where` for the daily rollup `case_daily <alias>` (store.rollups), counting by `basis` ('onset' or
+    'report' day); None when the rollup cannot answer (institution scope, grid cell or institution area:
+    those count from case_report)."""
+    if principal.role == "institution_user" or area.kind not in ("city", "district", "street"):
+        return None
+    parts = [f"{alias}.basis = :rollup_basis", f"{alias}.case_type IN ('confirmed', 'clinical')"]
+    params: dict[str, Any] = {"rollup_basis": basis}
+    for sql, p in (scope_sql(principal, alias), area_sql(area, alias)):
+        parts.append(sql)
+        params.update(p)
+    if filters.disease:
+        parts.append(f"{alias}.disease_code = ANY(:diseases)")
+        params["diseases"] = list(filters.disease)
+    if since is not None:
+        parts.append(f"{alias}.day >= :since")
+        params["since"] = since
+    if until is not None:
+        parts.append(f"{alias}.day <= :until")
+        params["until"] = until
+    return " AND ".join(parts), params
+
+
+def cases_layer(session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
+    """Case points by onset date in the period, newest first (at most `filters.limit`)."""
+    rows, params = case_points_sql(session, principal, filters)
+    sql = f"""SELECT coalesce(json_agg(json_build_object(
+                  'type', 'Feature', 'id', p.id,
+                  'geometry', json_build_object('type', 'Point', 'coordinates',
+                                                json_build_array(round(ST_X(p.point)::numeric, 6),
+                                                                 round(ST_Y(p.point)::numeric, 6))),
+                  'properties', json_build_object('id', p.id, 'disease_code', p.disease_code,
+                                                  'disease_name', p.disease_name, 'onset_date', p.onset_date,
+                                                  'case_type', p.case_type, 'outcome', p.outcome,
+                                                  'region_code', p.region_code, 'district_code', p.district_code))
+                  ORDER BY p.onset_date DESC, p.id DESC)::text, '[]')
+              FROM ({rows}) p"""
     features = json.loads(session.execute(text(sql), params).scalar_one())
+    since, until = filters.period()
     return feature_collection(features, truncated=len(features) >= filters.limit,
                               since=since.isoformat(), until=until.isoformat())
 
@@ -93,4 +149,5 @@ def cases_updated_at(session: Session, principal: Principal) -> datetime | None:
 
 
 register(Layer("cases", "病例点位", "Point", cases_layer, cases_updated_at,
-               meta={"render": ["cluster", "heat"], "date_basis": "onset_date"}))
+               meta={"render": ["cluster", "heat"], "date_basis": "onset_date"},
+               depends_on=(topics.CASES_BY_ONSET,)))

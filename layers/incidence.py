@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from accounts.principal import Principal
 from geo.geojson import FeatureCollection, feature, feature_collection, parsed
 from layers.base import Area, Layer, LayerFilters, Level, resolve_area
-from layers.cases import case_where
+from layers.cases import case_where, rollup_where
 from layers.registry import register
+from store import topics
 
 COLORS = ("#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000")
 ZERO_COLOR = "#e8edf2"
@@ -59,30 +60,57 @@ def _assign_sql(level: Level) -> str:
     return "r.district_code = c.district_code AND ST_Contains(r.geom, c.geom)"
 
 
-def incidence_rows(session: Session, principal: Principal, filters: LayerFilters) -> tuple[Area, Level, list[dict[str, Any]]]:
-    """One row per polygon: code, name, cases, population, rate per 100k (period total), geometry JSON."""
+def incidence_sql(session: Session, principal: Principal, filters: LayerFilters, *, extra_region_sql: str = ""
+                  ) -> tuple[Area, Level, str, dict[str, Any]]:
+    """SQL of the choropleth's polygons: code, name, population, district_code, label_point, cases, geom (WGS84).
+
+    `extra_region_sql` (e.g. " AND r.geom && …") narrows the polygons further; the vector tiles
+    (layers/tiles.py) pass their tile's envelope. Scope, area, level, diseases and period as the layer.
+    """
     area = resolve_area(session, principal, filters.region)
     level = choropleth_level(area, filters.level)
     since, until = filters.period()
     region_sql, params = _region_where(area, level, principal)
-    case_sql, case_params = case_where(principal, area, filters, since=since, until=until)
+    counted, case_params = _counted_sql(principal, area, filters, level)
     params.update(case_params)
     bbox_sql = ""
     if filters.bbox:
         bbox_sql = " AND ST_Intersects(r.geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326))"
         params.update(dict(zip("wsen", filters.bbox, strict=True)))
-    tolerance = {"district": 0.0008, "street": 0.0002, "grid": 0.0}[level]
     sql = f"""
         WITH polys AS (SELECT r.code, r.name, r.population, r.geom, r.district_code, r.label_point
-                       FROM region r WHERE {region_sql}{bbox_sql}),
-             counted AS (SELECT r.code, count(*) AS cases
-                         FROM polys r JOIN case_report c ON {_assign_sql(level)} AND {case_sql}
-                         GROUP BY r.code)
-        SELECT p.code, p.name, p.population, p.district_code, coalesce(k.cases, 0) AS cases,
+                       FROM region r WHERE {region_sql}{bbox_sql}{extra_region_sql}),
+             counted AS ({counted})
+        SELECT p.code, p.name, p.population, p.district_code, p.label_point, coalesce(k.cases, 0) AS cases, p.geom
+        FROM polys p LEFT JOIN counted k ON k.code = p.code"""
+    return area, level, sql, params
+
+
+def _counted_sql(principal: Principal, area: Area, filters: LayerFilters, level: Level) -> tuple[str, dict[str, Any]]:
+    """SELECT code, cases over `polys r`: summed from the daily rollup for districts and streets, else counted."""
+    since, until = filters.period()
+    rollup = rollup_where(principal, area, filters, basis="onset", since=since, until=until) \
+        if level != "grid" else None
+    if rollup is not None:
+        where, params = rollup
+        column = "d.district_code" if level == "district" else "d.region_code"
+        return f"SELECT r.code, sum(d.n) AS cases FROM polys r JOIN case_daily d ON r.code = {column} AND {where} " \
+               "GROUP BY r.code", params
+    where, params = case_where(principal, area, filters, since=since, until=until)
+    return f"SELECT r.code, count(*) AS cases FROM polys r JOIN case_report c ON {_assign_sql(level)} AND {where} " \
+           "GROUP BY r.code", params
+
+
+def incidence_rows(session: Session, principal: Principal, filters: LayerFilters) -> tuple[Area, Level, list[dict[str, Any]]]:
+    """One row per polygon: code, name, cases, population, rate per 100k (period total), geometry JSON."""
+    area, level, polys, params = incidence_sql(session, principal, filters)
+    tolerance = {"district": 0.0008, "street": 0.0002, "grid": 0.0}[level]
+    sql = f"""
+        SELECT p.code, p.name, p.population, p.district_code, p.cases,
                ST_AsGeoJSON(ST_SimplifyPreserveTopology(p.geom, {tolerance}), 6) AS geometry,
                ST_X(coalesce(p.label_point, ST_PointOnSurface(p.geom))) AS lon,
                ST_Y(coalesce(p.label_point, ST_PointOnSurface(p.geom))) AS lat
-        FROM polys p LEFT JOIN counted k ON k.code = p.code ORDER BY p.code"""
+        FROM ({polys}) p ORDER BY p.code"""
     rows = []
     for r in session.execute(text(sql), params):
         rate = round(r.cases * 100000 / r.population, 3) if r.population else None
@@ -154,4 +182,5 @@ def _updated_at(session: Session, principal: Principal) -> datetime | None:
 
 
 register(Layer("incidence", "发病率分级图（每10万）", "MultiPolygon", incidence_layer, _updated_at,
-               meta={"unit": "per 100,000", "levels": ["district", "street", "grid"]}))
+               meta={"unit": "per 100,000", "levels": ["district", "street", "grid"]},
+               depends_on=(topics.CASES_BY_ONSET,)))

@@ -17,6 +17,7 @@ from dashboard.api import (  # noqa: E402,F401
     live,
     meta,
     signals,
+    tiles,
     warn_settings,  # noqa: E402,F401
 )
 

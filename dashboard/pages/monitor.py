@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from accounts.scope import ScopeError
 from dashboard import markup
 from dashboard.answer_cache import summary_question
+from dashboard.api.tiles import tile_url_template
 from dashboard.auth import current_principal
 from dashboard.extensions import answers, services
 from dashboard.pages import monitor_layout
@@ -20,7 +21,7 @@ from dashboard.pages.monitor_layout import TITLE, layout
 from geo import beijing, dates
 from geo.geojson import feature, feature_collection, point
 from layers import indicators
-from layers.base import LayerError, resolve_area
+from layers.base import LayerError, LayerFilters, resolve_area
 from layers.heat import BLANK_IMAGE
 from layers.registry import get_layer
 from layers.signals import signal_evidence
@@ -53,10 +54,7 @@ def _map_outputs(state: dict[str, Any]) -> tuple[Any, ...]:
         feature(point(f["properties"]["label"][0], f["properties"]["label"][1], ndigits=None),
                 {"name": f["properties"]["name"]})
         for f in choro["features"]])
-    cases = monitor_layout.layer_data("cases", principal, filters)
-    for f in cases["features"]:
-        p = f["properties"]
-        p["tooltip"] = markup.tooltip(None, (p["disease_name"], f"发病 {p['onset_date']}"))
+    cases, case_tiles = _case_points(monitor_layout.layer_data("cases", principal, filters), filters, stamps["cases"])
     signals = monitor_layout.layer_data("signals", principal, filters)
     clusters = monitor_layout.layer_data("clusters", principal, filters)
     for fc in (signals, clusters):
@@ -67,7 +65,25 @@ def _map_outputs(state: dict[str, Any]) -> tuple[Any, ...]:
     viewport = {"bounds": bounds, "transition": "flyToBounds", "options": {"duration": 0.6}} if bounds else no_update
     period = f"{filters.period()[0]} 至 {filters.period()[1]} · {area.name}"
     return (choro, labels, view.legend(choro), cases, signals, clusters, viewport, view.crumbs(area.trail), period,
-            {"at": beijing.iso(dates.now_utc()), "updated": stamps})
+            {"at": beijing.iso(dates.now_utc()), "updated": stamps}, case_tiles)
+
+
+def _case_points(cases: dict[str, Any], filters: LayerFilters, updated: str | None
+                 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The case markers, or (above CASE_TILE_THRESHOLD points) none and the vector-tile layer that draws them.
+
+    `updated` (when the caller's cases last changed) tells the page to fetch its tiles again: they revalidate
+    with their ETag, so only changed tiles come back.
+    """
+    count = len(cases["features"])
+    if count > monitor_layout.CASE_TILE_THRESHOLD:
+        empty = {**cases, "features": []}
+        return empty, {"url": tile_url_template("cases", filters), "overlay": monitor_layout.CASE_OVERLAY,
+                       "count": count, "updated": updated}
+    for f in cases["features"]:
+        p = f["properties"]
+        p["tooltip"] = markup.tooltip(None, (p["disease_name"], f"发病 {p['onset_date']}"))
+    return cases, None
 
 
 def _panel_outputs(state: dict[str, Any], dark: bool) -> tuple[Any, ...]:
@@ -228,7 +244,7 @@ def _register_map(dash_app: Dash) -> None:
         Output("mon-choropleth", "data"), Output("mon-labels", "data"), Output("mon-legend", "children"),
         Output("mon-cases", "data"), Output("mon-signals", "data"),
         Output("mon-clusters", "data"), Output("mon-map", "viewport"), Output("mon-crumbs", "children"),
-        Output("mon-period", "children"), Output("mon-sync", "data"),
+        Output("mon-period", "children"), Output("mon-sync", "data"), Output("mon-case-tiles", "data"),
         Input("mon-state", "data"), Input("mon-refresh", "data"), Input("mon-poll", "n_intervals"))
     def update_map(state: dict[str, Any], _refresh: Any, _poll: Any) -> tuple[Any, ...]:
         try:
@@ -326,5 +342,8 @@ def _register_clientside(dash_app: Dash) -> None:
     dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "scaleFigure"),
                                  Output("mon-epicurve", "figure"), Input("mon-epicurve-data", "data"),
                                  State("mon-page", "className"))
+    # Case points from vector tiles when there are many (assets/monitor_map.js adds the Leaflet.VectorGrid layer).
+    dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "applyCaseTiles"),
+                                 Output("mon-case-mode", "children"), Input("mon-case-tiles", "data"))
     dash_app.clientside_callback(ClientsideFunction("onemap_monitor", "markSynced"),
                                  Output("mon-ages", "className"), Input("mon-sync", "data"), prevent_initial_call=True)

@@ -37,6 +37,10 @@ DEFAULT_DAYS = 28
 PLAY_MS = 1200
 HEAT_OVERLAY = "病例热力"  # computed (kernel density, layers/heat.py) only while this overlay is checked
 HEAT_PANE = "mon-heat-pane"
+CASE_OVERLAY = "病例点位（聚合）"
+# More case points than this for the current filters: the map draws them from vector tiles (/api/v1/tiles/cases,
+# assets/monitor_map.js) instead of sending every point to the browser as a clustered marker.
+CASE_TILE_THRESHOLD = 3000
 SHANGHAI_BOUNDS = [[30.68, 120.85], [31.88, 122.01]]
 
 
@@ -132,7 +136,7 @@ def monitor_map(principal: Principal, wall: bool, state: dict[str, Any]) -> Any:
         dl.Overlay(dl.GeoJSON(id="mon-cases", data=None, cluster=True, zoomToBoundsOnClick=True,
                               pointToLayer=_fn("casePoint"), clusterToLayer=_fn("clusterPoint"),
                               superClusterOptions={"radius": 60, "maxZoom": 15}),
-                   name="病例点位（聚合）", checked=True, id="mon-ov-cases"),
+                   name=CASE_OVERLAY, checked=True, id="mon-ov-cases"),
         # Its own pane above the choropleth (overlay pane 400), below markers and labels (600).
         dl.Overlay(dl.Pane(dl.ImageOverlay(id="mon-heat", url=BLANK_IMAGE, bounds=SHANGHAI_BOUNDS, opacity=0.9,
                                            interactive=False), name=HEAT_PANE, style={"zIndex": 450}),
@@ -218,6 +222,9 @@ def layout(query: dict[str, str]) -> Any:
         dcc.Store(id="mon-live", data=None),
         dcc.Store(id="mon-refresh", data=0),
         dcc.Store(id="mon-sync", data=None),
+        # {url, overlay, count} while case points come as vector tiles, else None (see CASE_TILE_THRESHOLD)
+        dcc.Store(id="mon-case-tiles", data=None),
+        html.Span(id="mon-case-mode", hidden=True),
         dcc.Store(id="mon-epicurve-data", data=None),
         dcc.Interval(id="mon-tick", interval=PLAY_MS, disabled=True),
         dcc.Interval(id="mon-poll", interval=60_000),
