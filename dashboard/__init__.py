@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from dashboard.briefing_docx import bp as briefing_docx_bp
     from dashboard.errors import register_error_handlers
     from dashboard.health import bp as health_bp
+    from dashboard.ogc import bp as ogc_bp
     from dashboard.reports import bp as reports_bp
     from dashboard.request_limits import install_body_limits
     from dashboard.security_headers import install_security
@@ -36,7 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     register_error_handlers(app)
     install_body_limits(app, settings.max_body_bytes)  # first hook: before anything reads a body
-    for blueprint in (health_bp, api_bp, reports_bp, briefing_docx_bp):
+    for blueprint in (health_bp, api_bp, ogc_bp, reports_bp, briefing_docx_bp):
         app.register_blueprint(blueprint)
     from dashboard.basemap import install_basemap
 

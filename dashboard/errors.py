@@ -84,7 +84,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith(("/api/", "/ogc/")) and request.path != "/ogc":
             return exc
         code = exc.code or 500
         allow = getattr(exc, "valid_methods", None)  # 405: say which methods the path has

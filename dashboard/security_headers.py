@@ -24,7 +24,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_COOKIE = "_csrf_token"  # read by dash-renderer, sent back as X-CSRFToken
 CSRF_HEADER = "X-CSRFToken"
 PUBLIC_PREFIXES = ("/login", "/logout", "/healthz", "/assets/", "/_dash-component-suites/", "/_favicon.ico",
-                   "/favicon.ico", "/api/")
+                   "/favicon.ico", "/api/", "/ogc/")  # /api/ and /ogc/ views answer 401 themselves
 DASH_XHR_PREFIXES = ("/_dash-", "/_reload-hash")
 TILE_PREFIXES = ("/basemap/",)  # map tiles: 401 when not logged in, not a redirect
 # Static files (no personal data) may be cached; everything else is sent with Cache-Control: no-store.

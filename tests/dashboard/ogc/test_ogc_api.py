@@ -1,0 +1,126 @@
+"""/ogc refusals (401, 400 naming the parameter, 404), scope, audit of case reads, and paging from one computation."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from layers import registry
+from tests.factories.layer_world import LayerWorld
+
+JAN = "datetime=2026-01-01/2026-01-31"
+
+
+def _get(client: Any, token: str | None, url: str) -> Any:
+    return client.get(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+
+
+@pytest.mark.parametrize("path", ["/ogc", "/ogc/", "/ogc/conformance", "/ogc/api", "/ogc/collections",
+                                  "/ogc/collections/cases", "/ogc/collections/cases/items",
+                                  "/ogc/collections/cases/items/1"])
+def test_unauthenticated_is_401_json(client: Any, path: str) -> None:
+    resp = client.get(path)
+    assert resp.status_code == 401, (path, resp.status_code)
+    assert resp.get_json()["error"]["code"] == "auth.required"
+    assert "Content-Security-Policy" in resp.headers and resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("query, field, code", [
+    ("bbox=100,10,101", "bbox", "ogc.bbox_invalid"),
+    ("bbox=100,10,101,abc", "bbox", "ogc.bbox_invalid"),
+    ("bbox=100,11,101,10", "bbox", "ogc.bbox_invalid"),
+    ("bbox=100,10,200,11", "bbox", "ogc.bbox_invalid"),
+    ("limit=0", "limit", "ogc.limit_invalid"),
+    ("limit=10001", "limit", "ogc.limit_invalid"),
+    ("limit=-5", "limit", "ogc.limit_invalid"),
+    ("offset=x", "offset", "ogc.offset_invalid"),
+    ("datetime=2026-13-01", "datetime", "ogc.datetime_invalid"),
+    ("datetime=yesterday", "datetime", "ogc.datetime_invalid"),
+    ("datetime=2026-01-01/2026-01-02/2026-01-03", "datetime", "ogc.datetime_invalid"),
+    ("datetime=1800-01-01", "datetime", "invalid.date_range"),
+    ("datetime=0001-01-01T00:00:00-23:59", "datetime", "invalid.date_range"),
+    ("datetime=2020-01-01/2026-01-31", "datetime", "ogc.datetime_invalid"),  # longer than 3 years
+    ("datetime=2026-01-31/2026-01-01", "datetime", "ogc.datetime_invalid"),
+    ("crs=EPSG:3857", "crs", "ogc.crs_unsupported"),
+    ("f=html", "f", "ogc.format_unsupported"),
+    ("frobnicate=1", "frobnicate", "ogc.parameter_unknown"),
+    ("district_code=abc", "district_code", "filter.invalid"),
+])
+def test_bad_parameters_are_400_naming_the_field(client: Any, lw: LayerWorld, query: str, field: str,
+                                                 code: str) -> None:
+    resp = _get(client, lw.users["district_analyst@X"][1], f"/ogc/collections/cases/items?{query}")
+    assert resp.status_code == 400, (query, resp.status_code, resp.get_data(as_text=True)[:300])
+    err = resp.get_json()["error"]
+    assert (err["field"], err["code"]) == (field, code), err
+    assert err["message"] and err["message_zh"]
+
+
+@pytest.mark.parametrize("path, field", [("/ogc/collections/nope", "collectionId"),
+                                         ("/ogc/collections/nope/items", "collectionId"),
+                                         ("/ogc/collections/cases/items/999999999999", "featureId")])
+def test_unknown_collection_or_feature_is_404(client: Any, lw: LayerWorld, path: str, field: str) -> None:
+    resp = _get(client, lw.users["district_analyst@X"][1], path)
+    assert resp.status_code == 404
+    assert resp.get_json()["error"]["field"] == field
+
+
+def test_unknown_ogc_path_is_404_json(client: Any, lw: LayerWorld) -> None:
+    resp = _get(client, lw.users["district_analyst@X"][1], "/ogc/nope/deeper")
+    assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "http.404"
+
+
+def test_content_types(client: Any, lw: LayerWorld) -> None:
+    token = lw.users["district_analyst@X"][1]
+    assert _get(client, token, "/ogc?f=json").mimetype == "application/json"
+    assert _get(client, token, "/ogc/collections").mimetype == "application/json"
+    assert _get(client, token, f"/ogc/collections/teams/items?f=json&{JAN}").mimetype == "application/geo+json"
+
+
+def test_district_user_cannot_read_another_district(client: Any, lw: LayerWorld) -> None:
+    token = lw.users["district_analyst@Y"][1]
+    refused = _get(client, token, f"/ogc/collections/cases/items?{JAN}&district_code={lw.x.code}")
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "scope.forbidden"
+    own = _get(client, token, f"/ogc/collections/cases/items?{JAN}&bbox=99,9,104,12")
+    assert own.status_code == 200
+    ids = {str(f["id"]) for f in own.get_json()["features"]}
+    assert ids == {str(i) for i in lw.y.case_points} and lw.x.marker not in own.get_data(as_text=True)
+    x_case = next(iter(lw.x.case_points))
+    assert _get(client, token, f"/ogc/collections/cases/items/{x_case}").status_code == 404
+    extent = _get(client, token, "/ogc/collections/cases").get_json()["extent"]["spatial"]["bbox"]
+    assert extent == [[lw.y.x0, 10.0, lw.y.x0 + 1, 11.0]]
+
+
+def test_case_reads_are_audited(client: Any, services: Any, lw: LayerWorld) -> None:
+    with services.engine.connect() as conn:
+        before = conn.execute(text("SELECT coalesce(max(id), 0) FROM audit_log")).scalar_one()
+    token = lw.users["district_analyst@X"][1]
+    assert _get(client, token, f"/ogc/collections/cases/items?{JAN}&bbox=100,10,100.5,10.5").status_code == 200
+    assert _get(client, token, f"/ogc/collections/teams/items?{JAN}").status_code == 200  # not case data
+    with services.engine.connect() as conn:
+        rows = conn.execute(text("SELECT object_id, detail FROM audit_log WHERE id > :b AND action = 'case.read'"),
+                            {"b": before}).all()
+    assert [r.object_id for r in rows] == ["cases"]
+    assert rows[0].detail["filters"]["bbox"] == [100, 10, 100.5, 10.5] and rows[0].detail["via"] == "ogc"
+
+
+def test_pages_cut_from_one_computation(client: Any, lw: LayerWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Walking the pages computes the layer once (then the answer cache and the parsed index serve it)."""
+    layer = registry.get_layer("cases")
+    assert layer is not None
+    calls = []
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return layer.query(*args)
+
+    monkeypatch.setitem(registry._LAYERS, "cases", dataclasses.replace(layer, query=counted))
+    token = lw.users["district_commander@X"][1]
+    url: str | None = "/ogc/collections/cases/items?datetime=2026-01-02/2026-01-30&limit=1"
+    pages = 0
+    while url:
+        body = _get(client, token, url).get_json()
+        pages += 1
+        url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+    assert pages == 6 and len(calls) == 1
