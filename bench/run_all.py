@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load.stack import bench_keys, seed_template, start_cluster
-from tests.chaos.support import ROOT
+from tests.system.chaos.support import ROOT
 
 PY = sys.executable
 
@@ -72,6 +72,10 @@ BENCHES = [
     Bench("5m", "Choropleth and layer queries with 5 million case reports",
           ["-m", "bench.bench_5m", "--rows", "5000000"], ["-m", "bench.bench_5m", "--rows", "800000", "--repeat", "5"],
           1500),
+    Bench("tiles", "Vector tiles of the demo district (z 11-15)",
+          ["-m", "bench.bench_tiles"], ["-m", "bench.bench_tiles", "--days", "28", "--repeat", "1"], 900),
+    Bench("ogc-tipg", "Our vector tiles and OGC API items side by side with tipg on the same tables",
+          ["-m", "bench.bench_ogc_tipg"], ["-m", "bench.bench_ogc_tipg", "--pages", "20", "--tiles-per-zoom", "8"], 1200),
     Bench("cusum-r", "CUSUM per 3-year series against R's surveillance::algo.cusum",
           ["-m", "bench.bench_cusum_vs_r"], ["-m", "bench.bench_cusum_vs_r", "--repeat", "200"], 600),
     Bench("scorecard", "Detection scorecard: every model and the fused events on simulated outbreaks",
