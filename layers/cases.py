@@ -43,13 +43,20 @@ def area_sql(area: Area, alias: str = "c") -> tuple[str, dict[str, Any]]:
 def case_where(principal: Principal, area: Area, filters: LayerFilters, *, since: date | None, until: date | None,
                alias: str = "c", date_column: str = "onset_date") -> tuple[str, dict[str, Any]]:
     """The WHERE clause (for `case_report <alias>`) of counted cases in scope, area, diseases and period."""
-    parts, params = [f"{alias}.case_type IN ('confirmed', 'clinical')"], {}
+    return _counted_where([], {}, principal, area, filters, (since, until), alias, date_column)
+
+
+def _counted_where(parts: list[str], params: dict[str, Any], principal: Principal, area: Area, filters: LayerFilters,
+                   period: tuple[date | None, date | None], alias: str, date_column: str) -> tuple[str, dict[str, Any]]:
+    """`parts` AND counted case types, scope, area, diseases and `period` on `<alias>.<date_column>`."""
+    parts = [*parts, f"{alias}.case_type IN ('confirmed', 'clinical')"]
     for sql, p in (scope_sql(principal, alias), area_sql(area, alias)):
         parts.append(sql)
         params.update(p)
     if filters.disease:
         parts.append(f"{alias}.disease_code = ANY(:diseases)")
         params["diseases"] = list(filters.disease)
+    since, until = period
     if since is not None:
         parts.append(f"{alias}.{date_column} >= :since")
         params["since"] = since
@@ -105,21 +112,8 @@ def rollup_where(principal: Principal, area: Area, filters: LayerFilters, *, bas
     those count from case_report)."""
     if principal.role == "institution_user" or area.kind not in ("city", "district", "street"):
         return None
-    parts = [f"{alias}.basis = :rollup_basis", f"{alias}.case_type IN ('confirmed', 'clinical')"]
-    params: dict[str, Any] = {"rollup_basis": basis}
-    for sql, p in (scope_sql(principal, alias), area_sql(area, alias)):
-        parts.append(sql)
-        params.update(p)
-    if filters.disease:
-        parts.append(f"{alias}.disease_code = ANY(:diseases)")
-        params["diseases"] = list(filters.disease)
-    if since is not None:
-        parts.append(f"{alias}.day >= :since")
-        params["since"] = since
-    if until is not None:
-        parts.append(f"{alias}.day <= :until")
-        params["until"] = until
-    return " AND ".join(parts), params
+    return _counted_where([f"{alias}.basis = :rollup_basis"], {"rollup_basis": basis}, principal, area, filters,
+                          (since, until), alias, "day")
 
 
 def cases_layer(session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
