@@ -223,6 +223,12 @@ def summary(b: dict[str, Bench]) -> list[str]:
         row(f"Layer / choropleth queries at {m['growth']['rows_after'] / 1e6:.1f} M case reports",
             "; ".join(f"{k.split(',')[0]} p95 {v['p95']:.0f} ms" for k, v in m["after"].items()),
             "p95 ≤ 300 ms (one client)", worst <= 300)
+    og = b["ogc-tipg"].result if "ogc-tipg" in b else {}
+    for r in og.get("rows", []):
+        row(f"{r['what']} vs tipg ({og['clients']} clients, {og.get('days', '?')} days)",
+            f"ours p95 {r['ours_first']['p95_ms']:.0f} ms first ask / {r['ours_cached']['p95_ms']:.0f} ms cached; "
+            f"tipg p95 {r['tipg']['p95_ms']:.0f} ms; ratio {r['ratio_p95_first']:g} / {r['ratio_p95_cached']:g}",
+            "p95 no slower than tipg", r["ratio_p95_first"] <= 1)
     cr = b["cusum-r"].result
     if cr:
         r = cr.get("r")
