@@ -96,7 +96,8 @@
   // markers can carry (dashboard/pages/monitor_layout.py CASE_TILE_THRESHOLD); null brings the markers back.
   var CASE_TILE_PANE = "mon-case-tiles-pane";
   var caseTiles = {spec: null, layer: null};
-  var CASE_TILE_STYLE = {radius: 3, weight: 1, color: "#7f0000", fill: true, fillColor: "#e53935", fillOpacity: 0.85};
+  // small, translucent, no outline: a year of a district's cases (thousands) must not hide the choropleth beneath
+  var CASE_TILE_STYLE = {radius: 2, weight: 0, stroke: false, fill: true, fillColor: "#6d0000", fillOpacity: 0.5};
 
   function dropCaseTiles() {
     var map = caseTiles.layer && caseTiles.layer._map;
