@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 import requests
 from sqlalchemy import create_engine, text
 
-from bench.load.stack import DISTRICT, bench_database, make_tokens, start_gunicorn
+from bench.load.stack import DISTRICT, bench_database, make_tokens, start_gunicorn, wait_until_up
 from tests.system.chaos.support import ROOT, free_port, stop
 
 TIPG_VERSION = "1.6.1"
@@ -67,18 +67,7 @@ def tipg_server(database_url: str) -> Iterator[str]:
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"tipg exited with {proc.returncode}")
-            try:
-                if requests.get(base + "/collections", timeout=3).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("tipg did not come up")
-            time.sleep(0.5)
+        wait_until_up(proc, base + "/collections", "tipg", 120)
         yield base
     finally:
         stop(proc)

@@ -164,18 +164,23 @@ def start_gunicorn(settings: Any, port: int, *, workers: int, threads: int, conn
          "--threads", str(threads), "--worker-connections", str(connections), "--worker-class", "gthread",
          "--timeout", "120", "--graceful-timeout", "10", "--backlog", "2048", "wsgi:app"],
         cwd=ROOT, env=service_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
+    return wait_until_up(proc, f"http://127.0.0.1:{port}/healthz", "gunicorn", 180)
+
+
+def wait_until_up(proc: subprocess.Popen[bytes], url: str, name: str, seconds: float) -> subprocess.Popen[bytes]:
+    """`proc` once `url` answers 200 (connection refused while it starts); killed and RuntimeError after `seconds`."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+            raise RuntimeError(f"{name} exited with {proc.returncode}")
         try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=3).status_code == 200:
+            if requests.get(url, timeout=3).status_code == 200:
                 return proc
         except requests.RequestException:
-            pass
+            pass  # not listening yet
         time.sleep(0.5)
     proc.kill()
-    raise RuntimeError("gunicorn did not come up")
+    raise RuntimeError(f"{name} did not come up")
 
 
 def write_tokens(tokens: list[str], path: Path) -> None:
