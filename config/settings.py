@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     district_signing_key: SecretStr = SecretStr("")
     city_public_key: str = ""
     city_callback_url: str = ""
+    # Where district data goes up to the city platform (issue 19): the exchange batch endpoint.
+    city_exchange_url: str = ""
+    # Whose SM2 key the envelopes are sealed for (the city's public key is `city_public_key`).
+    city_key_id: str = "city"
+    # An exchanged record counts as timely when delivered within this many hours of its business event.
+    exchange_deadline_hours: float = Field(default=3.0, gt=0, le=72)
     city_origin: str = ""
     basemap_url: str = ""
     basemap_attribution: str = ""

@@ -24,6 +24,7 @@ from dispatch.models import CallbackPayload
 log = logging.getLogger(__name__)
 CALLBACK_PATH = "/callbacks"
 TASKS_PATH = "/api/v1/dispatch/tasks"
+Route = Callable[[dict[str, str], str, bytes], tuple[int, dict[str, Any]]]
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
@@ -59,6 +60,9 @@ class CityStandin:
     port: int = 0
     # While True the callback endpoint answers 503 (the city platform is "down" but reachable).
     failing: bool = False
+    # More signed POST endpoints: path → handler(headers, path with query, body) → (status, JSON answer),
+    # e.g. the exchange receiver (exchange.standin) at /exchange/v1/batches.
+    routes: dict[str, Route] = field(default_factory=dict)
     callbacks: list[Received] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     _by_key: dict[str, Received] = field(default_factory=dict)
@@ -124,15 +128,13 @@ class CityStandin:
                 received = [{"idempotency_key": r.idempotency_key, "times_received": r.times_received,
                              "payload": r.payload} for r in self.callbacks]
             return _answer(start_response, 200, {"callbacks": received, "rejected": list(self.rejected)})
-        if path != CALLBACK_PATH or method != "POST":
+        if method != "POST" or (path != CALLBACK_PATH and path not in self.routes):
             return _answer(start_response, 404, {"error": "not found"})
         if self.failing:
             return _answer(start_response, 503, {"error": "city platform unavailable"})
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        query = environ.get("QUERY_STRING", "")
-        headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}
-        headers = {k.replace("X-Onemap-", "X-OneMap-"): v for k, v in headers.items()}
+        headers, query, body = _read(environ)
+        if path in self.routes:
+            return _answer(start_response, *self.routes[path](headers, path + (f"?{query}" if query else ""), body))
         try:
             key_id = verify_request(headers=headers, method=method, path=path + (f"?{query}" if query else ""),
                                     body=body, lookup_public_key=self._lookup, nonce_store=self._spend_nonce)
@@ -185,6 +187,14 @@ class CityStandin:
         """Payloads received for one city task, in arrival order."""
         with self._lock:
             return [r.payload for r in self.callbacks if r.payload.get("city_task_id") == city_task_id]
+
+
+def _read(environ: dict[str, Any]) -> tuple[dict[str, str], str, bytes]:
+    """The request's headers (as signed: X-OneMap-…), query string and body."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}
+    return {k.replace("X-Onemap-", "X-OneMap-"): v for k, v in headers.items()}, environ.get("QUERY_STRING", ""), body
 
 
 def _answer(start_response: Callable[..., Any], status: int, body: dict[str, Any]) -> list[bytes]:

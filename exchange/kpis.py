@@ -1,0 +1,88 @@
+"""Exchange KPIs from the outbox ledger (task list item 8.2: success ≥ 90%, timeliness ≥ 80%, conformance ≥ 70%).
+
+Per day (the day the record was queued, China Standard Time), direction and record type:
+- success: records the city accepted (or already held) / records the city answered;
+- timeliness: delivered within the deadline after the business event / delivered;
+- conformance: passed the city's schema check on the first answer / answered;
+plus what is still waiting and the age of the oldest waiting record, so a peer that stopped
+answering shows as a stale exchange rather than as silence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+GOALS = {"success": 0.90, "timeliness": 0.80, "conformance": 0.70}
+
+_DAILY = text("""
+SELECT (enqueued_at AT TIME ZONE INTERVAL '+08:00')::date AS day, record_type,
+       count(*) FILTER (WHERE status IN ('delivered', 'refused')) AS answered,
+       count(*) FILTER (WHERE status = 'delivered') AS delivered,
+       count(*) FILTER (WHERE status = 'refused') AS refused,
+       count(*) FILTER (WHERE status = 'delivered' AND answered_at - business_at <= :deadline) AS timely,
+       count(*) FILTER (WHERE conformant) AS conformant,
+       count(*) FILTER (WHERE conformant IS NOT NULL) AS judged,
+       count(*) FILTER (WHERE status = 'pending') AS pending,
+       count(*) FILTER (WHERE status = 'superseded') AS superseded
+FROM exchange_outbox
+WHERE enqueued_at >= :since AND enqueued_at < :until
+GROUP BY 1, 2 ORDER BY 1, 2
+""")
+_WAITING = text("""
+SELECT count(*) AS pending, min(enqueued_at) AS oldest,
+       (SELECT max(answered_at) FROM exchange_outbox WHERE status = 'delivered') AS last_delivered
+FROM exchange_outbox WHERE status = 'pending'
+""")
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    day: date
+    direction: str
+    record_type: str
+    answered: int
+    delivered: int
+    refused: int
+    timely: int
+    conformant: int
+    judged: int
+    pending: int
+    superseded: int
+
+    def rates(self) -> dict[str, float | None]:
+        return {"success": _ratio(self.delivered, self.answered), "timeliness": _ratio(self.timely, self.delivered),
+                "conformance": _ratio(self.conformant, self.judged)}
+
+    def as_json(self) -> dict[str, Any]:
+        return {**{k: v for k, v in self.__dict__.items() if k != "day"}, "day": self.day.isoformat(),
+                "rates": self.rates()}
+
+
+def daily(session: Session, *, since: datetime, until: datetime, deadline: timedelta) -> list[DayFigures]:
+    """Upward exchange figures per day and record type for records queued in [since, until)."""
+    rows = session.execute(_DAILY, {"since": since, "until": until, "deadline": deadline}).mappings()
+    return [DayFigures(direction="up", **dict(r)) for r in rows]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    pending: int
+    oldest: datetime | None
+    last_delivered: datetime | None
+
+    def stale(self, now: datetime, deadline: timedelta) -> bool:
+        """Records have waited longer than the deadline: the peer is not taking them."""
+        return self.oldest is not None and now - self.oldest > deadline
+
+
+def waiting(session: Session) -> Waiting:
+    row = session.execute(_WAITING).mappings().one()
+    return Waiting(**dict(row))
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
