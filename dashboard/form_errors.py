@@ -47,6 +47,8 @@ _VALUE_ZH: dict[str, str] = {
     "give incident_id or both lon and lat": "请先选择事件，或在地图上点选位置",
     "team_ids must not repeat": "出动队伍不能重复",
     "window_end is before window_start": "结束时间早于开始时间",
+    "until is before since": "结束日期早于开始日期",
+    "the period is longer than 366 days": "统计时段不能超过 366 天",
 }
 FALLBACK_ZH = "输入不合法"
 

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.dates import CST
+
 GOALS = {"success": 0.90, "timeliness": 0.80, "conformance": 0.70}
 
 _DAILY = text("""
@@ -86,3 +88,19 @@ def waiting(session: Session) -> Waiting:
 
 def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def summary(session: Session, *, since: date, until: date, deadline: timedelta, now: datetime) -> dict[str, Any]:
+    """The KPI answer for the days [since, until] (Beijing dates): per day, totals, what waits, staleness."""
+    start = datetime.combine(since, datetime.min.time(), CST)
+    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), CST)
+    days = daily(session, since=start, until=end, deadline=deadline)
+    wait = waiting(session)
+    total = DayFigures(since, "up", "*", *(sum(getattr(d, f) for d in days) for f in _COUNTS))
+    return {"since": since, "until": until, "deadline_hours": deadline.total_seconds() / 3600, "goals": GOALS,
+            "totals": total.rates(), "days": [d.as_json() for d in days],
+            "waiting": {"pending": wait.pending, "oldest": wait.oldest, "last_delivered": wait.last_delivered},
+            "stale": wait.stale(now, deadline)}
+
+
+_COUNTS = ("answered", "delivered", "refused", "timely", "conformant", "judged", "pending", "superseded")

@@ -9,6 +9,7 @@ from dashboard.api import (  # noqa: E402,F401
     dispatch,
     docs,
     embed,
+    exchange,
     feeds,
     forecast,
     identity,
