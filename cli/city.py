@@ -18,6 +18,7 @@ from cli.textfile import read_utf8
 from config import Settings
 from dispatch.outbox import district_key_id
 from dispatch.standin import CityStandin
+from exchange.standin import EXCHANGE_PATH, ExchangeReceiver
 from geo.geojson import point
 from security.sm2 import public_key_from_private
 
@@ -35,17 +36,19 @@ def start_city_standin(settings: Settings, *, city_private_key_hex: str, distric
                        city_key_id: str = CITY_KEY_ID, host: str = "127.0.0.1", port: int = 0) -> CityStandin:
     """Start the stand-in in a background thread; its callback URL is `standin.callback_url`.
 
+    It also takes the district's exchange batches at `standin.url + EXCHANGE_PATH` (CITY_EXCHANGE_URL).
     The district must be configured with CITY_CALLBACK_URL = that URL, and the city's public key must be
     registered as api_client `city_key_id` (the demo seed does this for "city-platform").
     """
     district_key = settings.district_signing_key.get_secret_value()
     if not district_key:
         raise click.ClickException("DISTRICT_SIGNING_KEY is not configured")
+    district_public, key_id = public_key_from_private(district_key), district_key_id(settings.district_code)
+    receiver = ExchangeReceiver(city_private_key_hex=city_private_key_hex, district_keys={key_id: district_public})
     return CityStandin(
-        city_private_key_hex=city_private_key_hex, city_key_id=city_key_id,
-        district_public_key_hex=public_key_from_private(district_key),
-        district_key_id=district_key_id(settings.district_code), district_base_url=district_url,
-        host=host, port=port,
+        city_private_key_hex=city_private_key_hex, city_key_id=city_key_id, district_public_key_hex=district_public,
+        district_key_id=key_id, district_base_url=district_url, host=host, port=port,
+        routes={EXCHANGE_PATH: receiver.handle},
     ).start()
 
 
@@ -84,7 +87,8 @@ def city_standin(ctx: CliContext, host: str, port: int, district_url: str, key_f
         raise click.ClickException(f"{key_file} not found; run `onemap seed --demo` or pass --key-file")
     standin = start_city_standin(ctx.settings, city_private_key_hex=read_utf8(key_file).strip(),
                                  district_url=district_url, city_key_id=key_id, host=host, port=port)
-    click.echo(f"city stand-in on {standin.url}; set CITY_CALLBACK_URL={standin.callback_url}")
+    click.echo(f"city stand-in on {standin.url}; set CITY_CALLBACK_URL={standin.callback_url} "
+               f"CITY_EXCHANGE_URL={standin.url}{EXCHANGE_PATH}")
     for status, body in issue_demo_tasks(standin, count=issue):
         click.echo(f"issued: {status} {body.get('task', {}).get('id', body)}")
     standin.serve_forever()

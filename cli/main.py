@@ -12,6 +12,7 @@ from cli.city import city_standin
 from cli.context import CliContext
 from cli.db import db
 from cli.dispatch import dispatch
+from cli.exchange import exchange
 from cli.feeds import feeds  # also adds `onemap import feed`
 from cli.imports import import_
 from cli.rollups import rollups
@@ -38,6 +39,6 @@ def _os_user() -> str:
         return "unknown"
 
 
-for command in (db, seed, import_, serve, worker, simulate, *WARN_COMMANDS, feeds, dispatch, city_standin, rollups,
+for command in (db, seed, import_, serve, worker, simulate, *WARN_COMMANDS, feeds, dispatch, exchange, city_standin, rollups,
                 *SECURITY_COMMANDS):
     cli.add_command(command)

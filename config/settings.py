@@ -43,8 +43,9 @@ class Settings(BaseSettings):
     city_callback_url: str = ""
     # Where district data goes up to the city platform (issue 19): the exchange batch endpoint.
     city_exchange_url: str = ""
-    # Whose SM2 key the envelopes are sealed for (the city's public key is `city_public_key`).
-    city_key_id: str = "city"
+    # The city platform's registered api_client: its SM2 key verifies the city's requests and, unless
+    # `city_public_key` is set, is the key exchange envelopes are sealed for.
+    city_key_id: str = "city-platform"
     # An exchanged record counts as timely when delivered within this many hours of its business event.
     exchange_deadline_hours: float = Field(default=3.0, gt=0, le=72)
     city_origin: str = ""

@@ -30,6 +30,7 @@ from exchange.records import case_records
 from exchange.schema import SCHEMA_VERSION, BatchAnswer
 from security.envelope import Sealer
 from security.pii import FieldCipher
+from store.accounts import ApiClient
 from store.exchange import ExchangeOutbox
 
 SENDER_LOCK = 0x0E8C4A  # pg advisory lock key of the exchange sender
@@ -79,15 +80,23 @@ class SendStats:
     failed: int = 0
 
 
-def target_from_settings(settings: Settings) -> ExchangeTarget:
-    """The exchange target from configuration (never from a request)."""
+def target_from_settings(settings: Settings, city_public_key: str = "") -> ExchangeTarget:
+    """The exchange target from configuration (never from a request); the city's key from settings or given."""
     url, key = settings.city_exchange_url, settings.district_signing_key.get_secret_value()
-    if not url or not key or not settings.city_public_key:
-        raise ExchangeConfigError("CITY_EXCHANGE_URL, DISTRICT_SIGNING_KEY and CITY_PUBLIC_KEY must be configured")
+    city_key = settings.city_public_key or city_public_key
+    if not url or not key or not city_key:
+        raise ExchangeConfigError("CITY_EXCHANGE_URL, DISTRICT_SIGNING_KEY and the city's SM2 public key "
+                                  "(CITY_PUBLIC_KEY or the registered api_client CITY_KEY_ID) must be configured")
     if urlsplit(url).scheme not in ("http", "https"):
         raise ExchangeConfigError("CITY_EXCHANGE_URL must be an http(s) URL")
     return ExchangeTarget(url=url, private_key_hex=key, key_id=district_key_id(settings.district_code),
-                          city_public_key_hex=settings.city_public_key, city_key_id=settings.city_key_id)
+                          city_public_key_hex=city_key, city_key_id=settings.city_key_id)
+
+
+def registered_city_key(session: Session, key_id: str) -> str:
+    """The SM2 public key the city signs its requests with (api_client `key_id`), '' when not registered."""
+    key = session.scalar(select(ApiClient.sm2_public_key).where(ApiClient.key_id == key_id, ApiClient.is_active))
+    return key or ""
 
 
 def send_due(factory: sessionmaker[Session], *, target: ExchangeTarget, cipher: FieldCipher | None,

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Serve the app on http://127.0.0.1:8050 with everything the demo needs, until Ctrl-C:
-# intake worker, warning worker, callback delivery, a stand-in city platform on :8060 and the simulator.
+# intake worker, warning worker, callback delivery, data exchange, a stand-in city platform on :8060 and the simulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
 export CITY_CALLBACK_URL=${CITY_CALLBACK_URL:-http://127.0.0.1:8060/callbacks}
+export CITY_EXCHANGE_URL=${CITY_EXCHANGE_URL:-http://127.0.0.1:8060/exchange/v1/batches}
 export CITY_ORIGIN=${CITY_ORIGIN:-http://127.0.0.1:8060}
 mkdir -p var/log
 pids=()
@@ -16,6 +17,8 @@ start() {  # start NAME COMMAND...: run in the background, log to var/log/NAME.l
 start worker "$bin/onemap" worker
 start warn "$bin/onemap" warn worker
 start deliver "$bin/onemap" dispatch deliver
+# New and changed case reports go up to the city (数据交换), identity sealed for the city's key.
+start exchange "$bin/onemap" exchange send
 start overdue bash -c "while true; do $bin/onemap dispatch check-overdue; sleep 60; done"
 # Sign the audit chain head every 5 minutes, so the unsigned tail (which could be cut off unnoticed) stays short.
 start audit-checkpoint "$bin/onemap" audit checkpoint --every 300
