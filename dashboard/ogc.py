@@ -7,6 +7,9 @@ filters) and pages are cut from it (layers.ogc.FeatureIndex). Bad parameters ans
 """
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +17,7 @@ from flask import Blueprint, Response, request
 
 from accounts.principal import Principal
 from core.errors import DomainError
-from dashboard.answer_cache import dumps, layer_question
+from dashboard.answer_cache import dumps, layer_question, reads_layer
 from dashboard.api.layers import CASE_LAYERS, run_scoped
 from dashboard.api.requests import caller
 from dashboard.audit_trail import audit_read
@@ -22,7 +25,7 @@ from dashboard.auth import require_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import answers
 from dashboard.ogc_openapi import openapi_document
-from layers import ogc
+from layers import ogc, ogc_cases
 from layers.base import Layer
 from layers.ogc_query import ItemsQuery, check_format, parse_items_query
 from layers.registry import all_layers, get_layer
@@ -112,17 +115,59 @@ def _audit(layer: Layer, query: ItemsQuery, feature_id: str | None = None) -> No
                    else f"{layer.id}/{feature_id}", filters=filters, detail={"via": "ogc"})
 
 
+def _conditional(body: Any, etag: str) -> Response:
+    """GeoJSON with its ETag (data version, scope, question) to revalidate: 304 when the client has it."""
+    resp = Response(status=304) if etag in request.if_none_match else _json(body, mimetype=ogc.GEOJSON)
+    resp.set_etag(etag)
+    resp.headers["Cache-Control"] = "private, no-cache"
+    return resp
+
+
+def _page_etag(etag: str, query: ItemsQuery, feature_id: str = "") -> str:
+    """The ETag of a page (or one feature) cut from the computed layer whose answer has ETag `etag`."""
+    return hashlib.sha1(f"{etag}|{query.bbox}|{query.limit}|{query.offset}|{feature_id}".encode()).hexdigest()
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _sql_page(layer: Layer, query: ItemsQuery) -> tuple[str, dict[str, Any]]:
+    """One page of a collection paged in SQL (layers.ogc_cases), shared per data version; with its ETag."""
+    question = reads_layer(f"ogc:{layer.id}?{query.filters.model_dump_json()}&bbox={query.bbox}"
+                           f"&limit={query.limit}&offset={query.offset}", layer.id, query.filters)
+    answer = answers().answer(question, caller(), lambda: run_scoped(ogc_cases.page_answer, query))
+    return answer.etag, json.loads(answer.body)
+
+
 @bp.get("/collections/<collection_id>/items")
 @require_principal()
 def items(collection_id: str):
     layer = _layer(collection_id)
     query = parse_items_query(request.args, dated=layer.id in ogc.DATED_LAYERS)
-    etag, index = _index(layer, query)
-    matches = _indexes.matching(etag, index, query.bbox)
-    stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    body = ogc.items_page(index, matches, query, request.base_url, request.args, stamp)
+    if layer.id in ogc_cases.PAGED_COLLECTIONS:
+        etag, page = _sql_page(layer, query)
+        body = ogc.page_document(page["features"], page["numberMatched"], page["members"], query,
+                                 request.base_url, request.args, _stamp())
+    else:
+        etag, index = _index(layer, query)
+        body = ogc.items_page(index, _indexes.matching(etag, index, query.bbox), query, request.base_url,
+                              request.args, _stamp())
+        etag = _page_etag(etag, query)
     _audit(layer, query)
-    return _json(body, mimetype=ogc.GEOJSON)
+    return _conditional(body, etag)
+
+
+def _one(layer: Layer, query: ItemsQuery, feature_id: str) -> tuple[str, Mapping[str, Any] | None]:
+    """The feature `feature_id` of the layer for these filters (None when it shows none), with an ETag."""
+    if layer.id not in ogc_cases.PAGED_COLLECTIONS:
+        etag, index = _index(layer, query)
+        return _page_etag(etag, query, feature_id), index.get(feature_id)
+    question = reads_layer(f"ogc:{layer.id}/items/{feature_id}?{query.filters.model_dump_json()}", layer.id,
+                           query.filters)
+    answer = answers().answer(question, caller(),
+                              lambda: run_scoped(ogc_cases.case_feature, query.filters, feature_id))
+    return answer.etag, json.loads(answer.body)
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
@@ -136,12 +181,11 @@ def feature(collection_id: str, feature_id: str):
     if dated and not args.get("datetime"):
         args["datetime"] = "../.."
     query = parse_items_query(args, dated=dated)
-    _, index = _index(layer, query)
-    found = ogc.item(index, feature_id, request.base_url)
+    etag, found = _one(layer, query, feature_id)
     if found is None:
         raise ApiError(404, "feature.not_found", f"no feature {feature_id} in {layer.id}", "要素不存在", "featureId")
     _audit(layer, query, feature_id)
-    return _json(found, mimetype=ogc.GEOJSON)
+    return _conditional(ogc.item_document(found, request.base_url), etag)
 
 
 @bp.get("/<path:rest>")

@@ -29,6 +29,9 @@ DASH_XHR_PREFIXES = ("/_dash-", "/_reload-hash")
 TILE_PREFIXES = ("/basemap/",)  # map tiles: 401 when not logged in, not a redirect
 # Static files (no personal data) may be cached; everything else is sent with Cache-Control: no-store.
 CACHEABLE_PREFIXES = ("/assets/", "/_dash-component-suites/", "/reports/vendor/", "/_favicon.ico", "/favicon.ico")
+# Answers cached by data version that the view sends with an ETag and its own Cache-Control (private, no-cache:
+# stored by the browser, revalidated every time, 304 when unchanged): vector tiles and OGC items.
+REVALIDATED_PREFIXES = ("/api/v1/tiles/", "/ogc/collections/")
 LIMITER_KEY = "onemap_limiter"
 
 
@@ -127,8 +130,9 @@ def _headers(app: Flask, dash_app: Dash, resp: Response) -> Response:
     resp.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     if request.is_secure:
         resp.headers["Strict-Transport-Security"] = "max-age=31536000"
-    if not request.path.startswith(CACHEABLE_PREFIXES + TILE_PREFIXES):  # tiles set their own (private)
-         # pages, Dash answers, API JSON hold personal data
+    revalidated = request.path.startswith(REVALIDATED_PREFIXES) and "ETag" in resp.headers
+    if not (request.path.startswith(CACHEABLE_PREFIXES + TILE_PREFIXES) or revalidated):  # tiles set their own
+        # pages, Dash answers, API JSON hold personal data
         resp.headers["Cache-Control"] = "no-store"
     if auth_method() == "session" and g.get("principal") is not None and request.method == "GET":
         resp.set_cookie(CSRF_COOKIE, csrf_token(), secure=True, httponly=False, samesite="Strict")

@@ -71,6 +71,22 @@ POINT_PROPERTIES = ("id", "disease_code", "disease_name", "onset_date", "case_ty
                     "district_code")
 
 
+def points_where(session: Session, principal: Principal, filters: LayerFilters, alias: str = "c"
+                 ) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (for `case_report <alias>`) of the case points the layer shows `principal`: counted
+    cases in scope, area, diseases and period, with a recorded point (within `filters.bbox` when given)."""
+    return _points_where(principal, resolve_area(session, principal, filters.region), filters, alias)
+
+
+def _points_where(principal: Principal, area: Area, filters: LayerFilters, alias: str) -> tuple[str, dict[str, Any]]:
+    since, until = filters.period()
+    where, params = case_where(principal, area, filters, since=since, until=until, alias=alias)
+    if filters.bbox:
+        where += f" AND {alias}.geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
+        params.update(dict(zip("wsen", filters.bbox, strict=True)))
+    return f"{where} AND {alias}.geom IS NOT NULL", params
+
+
 def case_points_sql(session: Session, principal: Principal, filters: LayerFilters, *, near: str | None = None
                     ) -> tuple[str, dict[str, Any]]:
     """SQL of the case points the layer shows `principal`: one row per case with POINT_PROPERTIES and `point`.
@@ -82,27 +98,23 @@ def case_points_sql(session: Session, principal: Principal, filters: LayerFilter
     so a tile reads the index for its own box rather than every point of the period.
     """
     area = resolve_area(session, principal, filters.region)
-    since, until = filters.period()
-    wheres: list[str] = []
-    params: dict[str, Any] = {}
-    for alias in ("c", "k"):
-        where, params = case_where(principal, area, filters, since=since, until=until, alias=alias)
-        if filters.bbox:
-            where += f" AND {alias}.geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
-            params.update(dict(zip("wsen", filters.bbox, strict=True)))
-        wheres.append(f"{where} AND {alias}.geom IS NOT NULL")
+    where, params = _points_where(principal, area, filters, "c")
+    newest, _ = _points_where(principal, area, filters, "k")
     params["limit"] = filters.limit
-    point = case_point_sql(principal, "c.geom")
-    rows = f"{wheres[0]} ORDER BY c.onset_date DESC, c.id DESC LIMIT :limit"
+    rows = f"{where} ORDER BY c.onset_date DESC, c.id DESC LIMIT :limit"
     if near is not None:
-        rows = f"""{wheres[0]} AND c.geom && {near} AND (c.onset_date, c.id) >= ALL (
-                       SELECT k.onset_date, k.id FROM case_report k WHERE {wheres[1]}
+        rows = f"""{where} AND c.geom && {near} AND (c.onset_date, c.id) >= ALL (
+                       SELECT k.onset_date, k.id FROM case_report k WHERE {newest}
                        ORDER BY k.onset_date DESC, k.id DESC OFFSET :limit - 1 LIMIT 1)"""
-    sql = f"""SELECT c.id, c.disease_code, d.name AS disease_name, c.onset_date, c.case_type, c.outcome,
-                     c.region_code, c.district_code, {point} AS point
-              FROM (SELECT * FROM case_report c WHERE {rows}) c
-              JOIN disease d ON d.code = c.disease_code"""
-    return sql, params
+    return points_select(principal, rows), params
+
+
+def points_select(principal: Principal, rows: str) -> str:
+    """SQL: POINT_PROPERTIES and the shown `point` of the case reports `SELECT * FROM case_report c WHERE <rows>`."""
+    return f"""SELECT c.id, c.disease_code, d.name AS disease_name, c.onset_date, c.case_type, c.outcome,
+                      c.region_code, c.district_code, {case_point_sql(principal, "c.geom")} AS point
+               FROM (SELECT * FROM case_report c WHERE {rows}) c
+               JOIN disease d ON d.code = c.disease_code"""
 
 
 def rollup_where(principal: Principal, area: Area, filters: LayerFilters, *, basis: str, since: date | None,
@@ -116,19 +128,20 @@ def rollup_where(principal: Principal, area: Area, filters: LayerFilters, *, bas
                           (since, until), alias, "day")
 
 
+# SQL: one case point `p` (a row of points_select) as a GeoJSON Feature, coordinates to 6 decimals.
+FEATURE_JSON = """json_build_object(
+    'type', 'Feature', 'id', p.id,
+    'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(round(ST_X(p.point)::numeric, 6),
+                                                                                   round(ST_Y(p.point)::numeric, 6))),
+    'properties', json_build_object('id', p.id, 'disease_code', p.disease_code, 'disease_name', p.disease_name,
+                                    'onset_date', p.onset_date, 'case_type', p.case_type, 'outcome', p.outcome,
+                                    'region_code', p.region_code, 'district_code', p.district_code))"""
+
+
 def cases_layer(session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
     """Case points by onset date in the period, newest first (at most `filters.limit`)."""
     rows, params = case_points_sql(session, principal, filters)
-    sql = f"""SELECT coalesce(json_agg(json_build_object(
-                  'type', 'Feature', 'id', p.id,
-                  'geometry', json_build_object('type', 'Point', 'coordinates',
-                                                json_build_array(round(ST_X(p.point)::numeric, 6),
-                                                                 round(ST_Y(p.point)::numeric, 6))),
-                  'properties', json_build_object('id', p.id, 'disease_code', p.disease_code,
-                                                  'disease_name', p.disease_name, 'onset_date', p.onset_date,
-                                                  'case_type', p.case_type, 'outcome', p.outcome,
-                                                  'region_code', p.region_code, 'district_code', p.district_code))
-                  ORDER BY p.onset_date DESC, p.id DESC)::text, '[]')
+    sql = f"""SELECT coalesce(json_agg({FEATURE_JSON} ORDER BY p.onset_date DESC, p.id DESC)::text, '[]')
               FROM ({rows}) p"""
     features = json.loads(session.execute(text(sql), params).scalar_one())
     since, until = filters.period()

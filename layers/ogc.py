@@ -134,7 +134,7 @@ def bounds(geometry: Mapping[str, Any] | None) -> Bounds | None:
     return (min(xs), min(ys), max(xs), max(ys)) if xs else None
 
 
-def _boxes(bbox: BBox) -> list[BBox]:
+def split_bbox(bbox: BBox) -> list[BBox]:
     w, s, e, n = bbox
     return [bbox] if w <= e else [(w, s, 180.0, n), (-180.0, s, e, n)]
 
@@ -173,7 +173,7 @@ class FeatureIndex:
         """Positions of the features whose geometry intersects `bbox` (all when None), in layer order."""
         if bbox is None:
             return list(range(len(self.features)))
-        boxes = _boxes(bbox)
+        boxes = split_bbox(bbox)
         return [i for i, (f, b) in enumerate(zip(self.features, self.bounds, strict=True))
                 if b is not None and f["geometry"] is not None and any(_hits(f["geometry"], b, x) for x in boxes)]
 
@@ -220,14 +220,19 @@ class IndexCache:
 
 def items_page(index: FeatureIndex, matches: Sequence[int], query: ItemsQuery, url: str,
                args: Mapping[str, str], stamp: str) -> dict[str, Any]:
-    """The page `query.offset … + limit` of the matching features, with numberMatched/Returned and links.
+    """The page `query.offset … + limit` of the matching features of a computed layer (see `page_document`)."""
+    features = [index.features[i] for i in matches[query.offset:query.offset + query.limit]]
+    return page_document(features, len(matches), index.members, query, url, args, stamp)
 
-    `url` is the items URL without a query string, `args` the request's query arguments (kept in the
-    links, offset replaced) and `stamp` the response time (RFC 3339).
+
+def page_document(features: list[Feature], matched: int, members: Mapping[str, Any], query: ItemsQuery, url: str,
+                  args: Mapping[str, str], stamp: str) -> dict[str, Any]:
+    """The items document of one page: `features` of `matched`, numberMatched/Returned and links.
+
+    `members` are the collection's other members (e.g. since, until), `url` is the items URL without a
+    query string, `args` the request's query arguments (kept in the links, offset replaced) and
+    `stamp` the response time (RFC 3339).
     """
-    chosen = matches[query.offset:query.offset + query.limit]
-    features = [index.features[i] for i in chosen]
-
     def href(offset: int | None) -> str:
         kept = {k: v for k, v in args.items() if k != "offset"}
         if offset:
@@ -236,19 +241,22 @@ def items_page(index: FeatureIndex, matches: Sequence[int], query: ItemsQuery, u
 
     links = [link(href(query.offset), "self", GEOJSON, "this page"),
              link(url.rsplit("/items", 1)[0], "collection", JSON, "the collection")]
-    if query.offset + query.limit < len(matches):
+    if query.offset + query.limit < matched:
         links.append(link(href(query.offset + query.limit), "next", GEOJSON, "next page"))
     if query.offset > 0:
         links.append(link(href(max(0, query.offset - query.limit)), "prev", GEOJSON, "previous page"))
-    return {"type": "FeatureCollection", **index.members, "features": features, "numberMatched": len(matches),
+    return {"type": "FeatureCollection", **members, "features": features, "numberMatched": matched,
             "numberReturned": len(features), "timeStamp": stamp, "links": links}
 
 
 def item(index: FeatureIndex, fid: str, url: str) -> dict[str, Any] | None:
-    """One feature by id with its self and collection links, or None."""
+    """One feature of a computed layer by id with its self and collection links, or None."""
     f = index.get(fid)
-    if f is None:
-        return None
+    return None if f is None else item_document(f, url)
+
+
+def item_document(f: Mapping[str, Any], url: str) -> dict[str, Any]:
+    """The feature `f` with its self and collection links (`url`: the feature's URL)."""
     collection_url = url.rsplit("/items/", 1)[0]
     return {**f, "links": [link(url, "self", GEOJSON, "this feature"),
                            link(collection_url, "collection", JSON, "the collection")]}

@@ -76,17 +76,28 @@ def parse_items_query(args: Mapping[str, str], *, dated: bool) -> ItemsQuery:
     return ItemsQuery(filters, bbox, limit, _integer(args, "offset", 0, 0, 10**9))
 
 
+# What each layer filter must be, for a refusal naming it (English, Chinese); pydantic's wording is not shown.
+_FILTER_RULES = {
+    "region": ("region must be a 6/9/12-digit region code, h3:<cell> or inst:<id>",
+               "region 应为 6/9/12 位区划代码、h3:<网格> 或 inst:<机构编号>"),
+    "disease": ("disease must be at most 50 comma-separated disease codes (letters, digits, _ . -)",
+                "disease 应为逗号分隔的疾病代码（最多 50 个，由字母、数字、_ . - 组成）"),
+    "level": ("level must be district, street or grid", "level 应为 district、street 或 grid"),
+    "datetime": ("datetime must be an interval of at most 3 years, start not after end",
+                 "datetime 时间段不能超过 3 年，且开始不晚于结束"),
+}
+
+
 def _filters(layer_args: dict[str, Any]) -> LayerFilters:
     folded = fold_region_aliases(layer_args)  # LayerError (a DomainError) naming the alias
     try:
         return LayerFilters.model_validate(folded)
     except ValidationError as exc:
         err = exc.errors(include_url=False, include_input=False)[0]
-        field = ".".join(str(p) for p in err["loc"]) or "query"
-        if field in ("since", "until") or not err["loc"]:  # the period comes from `datetime`
-            field = "datetime"
-        zh = (err.get("ctx") or {}).get("message_zh") or f"筛选条件不合法：{field}（{err['msg']}）"
-        raise OgcQueryError(field, f"ogc.{field}_invalid", err["msg"], str(zh)) from None
+        field = str(err["loc"][0]) if err["loc"] else "datetime"  # the model's own check: the period
+        field = "datetime" if field in ("since", "until") else field  # the period comes from `datetime`
+        message, zh = _FILTER_RULES.get(field, (f"{field} is not valid", f"{field} 不合法"))
+        raise OgcQueryError(field, f"ogc.{field}_invalid", message, zh) from None
 
 
 def _integer(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -100,21 +111,30 @@ def _integer(args: Mapping[str, str], name: str, default: int, low: int, high: i
     return value
 
 
+_BBOX_3D_ORDER = ("; 6 numbers are minLon,minLat,minHeight,maxLon,maxLat,maxHeight",
+                  "；6 个数的顺序为 最小经度,最小纬度,最小高度,最大经度,最大纬度,最大高度")
+
+
 def parse_bbox(raw: str) -> BBox:
-    """`minx,miny,maxx,maxy` (or with heights: 6 numbers) in CRS84."""
+    """`minx,miny,maxx,maxy` in CRS84, or the 3D form `minx,miny,minz,maxx,maxy,maxz` (the heights are ignored:
+    the layers are 2D, so a 3D box selects what its footprint does)."""
     parts = raw.split(",")
     try:
         numbers = [float(p) for p in parts]
     except ValueError:
         numbers = []
     if len(numbers) not in (4, 6) or not all(math.isfinite(n) for n in numbers):
-        raise OgcQueryError("bbox", "ogc.bbox_invalid", "bbox must be 4 numbers: minLon,minLat,maxLon,maxLat",
-                            "bbox 应为 4 个数：最小经度,最小纬度,最大经度,最大纬度")
+        raise OgcQueryError("bbox", "ogc.bbox_invalid",
+                            "bbox must be 4 numbers (minLon,minLat,maxLon,maxLat) or 6 with heights "
+                            "(minLon,minLat,minHeight,maxLon,maxLat,maxHeight; heights are ignored: 2D only)",
+                            "bbox 应为 4 个数（最小经度,最小纬度,最大经度,最大纬度），或含高度的 6 个数"
+                            "（最小经度,最小纬度,最小高度,最大经度,最大纬度,最大高度；仅按平面范围筛选，高度忽略）")
     w, s, e, n = numbers if len(numbers) == 4 else (numbers[0], numbers[1], numbers[3], numbers[4])
     if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90):
+        hint, hint_zh = _BBOX_3D_ORDER if len(numbers) == 6 else ("", "")
         raise OgcQueryError("bbox", "ogc.bbox_invalid",
-                            "bbox must have longitudes in [-180, 180] and latitudes -90 ≤ minLat ≤ maxLat ≤ 90",
-                            "bbox 经度应在 -180 至 180 之间，纬度 -90 ≤ 最小纬度 ≤ 最大纬度 ≤ 90")
+                            "bbox must have longitudes in [-180, 180] and latitudes -90 ≤ minLat ≤ maxLat ≤ 90" + hint,
+                            "bbox 经度应在 -180 至 180 之间，纬度 -90 ≤ 最小纬度 ≤ 最大纬度 ≤ 90" + hint_zh)
     return w, s, e, n
 
 
@@ -137,6 +157,16 @@ def parse_datetime(raw: str) -> tuple[date, date]:
         end = max(start, today) if start is not None else today
     if start is None:
         start = max(FLOOR_DAY, end - timedelta(days=MAX_PERIOD_DAYS))
+    return _check_period(start, end)
+
+
+def _check_period(start: date, end: date) -> tuple[date, date]:
+    if start > end:
+        raise OgcQueryError("datetime", "ogc.datetime_invalid", "datetime: the start must not be after the end",
+                            "datetime 的开始时间不能晚于结束时间")
+    if (end - start).days > MAX_PERIOD_DAYS:
+        raise OgcQueryError("datetime", "ogc.datetime_too_long", "datetime: the interval must not exceed 3 years",
+                            "datetime 时间段不能超过 3 年")
     return start, end
 
 

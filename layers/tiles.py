@@ -11,6 +11,7 @@ district, cases, population and rate per 100,000.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,18 @@ def tile_address(z: int, x: int, y: int) -> TileAddress:
             raise TileError("invalid", "tile.out_of_range", f"{name} must be 0–{2 ** z - 1} at z={z}",
                             f"瓦片坐标 {name} 在缩放级别 {z} 时须为 0–{2 ** z - 1}", name)
     return TileAddress(z, x, y)
+
+
+def parse_tile_address(z: str, x: str, y: str) -> TileAddress:
+    """`tile_address` of the path's text: a coordinate that is not a whole number (e.g. `1.5`) is a TileError
+    (422 tile.not_integer) naming it, and a negative one is out of range like any other."""
+    values: dict[str, int] = {}
+    for name, raw in (("z", z), ("x", x), ("y", y)):
+        if not re.fullmatch(r"-?[0-9]{1,10}", raw):
+            raise TileError("invalid", "tile.not_integer", f"{name} must be a whole number",
+                            f"瓦片坐标 {name} 须为整数", name)
+        values[name] = int(raw)
+    return tile_address(values["z"], values["x"], values["y"])
 
 
 # The tile's envelope in Web Mercator, and (with the buffer) in the store's WGS84 for index use.

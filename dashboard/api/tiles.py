@@ -19,7 +19,7 @@ from dashboard.api.requests import caller
 from dashboard.audit_trail import audit_read
 from dashboard.auth import require_principal
 from layers.base import LayerFilters
-from layers.tiles import MEDIA_TYPE, TILE_LAYERS, render_tile, tile_address, tile_layer
+from layers.tiles import MEDIA_TYPE, TILE_LAYERS, parse_tile_address, render_tile, tile_layer
 
 
 def tile_url_template(layer_id: str, filters: LayerFilters) -> str:
@@ -35,13 +35,14 @@ def tile_question(layer_id: str, z: int, x: int, y: int, filters: LayerFilters) 
     return reads_layer(f"tile:{layer_id}/{z}/{x}/{y}?{filters.model_dump_json()}", layer_id, filters)
 
 
-@bp.get("/tiles/<layer_id>/<int:z>/<int:x>/<int:y>.mvt")
+# z, x, y are taken as text so that a negative or malformed one is our 422 naming it, not the router's 404
+@bp.get("/tiles/<layer_id>/<z>/<x>/<y>.mvt")
 @require_principal()
-def layer_tile(layer_id: str, z: int, x: int, y: int) -> Response:
+def layer_tile(layer_id: str, z: str, x: str, y: str) -> Response:
     tile_layer(layer_id)  # 404 tile.layer_not_found before anything else is read
-    tile = tile_address(z, x, y)  # 422 naming z, x or y
+    tile = parse_tile_address(z, x, y)  # 422 naming z, x or y
     filters = parse_filters(request.args)
-    resp = cached_json(tile_question(layer_id, z, x, y, filters),
+    resp = cached_json(tile_question(layer_id, tile.z, tile.x, tile.y, filters),
                        lambda: run_scoped(render_tile, layer_id, filters, tile), mimetype=MEDIA_TYPE)
     if layer_id in CASE_LAYERS:
         audit_read(caller(), "case.read", object_type="tiles", object_id=layer_id,

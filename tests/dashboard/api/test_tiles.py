@@ -148,12 +148,21 @@ def test_empty_tile_far_away_is_an_empty_200(client, world, users) -> None:  # n
 
 
 @pytest.mark.parametrize(("tile", "field"), [((23, 0, 0), "z"), ((3, 8, 0), "x"), ((3, 0, 8), "y"),
-                                             ((0, 1, 0), "x")])
+                                             ((0, 1, 0), "x"), ((-1, 0, 0), "z"), ((3, -1, 0), "x"),
+                                             ((3, 0, -2), "y")])
 def test_tile_outside_the_pyramid_is_422_naming_the_field(client, users, tile, field) -> None:  # type: ignore[no-untyped-def]
     resp = _get(client, users["precise"], _url("cases", tile))
-    assert resp.status_code == 422
+    assert resp.status_code == 422 and resp.is_json, resp.get_data(as_text=True)[:200]
     err = resp.get_json()["error"]
     assert (err["code"], err["field"]) == ("tile.out_of_range", field) and err["message_zh"]
+
+
+@pytest.mark.parametrize(("path", "field"), [("1.5/0/0", "z"), ("3/x/0", "x"), ("3/0/%2B1", "y")])
+def test_tile_coordinate_that_is_not_a_number_is_422_naming_it(client, users, path, field) -> None:  # type: ignore[no-untyped-def]
+    resp = _get(client, users["precise"], f"/api/v1/tiles/cases/{path}.mvt")
+    assert resp.status_code == 422 and resp.is_json, resp.get_data(as_text=True)[:200]
+    err = resp.get_json()["error"]
+    assert (err["code"], err["field"]) == ("tile.not_integer", field) and err["message_zh"]
 
 
 def test_unknown_layer_is_404_and_bad_filter_422(client, users) -> None:  # type: ignore[no-untyped-def]
@@ -170,6 +179,7 @@ def test_etag_gives_304_and_case_tiles_are_audited_once_per_filters(client, worl
         before = s.execute(text("SELECT coalesce(max(id), 0) FROM audit_log")).scalar_one()
     first = _get(client, users["precise"], _url("cases", TILE, query))
     assert first.status_code == 200 and first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "private, no-cache"  # stored, revalidated every time
     again = _get(client, users["precise"], _url("cases", TILE, query), **{"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.headers["ETag"] == first.headers["ETag"]
     for tile in ((9, 398, 240), (9, 399, 241), (7, 99, 60)):  # more tiles of the same view
