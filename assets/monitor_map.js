@@ -139,6 +139,38 @@
     caseTiles.layer = layer.addTo(map);
   }
 
+  /* ---- the case overlay's label follows how its points are drawn: （聚合） markers or （矢量切片） tiles ---- */
+  // The overlay keeps its name (its key in the switcher events and the mon-overlays store); only the text shown
+  // changes. Leaflet rebuilds the switcher's labels from the names (Control.Layers._addItem, Leaflet 1.9), so
+  // every label it builds carries its overlay's name and shows the label of the current mode.
+  function shownName(name) {
+    var spec = caseTiles.spec;
+    return spec && spec.label && name === spec.overlay ? spec.label : name;
+  }
+
+  function labelText(label, name) {
+    var text = label.querySelector("span > span");
+    if (text) { text.textContent = " " + shownName(name); }
+  }
+
+  function relabelOverlays() {
+    document.querySelectorAll(".mon-map .leaflet-control-layers-overlays label[data-overlay]").forEach(
+      function (label) { labelText(label, label.getAttribute("data-overlay")); });
+  }
+
+  var layersProto = window.L && L.Control && L.Control.Layers && L.Control.Layers.prototype;
+  if (layersProto && layersProto._addItem && !layersProto.onemapAddItem) {
+    layersProto.onemapAddItem = layersProto._addItem;
+    layersProto._addItem = function (obj) {
+      var label = this.onemapAddItem(obj);
+      if (label && obj.overlay) {
+        label.setAttribute("data-overlay", obj.name);
+        labelText(label, obj.name);
+      }
+      return label;
+    };
+  }
+
   window.onemap.map = {
     regionFeature: function (feature, layer) {  // onEachFeature of the choropleth
       layer.onemapRegion = true;
@@ -216,6 +248,7 @@
     applyCaseTiles: function (spec) {
       caseTiles.spec = spec && spec.url ? spec : null;
       syncCaseTiles();
+      relabelOverlays();
       return caseTiles.spec ? "tiles" : "markers";
     },
     /* The store → every overlay's `checked` (names in the order of the ids passed as State). */

@@ -108,24 +108,36 @@ def streets(district: RegionSeed) -> list[RegionSeed]:
     return out
 
 
-def grid(street_rows: list[RegionSeed], district: RegionSeed) -> list[RegionSeed]:
-    """H3 cells covering the district, clipped, each under the street holding its interior point."""
-    out = []
+def _hexagon(cell: str) -> Polygon:
+    return Polygon([(lon, lat) for lat, lon in h3.cell_to_boundary(cell)])
+
+
+def _covering_cells(district: MultiPolygon) -> set[str]:
+    """H3 cells whose union covers the district: those centred inside, grown by rings until nothing is left out.
+
+    One ring around the centred cells is not always enough: a part of the district narrower than a cell that
+    reaches further out (Changning's north-east corner) fell in no cell, and its cases in no grid cell.
+    """
     cells: set[str] = set()
-    for poly in district.geom.geoms:
+    for poly in district.geoms:
         outer = [(lat, lon) for lon, lat in poly.exterior.coords]
         cells |= set(h3.polygon_to_cells(h3.LatLngPoly(outer), GRID_RESOLUTION))
-    # Cells that only touch the edge are included too, so the grid covers the whole district.
-    cells |= {n for c in list(cells) for n in h3.grid_disk(c, 1)}
-    for cell in sorted(cells):
-        hexagon = Polygon([(lon, lat) for lat, lon in h3.cell_to_boundary(cell)])
-        area = _multi(hexagon.intersection(district.geom))
+    for _ in range(10):
+        cells |= {n for c in list(cells) for n in h3.grid_disk(c, 1)}
+        if district.difference(unary_union([_hexagon(c) for c in cells])).area < 1e-12:
+            break
+    return cells
+
+
+def grid(street_rows: list[RegionSeed], district: RegionSeed) -> list[RegionSeed]:
+    """H3 cells covering the district, clipped, each under the street it overlaps most."""
+    out = []
+    for cell in sorted(_covering_cells(district.geom)):
+        area = _multi(_hexagon(cell).intersection(district.geom))
         if area.is_empty or area.area < 1e-7:
-            continue
+            continue  # a sliver along the border: its cases go to the nearest cell (layers/incidence.py)
         label = area.representative_point()
-        parent = next((s for s in street_rows if s.geom.contains(label)), None)
-        if parent is None:
-            continue
+        parent = max(street_rows, key=lambda s: s.geom.intersection(area).area)
         out.append(RegionSeed(
             code=f"h3:{cell}", name=f"网格 {cell[-6:]}", name_en=None, level="grid", parent_code=parent.code,
             district_code=district.code, population=round(parent.population * area.area / parent.geom.area),

@@ -51,13 +51,22 @@ def _region_where(area: Area, level: Level, principal: Principal) -> tuple[str, 
     return " AND ".join(clauses), params
 
 
-def _assign_sql(level: Level) -> str:
-    """How a case finds its polygon: by district code, by street code, or by point-in-cell."""
+def _assign_sql(level: Level, cells_sql: str) -> str:
+    """SELECT the polygon code of each case `c`: its district, its street, or its grid cell.
+
+    A case's cell is one of `cells_sql` (the area's cells, `region r`, before any bbox or tile) in its district:
+    the first by code that contains the point, else (a point on an edge shared by two cells, in a gap between
+    clipped cells, or geocoded just across the border) the nearest. So each case with a point counts in exactly
+    one cell, and the cells of an area sum to its district or street total (cases without a point in none).
+    """
     if level == "district":
-        return "r.code = c.district_code"
+        return "c.district_code"
     if level == "street":
-        return "r.code = c.region_code"
-    return "r.district_code = c.district_code AND ST_Contains(r.geom, c.geom)"
+        return "c.region_code"
+    cells = f"FROM region r WHERE {cells_sql} AND r.district_code = c.district_code"
+    return f"""coalesce(
+        (SELECT r.code {cells} AND ST_Contains(r.geom, c.geom) ORDER BY r.code LIMIT 1),
+        (SELECT r.code {cells} AND c.geom IS NOT NULL ORDER BY r.geom <-> c.geom, r.code LIMIT 1))"""
 
 
 def incidence_sql(session: Session, principal: Principal, filters: LayerFilters, *, extra_region_sql: str = ""
@@ -71,7 +80,7 @@ def incidence_sql(session: Session, principal: Principal, filters: LayerFilters,
     level = choropleth_level(area, filters.level)
     since, until = filters.period()
     region_sql, params = _region_where(area, level, principal)
-    counted, case_params = _counted_sql(principal, area, filters, level)
+    counted, case_params = _counted_sql(principal, area, filters, level, region_sql)
     params.update(case_params)
     bbox_sql = ""
     if filters.bbox:
@@ -86,8 +95,12 @@ def incidence_sql(session: Session, principal: Principal, filters: LayerFilters,
     return area, level, sql, params
 
 
-def _counted_sql(principal: Principal, area: Area, filters: LayerFilters, level: Level) -> tuple[str, dict[str, Any]]:
-    """SELECT code, cases over `polys r`: summed from the daily rollup for districts and streets, else counted."""
+def _counted_sql(principal: Principal, area: Area, filters: LayerFilters, level: Level, region_sql: str
+                 ) -> tuple[str, dict[str, Any]]:
+    """SELECT code, cases over `polys r`: summed from the daily rollup for districts and streets, else counted.
+
+    `region_sql` limits `region r` to the area's polygons of `level` (no bbox): the grid cells a case may go to.
+    """
     since, until = filters.period()
     rollup = rollup_where(principal, area, filters, basis="onset", since=since, until=until) \
         if level != "grid" else None
@@ -97,7 +110,8 @@ def _counted_sql(principal: Principal, area: Area, filters: LayerFilters, level:
         return f"SELECT r.code, sum(d.n) AS cases FROM polys r JOIN case_daily d ON r.code = {column} AND {where} " \
                "GROUP BY r.code", params
     where, params = case_where(principal, area, filters, since=since, until=until)
-    return f"SELECT r.code, count(*) AS cases FROM polys r JOIN case_report c ON {_assign_sql(level)} AND {where} " \
+    assigned = f"SELECT {_assign_sql(level, region_sql)} AS code FROM case_report c WHERE {where}"
+    return f"SELECT r.code, count(*) AS cases FROM polys r JOIN ({assigned}) a ON a.code = r.code " \
            "GROUP BY r.code", params
 
 

@@ -64,7 +64,8 @@ def _map_outputs(state: dict[str, Any]) -> tuple[Any, ...]:
     bounds = view.bounds(choro)
     viewport = {"bounds": bounds, "transition": "flyToBounds", "options": {"duration": 0.6}} if bounds else no_update
     period = f"{filters.period()[0]} 至 {filters.period()[1]} · {area.name}"
-    return (choro, labels, view.legend(choro), cases, signals, clusters, viewport, view.crumbs(area.trail), period,
+    cases_label = case_tiles["label"] if case_tiles else monitor_layout.CASE_OVERLAY
+    return (choro, labels, view.legend(choro, cases_label), cases, signals, clusters, viewport, view.crumbs(area.trail), period,
             {"at": beijing.iso(dates.now_utc()), "updated": stamps}, case_tiles)
 
 
@@ -79,7 +80,7 @@ def _case_points(cases: dict[str, Any], filters: LayerFilters, updated: str | No
     if count > monitor_layout.CASE_TILE_THRESHOLD:
         empty = {**cases, "features": []}
         return empty, {"url": tile_url_template("cases", filters), "overlay": monitor_layout.CASE_OVERLAY,
-                       "count": count, "updated": updated}
+                       "label": monitor_layout.CASE_TILES_LABEL, "count": count, "updated": updated}
     for f in cases["features"]:
         p = f["properties"]
         p["tooltip"] = markup.tooltip(None, (p["disease_name"], f"发病 {p['onset_date']}"))

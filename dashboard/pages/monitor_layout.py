@@ -37,7 +37,11 @@ DEFAULT_DAYS = 28
 PLAY_MS = 1200
 HEAT_OVERLAY = "病例热力"  # computed (kernel density, layers/heat.py) only while this overlay is checked
 HEAT_PANE = "mon-heat-pane"
+# The case overlay's name: its key in the layer switcher and the mon-overlays store, and its label while the
+# points are clustered markers; while they come as vector tiles (not clustered) the switcher and the legend show
+# CASE_TILES_LABEL instead (assets/monitor_map.js relabels the switcher, the key stays).
 CASE_OVERLAY = "病例点位（聚合）"
+CASE_TILES_LABEL = "病例点位（矢量切片）"
 # More case points than this for the current filters: the map draws them from vector tiles (/api/v1/tiles/cases,
 # assets/monitor_map.js) instead of sending every point to the browser as a clustered marker.
 CASE_TILE_THRESHOLD = 3000

@@ -115,11 +115,13 @@ def signal_items(rows: list[dict[str, Any]]) -> Any:
     ], id={"type": "mon-sig", "id": r["id"]}, n_clicks=0, className="sig-item")) for r in rows])
 
 
-def legend(fc: dict[str, Any]) -> list[Any]:
+def legend(fc: dict[str, Any], cases_label: str | None = None) -> list[Any]:
+    """The choropleth's classes; `cases_label` names how the case points are drawn (clustered or vector tiles)."""
     items = [html.Div([html.Span(className="swatch", style={"background": i["color"]}), i["label"]],
                       className="legend-item") for i in fc.get("legend", [])]
+    cases = [html.Div(f"图层：{cases_label}", className="legend-note", id="mon-legend-cases")] if cases_label else []
     return [html.Div(f"发病率（每10万，{fc.get('level_zh', '')}）", className="legend-title"), *items,
-            html.Div(f"分级：自然断点法 · 合计 {fc['totals']['cases']:,} 例", className="legend-note")]
+            html.Div(f"分级：自然断点法 · 合计 {fc['totals']['cases']:,} 例", className="legend-note"), *cases]
 
 
 def evidence(ev: dict[str, Any]) -> list[Any]:

@@ -22,6 +22,7 @@ from tests.paths import ARTIFACTS
 pytestmark = pytest.mark.browser
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
+OVERLAY_LABELS = ".leaflet-control-layers-overlays label"
 # Painted pixels on the case-tile canvases (VectorGrid draws each tile on its own canvas).
 PAINTED_JS = """() => { let n = 0;
   document.querySelectorAll('.leaflet-mon-case-tiles-pane-pane canvas').forEach(c => {
@@ -58,6 +59,12 @@ def screen(app, live_url, world) -> Iterator[Any]:  # type: ignore[no-untyped-de
         browser.close()
 
 
+def _case_labels(page: Any) -> list[str]:
+    """The case overlay's labels in the layer switcher (either mode's text)."""
+    texts = page.locator(OVERLAY_LABELS).all_inner_texts()
+    return [t.strip() for t in texts if t.strip().startswith("病例点位")]
+
+
 def _mode(page: Any, mode: str) -> None:
     page.wait_for_function(f"() => (document.getElementById('mon-case-mode') || {{}}).textContent === '{mode}'",
                            timeout=60000)
@@ -70,6 +77,8 @@ def test_many_cases_come_as_tiles_clicks_drill_down_and_few_are_markers_again(sc
     _mode(page, "tiles")
     page.wait_for_selector(".mon-map[data-case-tiles=loaded]", state="attached", timeout=60000)
     assert page.evaluate(PAINTED_JS) > 0
+    page.wait_for_function("(t) => (document.getElementById('mon-legend-cases') || {}).innerText === t",
+                           arg=f"图层：{monitor_layout.CASE_TILES_LABEL}", timeout=30000)
     assert page.locator(".case-point, .case-cluster").count() == 0  # no markers were sent
     assert screen.tiles and all(status == 200 for _, status in screen.tiles)
     assert all("since=" in url and "until=" in url for url, _ in screen.tiles)
@@ -87,15 +96,22 @@ def test_many_cases_come_as_tiles_clicks_drill_down_and_few_are_markers_again(sc
     page.wait_for_function("() => { const l = window.onemap.map.caseTileLayer(); "
                            f"return !!l && l.onemapUrl.includes('region={street}'); }}", timeout=60000)
 
+    assert _case_labels(page) == [monitor_layout.CASE_TILES_LABEL]  # tiles are not clustered: not （聚合）
     page.locator(".leaflet-control-layers").hover()
-    page.locator(".leaflet-control-layers-overlays label", has_text=monitor_layout.CASE_OVERLAY).click()
+    page.locator(OVERLAY_LABELS, has_text=monitor_layout.CASE_TILES_LABEL).click()
     page.wait_for_selector(".mon-map[data-case-tiles=off]", state="attached", timeout=30000)
     assert page.evaluate("() => window.onemap.map.caseTileLayer()") is None
+    # the switcher rebuilt its labels (a layer left the map): still the tiles' label, the key unchanged
+    assert _case_labels(page) == [monitor_layout.CASE_TILES_LABEL]
+    assert page.evaluate("() => JSON.parse(sessionStorage.getItem('mon-overlays'))")[monitor_layout.CASE_OVERLAY] \
+        is False
 
     monkeypatch.setattr(monitor_layout, "CASE_TILE_THRESHOLD", 100000)
-    page.locator(".leaflet-control-layers-overlays label", has_text=monitor_layout.CASE_OVERLAY).click()
+    page.locator(OVERLAY_LABELS, has_text=monitor_layout.CASE_TILES_LABEL).click()
     page.goto(live_url + "/monitor")
     _mode(page, "markers")
     page.wait_for_selector(".case-point, .case-cluster", state="attached", timeout=60000)
     assert page.evaluate("() => window.onemap.map.caseTileLayer()") is None
+    assert _case_labels(page) == [monitor_layout.CASE_OVERLAY]  # clustered markers again: （聚合）
+    assert page.locator("#mon-legend-cases").inner_text() == f"图层：{monitor_layout.CASE_OVERLAY}"
     assert not [e for e in screen.errors if "favicon" not in e], screen.errors
