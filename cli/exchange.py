@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 
 from cli.context import CliContext, pass_ctx
 from exchange import kpis
+from exchange.schema import json_schemas
 from exchange.sender import ExchangeConfigError, ExchangeTarget, registered_city_key, send_due, target_from_settings
 from geo.dates import CST
 
@@ -57,3 +59,15 @@ def kpis_cmd(ctx: CliContext, days: int) -> None:
         answer = kpis.summary(session, since=until - timedelta(days=days - 1), until=until,
                               deadline=timedelta(hours=ctx.settings.exchange_deadline_hours), now=now)
     click.echo(json.dumps(answer, ensure_ascii=False, default=str, indent=2))
+
+
+@exchange.command("schema")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs/exchange"),
+              show_default=True)
+def schema_cmd(out: Path) -> None:
+    """Write the exchange schema's JSON Schema files (what docs/exchange.md documents)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stem, schema in json_schemas().items():
+        (out / f"{stem}.schema.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n",
+                                                 encoding="utf-8")
+        click.echo(f"{out / stem}.schema.json")

@@ -79,6 +79,8 @@ def _seed(session: Session, cipher: FieldCipher, end: date, keys_dir: Path | Non
     started = time.perf_counter()
     cutoff = datetime(end.year, end.month, end.day, 6, 0, tzinfo=CST)
     rng_geo, rng_inst, rng_cases, rng_pii, rng_synd, rng_team, rng_feeds = _rngs(7)
+    # History, not news: the city platform is not sent years of seeded records (see store.exchange).
+    session.execute(text("SELECT set_config(:name, 'off', true)"), {"name": CAPTURE_SETTING})
 
     progress("regions")
     regions = _write_regions(session, report)
@@ -202,8 +204,6 @@ def _write_cases(session: Session, rng: np.random.Generator, rng_pii: np.random.
     diagnosis, reported, audited = times["diagnosis"].tolist(), times["report"].tolist(), times["audit"].tolist()
     onset_text, ewkt, reporter = onset_text.tolist(), ewkt.tolist(), reporter.tolist()
     raw = driver_connection(session)
-    # History, not news: the city platform is not sent years of seeded reports (see store.exchange).
-    session.execute(text("SELECT set_config(:name, 'off', true)"), {"name": CAPTURE_SETTING})
     copy_sql = f"COPY case_report ({', '.join(names)}) FROM STDIN"
     with _indexes_rebuilt_after(session, "case_report"), raw.cursor() as cur, cur.copy(copy_sql) as copy:
         for k in range(n):

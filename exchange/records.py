@@ -16,10 +16,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.pii_view import decrypt_identity
+from exchange.other_records import OTHER_TYPES, other_records
 from exchange.schema import context
 from security.envelope import Sealer
 from security.pii import FieldCipher
 from store.cases import CaseReport
+
+
+def build_records(session: Session, claimed: Sequence[tuple[int, str, int]], *, cipher: FieldCipher | None,
+                  sealer: Sealer) -> dict[int, dict[str, Any]]:
+    """Exchange records for (outbox id, record type, local id) triples, keyed by outbox id (gone rows left out)."""
+    by_type: dict[str, list[tuple[int, int]]] = {}
+    for outbox_id, record_type, local_id in claimed:
+        by_type.setdefault(record_type, []).append((outbox_id, local_id))
+    out: dict[int, dict[str, Any]] = {}
+    for record_type, rows in by_type.items():
+        if record_type == "case_report":
+            out.update(case_records(session, rows, cipher=cipher, sealer=sealer))
+        elif record_type in OTHER_TYPES:
+            out.update(other_records(session, record_type, rows))
+    return out
 
 
 def record_id(district_code: str, local_id: int) -> str:

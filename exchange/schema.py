@@ -15,7 +15,6 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "onemap.exchange/1"
-RECORD_TYPES = ("case_report",)
 Code = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 Outcome = Literal["accepted", "duplicate", "refused"]
 
@@ -30,13 +29,20 @@ class Envelope(Strict):
     wrapped_key: str = Field(min_length=100, max_length=400)
 
 
-class CaseReportV1(Strict):
-    """A notifiable-disease report card as the city receives it (no clear-text identity)."""
+class Record(Strict):
+    """What every exchanged record carries: its id across districts, its growing version, its district."""
 
-    record_type: Literal["case_report"]
+    record_type: str
     record_id: str = Field(pattern=r"^[0-9]{6}-[0-9]{1,18}$")
     version: int = Field(ge=1)
     district_code: Code
+    changed_at: AwareDatetime
+
+
+class CaseReportV1(Record):
+    """A notifiable-disease report card as the city receives it (no clear-text identity)."""
+
+    record_type: Literal["case_report"]
     source_id: str = Field(min_length=1, max_length=80)
     disease_code: str = Field(min_length=1, max_length=20)
     case_type: Literal["confirmed", "clinical", "suspected", "carrier"]
@@ -52,8 +58,80 @@ class CaseReportV1(Strict):
     occupation: str | None = Field(default=None, max_length=20)
     outcome: Literal["under_treatment", "recovered", "died", "unknown"]
     death_date: date | None = None
-    changed_at: AwareDatetime
     identity_sealed: str | None = Field(default=None, max_length=4000)
+
+
+class SyndromicCountV1(Record):
+    """Visits and cases of one syndrome at one sentinel institution on one day."""
+
+    record_type: Literal["syndromic_count"]
+    institution_code: str = Field(min_length=1, max_length=40)
+    day: date
+    syndrome: Literal["fever", "diarrhoea", "ili", "ari"]
+    visits: int = Field(ge=0)
+    cases: int = Field(ge=0)
+
+
+class LabResultV1(Record):
+    record_type: Literal["lab_result"]
+    lab_institution_code: str = Field(min_length=1, max_length=40)
+    sample_id: str = Field(min_length=1, max_length=60)
+    pathogen: str = Field(min_length=1, max_length=60)
+    result: str = Field(min_length=1, max_length=12)
+    sample_time: AwareDatetime
+    result_time: AwareDatetime | None = None
+    region_code: str | None = Field(default=None, pattern=r"^[0-9]{9,12}$")
+    case_source_id: str | None = Field(default=None, max_length=80)
+
+
+class WarningEventV1(Record):
+    """A warning event (预警事件) and its state; the alarms under it stay in the district."""
+
+    record_type: Literal["warning_event"]
+    title: str = Field(min_length=1, max_length=200)
+    origin: str = Field(max_length=16)
+    model: str = Field(max_length=30)
+    grade: Literal["blue", "yellow", "orange", "red"] | None = None
+    state: Literal["new", "verifying", "excluded", "suspected", "confirmed", "responding", "closed"]
+    disease_code: str | None = Field(default=None, max_length=20)
+    region_code: str | None = Field(default=None, max_length=20)
+    window_start: date | None = None
+    window_end: date | None = None
+    first_fired_at: AwareDatetime
+    last_fired_at: AwareDatetime
+
+
+class TeamV1(Record):
+    """A response team's status (its GPS track stays in the district)."""
+
+    record_type: Literal["team"]
+    code: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=100)
+    type: Literal["epi", "sampling", "disinfection", "treatment"]
+    status: Literal["standby", "dispatched", "on_site", "resting"]
+    members: int = Field(ge=0)
+    video_online: bool
+    lon: float | None = Field(default=None, ge=73, le=136)
+    lat: float | None = Field(default=None, ge=3, le=54)
+
+
+class StockV1(Record):
+    """The stock of one item at one resource site."""
+
+    record_type: Literal["stock"]
+    site_code: str = Field(min_length=1, max_length=40)
+    item_code: str = Field(min_length=1, max_length=40)
+    item_name: str = Field(min_length=1, max_length=100)
+    unit: str = Field(max_length=10)
+    quantity: float = Field(ge=0)
+    min_level: float = Field(ge=0)
+
+
+RECORD_MODELS: dict[str, type[Record]] = {
+    "case_report": CaseReportV1, "syndromic_count": SyndromicCountV1, "lab_result": LabResultV1,
+    "warning_event": WarningEventV1, "team": TeamV1, "stock": StockV1,
+}
+RECORD_TYPES = tuple(RECORD_MODELS)
 
 
 class Batch(Strict):
@@ -83,3 +161,11 @@ class BatchAnswer(Strict):
 def context(record_type: str, record_id: str, version: int) -> str:
     """What a record's sealed identity is bound to."""
     return f"{record_type}:{record_id}:{version}"
+
+
+def json_schemas() -> dict[str, dict[str, object]]:
+    """The JSON Schemas (draft 2020-12, from the models) the city can validate against, by file stem."""
+    out: dict[str, dict[str, object]] = {"batch.v1": Batch.model_json_schema(),
+                                         "answer.v1": BatchAnswer.model_json_schema()}
+    out.update({f"{name}.v1": model.model_json_schema() for name, model in RECORD_MODELS.items()})
+    return out

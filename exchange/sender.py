@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accounts.request_signing import sign_request
 from config.settings import Settings
 from dispatch.outbox import Poster, backoff, district_key_id
-from exchange.records import case_records
+from exchange.records import build_records
 from exchange.schema import SCHEMA_VERSION, BatchAnswer
 from security.envelope import Sealer
 from security.pii import FieldCipher
@@ -126,7 +126,8 @@ def send_batch(session: Session, *, target: ExchangeTarget, cipher: FieldCipher 
         return False
     keep = _supersede_older(session, claimed, stats)
     sealer = Sealer(target.city_public_key_hex, target.city_key_id)
-    records = case_records(session, [(r.id, r.record_id) for r in keep], cipher=cipher, sealer=sealer)
+    records = build_records(session, [(r.id, r.record_type, r.record_id) for r in keep], cipher=cipher,
+                            sealer=sealer)
     _mark(session, [r.id for r in keep if r.id not in records], "superseded", code="record.deleted", now=now)
     stats.superseded += len(keep) - len(records)
     if not records:

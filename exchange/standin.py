@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from accounts.request_signing import SignatureError, verify_request
-from exchange.schema import Batch, CaseReportV1, Outcome, RecordResult, context
+from exchange.schema import RECORD_MODELS, Batch, Outcome, Record, RecordResult, context
 from security.envelope import EnvelopeError, EnvelopeHeader, open_data_key, open_item
 
 EXCHANGE_PATH = "/exchange/v1/batches"
@@ -61,18 +61,21 @@ class ExchangeReceiver:
         return 200, {"batch_id": batch.batch_id, "results": results}
 
     def _take(self, raw: dict[str, Any], key: bytes) -> RecordResult:
+        model = RECORD_MODELS.get(str(raw.get("record_type")))
         try:
-            record = CaseReportV1.model_validate(raw)
-        except ValidationError as exc:
+            if model is None:
+                raise ValueError("unknown record_type")
+            record = model.model_validate(raw)
+        except ValueError as exc:  # pydantic's ValidationError is one
             version = raw.get("version")
             return RecordResult(record_type=str(raw.get("record_type")), record_id=str(raw.get("record_id")),
                                 version=version if isinstance(version, int) else 0, outcome="refused",
-                                code="schema.invalid:" + ".".join(str(p) for p in exc.errors()[0]["loc"]))
+                                code="schema.invalid:" + _where(exc))
         outcome, code = self._judge(record, key)
         return RecordResult(record_type=record.record_type, record_id=record.record_id, version=record.version,
                             outcome=outcome, code=code)
 
-    def _judge(self, record: CaseReportV1, key: bytes) -> tuple[Outcome, str | None]:
+    def _judge(self, record: Record, key: bytes) -> tuple[Outcome, str | None]:
         if record.record_id in self.refuse:
             return "refused", "business.rejected"
         try:
@@ -81,14 +84,15 @@ class ExchangeReceiver:
             return "refused", "identity.unreadable"
         return self._hold(record, identity), None
 
-    def _identity(self, record: CaseReportV1, key: bytes) -> dict[str, Any] | None:
-        if record.identity_sealed is None:
+    def _identity(self, record: Record, key: bytes) -> dict[str, Any] | None:
+        sealed = getattr(record, "identity_sealed", None)
+        if sealed is None:
             return None
         ctx = context(record.record_type, record.record_id, record.version)
-        opened: dict[str, Any] = json.loads(open_item(key, record.identity_sealed, ctx))
+        opened: dict[str, Any] = json.loads(open_item(key, sealed, ctx))
         return opened
 
-    def _hold(self, record: CaseReportV1, identity: dict[str, Any] | None) -> Outcome:
+    def _hold(self, record: Record, identity: dict[str, Any] | None) -> Outcome:
         slot = (record.record_type, record.record_id)
         held = self.held.get(slot)
         if held is not None and held.record["version"] >= record.version:
@@ -107,3 +111,10 @@ class ExchangeReceiver:
                 return False
             self._nonces[key] = now + ttl
             return True
+
+
+def _where(exc: ValueError) -> str:
+    """The field a refused record failed on (record_type when the type is unknown)."""
+    if isinstance(exc, ValidationError):
+        return ".".join(str(p) for p in exc.errors()[0]["loc"])
+    return "record_type"
