@@ -1,4 +1,4 @@
-"""`/api/v1/exchange/kpis`: the district → city exchange figures (success, timeliness, conformance) per day."""
+"""`/api/v1/exchange/kpis`: the district ⇄ city exchange figures (success, timeliness, conformance) per day and direction."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -13,7 +13,7 @@ from exchange import kpis
 from exchange.models import MAX_DAYS, KpiAnswer, KpiQuery
 from geo.dates import CST
 
-ROLES = ("city_admin", "district_commander")
+ROLES = ("city_admin", "district_commander", "district_analyst")
 
 
 @bp.get("/exchange/kpis")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,9 +22,12 @@ from dashboard.auth import current_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import services
 from dashboard.pages import command_view as view
+from dashboard.pages import exchange_view
 from dashboard.pages.command_layout import MAP_LAYERS, TITLE, layout
+from exchange import kpis as exchange_kpis
 from gazetteer.errors import ImportRejected
 from geo import beijing
+from geo.dates import CST
 from geo.geojson import feature, feature_collection
 from layers.base import today_cst
 from layers.coverage import coverage_geojson
@@ -53,6 +56,7 @@ def register(dash_app: Dash) -> None:
     """Callbacks of the command page, bound to this Dash instance."""
     _register_layers(dash_app)
     _register_panels(dash_app)
+    _register_exchange_line(dash_app)
     _register_coverage(dash_app)
     _register_decision(dash_app)
     _register_roster(dash_app)
@@ -101,6 +105,20 @@ def _register_panels(dash_app: Dash) -> None:
             panel = summary.panels(s, district_code=district)
             duty = roster.roster_for_day(s, cipher=cipher, district_code=district, day=today_cst()) if cipher else []
         return (*view.panels(panel), view.roster_table(duty))
+
+
+def _register_exchange_line(dash_app: Dash) -> None:
+    """One line on the state of the exchange with the city (task list 8.2), on the page and the wall."""
+
+    @dash_app.callback(Output("cmd-exchange", "children"), Output("cmd-exchange", "className"),
+                       Input("cmd-poll", "n_intervals"))
+    def refresh_exchange(_tick: Any) -> tuple[str, str]:
+        now = datetime.now(UTC)
+        until = now.astimezone(CST).date()
+        with services().session_factory() as s:
+            answer = exchange_kpis.summary(s, since=until, until=until, now=now,
+                                           deadline=timedelta(hours=services().settings.exchange_deadline_hours))
+        return exchange_view.wall_line(answer), "cmd-exchange" + (" bad" if answer["stale"] else "")
 
 
 def _register_coverage(dash_app: Dash) -> None:

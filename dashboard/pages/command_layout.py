@@ -95,7 +95,8 @@ def _side(wall: bool) -> list[Any]:
     return [
         html.Section([html.H3("应急队伍"), html.Div(id="cmd-team-kpis", className="kpi-row")], className="cmd-card"),
         html.Section([html.H3("视频连通率"), html.Div(id="cmd-video", className="cmd-video")], className="cmd-card"),
-        html.Section([html.H3("处置任务"), html.Div(id="cmd-task-kpis", className="kpi-row")], className="cmd-card"),
+        html.Section([html.H3("处置任务"), html.Div(id="cmd-task-kpis", className="kpi-row"),
+                      html.Div(id="cmd-exchange", className="cmd-exchange", role="status")], className="cmd-card"),
         html.Section([html.H3("低于储备下限的物资（按类别）"), html.Div(id="cmd-below", className="cmd-below")],
                      className="cmd-card"),
         html.Section([html.H3(f"今日应急值守 · {today_cst().isoformat()}"), html.Div(id="cmd-roster"), *roster_tools],

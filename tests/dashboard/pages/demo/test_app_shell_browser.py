@@ -32,6 +32,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "signals": ("/signals", ".page-signals .sig-filters"),
     "tasks": ("/tasks", ".page-tasks .tasks-filters"),
     "briefing": ("/reports/briefing", "#b-today"),
+    "exchange": ("/exchange", ".page-exchange #exch-status"),
     "profile": ("/profile", "#stepup-challenge"),
     "apidocs": ("/api/docs", "#apidocs-root .op"),
 }

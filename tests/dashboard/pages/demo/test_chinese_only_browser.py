@@ -37,6 +37,7 @@ PAGES = [  # (user, path, ready selector, screenshot)
     ("cn_analyst", "/signals", ".sig-list table", "h7_zh_signals.png"),
     ("cn_commander", "/tasks", ".tasks-table", "h7_zh_tasks.png"),
     ("cn_analyst", "/reports/briefing?period=week", "main", "h7_zh_briefing.png"),
+    ("cn_commander", "/exchange", "#exch-status", "h7_zh_exchange.png"),
 ]
 
 
