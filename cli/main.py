@@ -8,6 +8,7 @@ import click
 from accounts.audit import set_client_address
 from cli import roster as _roster  # noqa: F401  (adds `onemap import roster`)
 from cli import stock as _stock  # noqa: F401  (adds `onemap import stock`)
+from cli.assist import assist
 from cli.city import city_standin
 from cli.context import CliContext
 from cli.db import db
@@ -39,6 +40,6 @@ def _os_user() -> str:
         return "unknown"
 
 
-for command in (db, seed, import_, serve, worker, simulate, *WARN_COMMANDS, feeds, dispatch, exchange, city_standin, rollups,
+for command in (db, seed, import_, serve, worker, simulate, *WARN_COMMANDS, feeds, dispatch, exchange, assist, city_standin, rollups,
                 *SECURITY_COMMANDS):
     cli.add_command(command)

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     city_callback_url: str = ""
     # Where district data goes up to the city platform (issue 19): the exchange batch endpoint.
     city_exchange_url: str = ""
+    # The city platform's 协查 relay (base URL): messages go to <url>/assist/v1/messages, keys from
+    # <url>/assist/v1/directory (issue 19, cross-region investigation requests).
+    city_assist_url: str = ""
     # The city platform's registered api_client: its SM2 key verifies the city's requests and, unless
     # `city_public_key` is set, is the key exchange envelopes are sealed for.
     city_key_id: str = "city-platform"
@@ -68,6 +71,17 @@ class Settings(BaseSettings):
     audit_read_window_seconds: int = Field(default=300, ge=0, le=3600)
     # Largest request body accepted (bytes); larger ones get 413 before they are read (default 8 MiB).
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024)
+    # Read replicas (issue 21): comma-separated PostgreSQL URLs; read-heavy paths use one whose replay lag is
+    # under the bound, else the primary. Empty: every read goes to the primary (DATABASE_URL).
+    replica_urls: str = ""
+    replica_max_lag_seconds: float = Field(default=5.0, gt=0, le=600)
+    # Redis Sentinel: "host:port,host:port"; when set, Redis is the master Sentinel names `redis_master_name`
+    # (REDIS_URL then gives only the database number). Empty: REDIS_URL directly.
+    redis_sentinels: str = ""
+    redis_master_name: str = "onemap"
+    # Replicas an intake submission must reach before it is acknowledged (Redis WAIT); -1: as many as are
+    # connected, at most 1 (0 when none); 0: never wait.
+    redis_wait_replicas: int = Field(default=-1, ge=-1, le=5)
     testing: bool = False
 
     @classmethod

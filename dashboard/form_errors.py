@@ -49,6 +49,10 @@ _VALUE_ZH: dict[str, str] = {
     "window_end is before window_start": "结束时间早于开始时间",
     "until is before since": "结束日期早于开始日期",
     "the period is longer than 366 days": "统计时段不能超过 366 天",
+    "bbox must be 'west,south,east,north'": "须为“西,南,东,北”四个数",
+    "bbox must satisfy -180 ≤ west < east ≤ 180 and -90 ≤ south < north ≤ 90": "须满足 西<东、南<北 且在经纬度范围内",
+    "at most 50 diseases": "病种最多 50 个",
+    "region must be a 6/9/12-digit region code, 'h3:<cell>' or 'inst:<id>'": "须为6/9/12位区划编码、网格或机构",
 }
 FALLBACK_ZH = "输入不合法"
 

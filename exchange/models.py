@@ -37,7 +37,7 @@ class Rates(BaseModel):
 
 class DayRow(BaseModel):
     day: date
-    direction: str
+    direction: str = Field(description="'up' (district → city) or 'down' (city → district)")
     record_type: str
     answered: int
     delivered: int
@@ -55,7 +55,9 @@ class KpiAnswer(BaseModel):
     until: date
     deadline_hours: float
     goals: dict[str, float]
-    totals: Rates = Field(description="over the whole period")
+    totals: Rates = Field(description="over the whole period, both directions")
+    directions: dict[str, Rates] = Field(description="over the whole period, per direction: 'up' (district → city), "
+                                                     "'down' (city → district)")
     days: list[DayRow]
     waiting: dict[str, Any] = Field(description="pending records now, the oldest one's queue time, last delivery")
     stale: bool = Field(description="records have waited longer than the deadline: the city is not taking them")

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -99,9 +100,11 @@ class LayerFilters(BaseModel):
     def _check_period(self) -> LayerFilters:
         if self.since and self.until:
             if self.since > self.until:
-                raise ValueError("since must not be after until")
+                raise PydanticCustomError("period_order", "since must not be after until",
+                                          {"field": "until", "message_zh": "结束日期不能早于开始日期"})
             if (self.until - self.since).days > MAX_PERIOD_DAYS:
-                raise ValueError("period longer than 3 years")
+                raise PydanticCustomError("period_too_long", "period longer than 3 years",
+                                          {"field": "until", "message_zh": "统计时段不能超过 3 年"})
         return self
 
     def period(self, default_days: int = 28) -> tuple[date, date]:

@@ -3,6 +3,19 @@
 Importing this package registers every table on `geo.db.Base.metadata`.
 """
 from geo.db import Base
-from store import accounts, audit, cases, dispatch, exchange, feeds, inbox, places, response, rollups, signals  # noqa: F401
+from store import (  # noqa: F401
+    accounts,
+    assist,
+    audit,
+    cases,
+    dispatch,
+    exchange,
+    feeds,
+    inbox,
+    places,
+    response,
+    rollups,
+    signals,
+)
 
 metadata = Base.metadata

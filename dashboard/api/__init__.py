@@ -5,6 +5,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # Imported for their route registrations on `bp`.
 from dashboard.api import (  # noqa: E402,F401
+    assist,
     command,
     dispatch,
     docs,
@@ -17,6 +18,7 @@ from dashboard.api import (  # noqa: E402,F401
     layers,
     live,
     meta,
+    reference,
     signals,
     tiles,
     warn_settings,  # noqa: E402,F401

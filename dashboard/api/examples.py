@@ -26,6 +26,8 @@ from dispatch.models import (
     SplitRequest,
     TaskCreate,
 )
+from assist.models import AnswerBody, AssignBody, AssistCreate, AssistMessage, NoteBody, ReturnBody
+from exchange.reference_schema import ReferenceBatchIn
 from geo.dates import CST, now_utc
 from geo.geojson import point
 
@@ -70,7 +72,36 @@ def _city_signal() -> Example:
             "window_end": today.isoformat(), "issued_at": now_cst().isoformat(timespec="seconds")}
 
 
+def _assist() -> Example:
+    return {"to_district": "310104", "subject_kind": "contact", "reason": "密切接触者居住地在徐汇区，请协助核实",
+            "facts": ["核实是否居住于所报地址", "核实近14天有无发热、咳嗽等症状"],
+            "personal": {"name": "张三", "phone": "13800001234"}, "place_name": "徐汇区某小区",
+            "place": {"lon": 121.4365, "lat": 31.1880},
+            "deadline": (now_cst() + timedelta(hours=24)).isoformat(timespec="seconds")}
+
+
+def _assist_message() -> Example:
+    return {"message_id": "0" * 31 + "1", "kind": "state", "request_no": "XC-310105-20261201-0001",
+            "from_district": "310105", "to_district": "310104", "origin": "310104",
+            "at": (now_cst() - timedelta(minutes=5)).isoformat(timespec="seconds"), "actor": "徐汇区疾控 值班员",
+            "state": "accepted", "note": "已受理"}
+
+
+def _reference_batch() -> Example:
+    changed = (now_cst() - timedelta(hours=1)).isoformat(timespec="seconds")
+    return {"records": [{"code": "0401", "name": "手足口病", "class": "丙", "category": "intestinal",
+                         "version": 3, "changed_at": changed}]}
+
+
 _EXAMPLES: dict[type[BaseModel], Callable[[], Example]] = {
+    AssistCreate: _assist,
+    AssistMessage: _assist_message,
+    NoteBody: lambda: {"note": "已受理，安排属地社区核实"},
+    ReturnBody: lambda: {"reason": "所报地址不在本区，请核实后转普陀区"},
+    AssignBody: lambda: {"assignee": "徐汇区疾控 流调二组", "note": "今日内完成"},
+    AnswerBody: lambda: {"findings": "已核实：本人居住于所报地址，近14天无发热、咳嗽症状，已纳入健康监测。",
+                         "attachments": [{"name": "核实记录.pdf", "size": 183204, "sha256": "a" * 64}]},
+    ReferenceBatchIn: _reference_batch,
     IdentityRequest: lambda: {"purpose": "流行病学调查需联系病例本人"},
     DecisionQuery: lambda: {"lon": 121.3826, "lat": 31.2186, "k": 5, "radii_m": [500, 1000, 3000]},
     DispatchPlan: lambda: {"lon": 121.3826, "lat": 31.2186, "title": "新泾镇聚集性疫情处置", "type": "epi",

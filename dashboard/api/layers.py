@@ -14,8 +14,9 @@ from dashboard.api import bp
 from dashboard.api.requests import caller
 from dashboard.audit_trail import audit_denied, audit_read
 from dashboard.auth import current_principal, require_principal
-from dashboard.errors import ApiError, validation_errors
+from dashboard.errors import ApiError
 from dashboard.extensions import answers, services
+from dashboard.form_errors import message_zh
 from layers import indicators
 from layers.base import REGION_ALIASES, LayerFilters, fold_region_aliases
 from layers.registry import all_layers, get_layer
@@ -36,12 +37,22 @@ def parse_filters(args: Any) -> LayerFilters:
     try:
         return LayerFilters.model_validate(folded)
     except ValidationError as exc:
-        err = validation_errors(exc)[0]
-        if "message_zh" in err:  # an error with its own code and Chinese text, e.g. invalid.date_range
-            raise ApiError(422, err["code"], err["message"], err["message_zh"], err["field"] or "query") from None
-        raise ApiError(422, f"filter{err['code'][7:]}" if err["code"].startswith("invalid") else err["code"],
-                       err["message"], "筛选条件不合法：" + (err["field"] or "") + "（" + err["message"] + "）",
-                       err["field"] or "query") from None
+        raise filter_error(exc) from None
+
+
+FILTER_ZH = {"since": "开始日期", "until": "结束日期", "bbox": "范围框", "disease": "病种", "region": "区域",
+             "level": "层级", "limit": "条数"}
+
+
+def filter_error(exc: ValidationError) -> ApiError:
+    """The first error of LayerFilters as a 422 naming its parameter, with a Chinese reason (form_errors)."""
+    err = exc.errors(include_url=False, include_input=False)[0]
+    ctx = err.get("ctx") or {}
+    field = str(err["loc"][0]) if err["loc"] else str(ctx.get("field") or "query")
+    kind = str(err["type"])
+    code = "invalid.date_range" if kind == "date_range" else f"filter.{kind}"
+    zh = f"筛选条件不合法：{FILTER_ZH.get(field, field)}（{message_zh(err)}）"
+    return ApiError(422, code, f"{field}: {err['msg']}", zh, field)
 
 
 def run_scoped(fn: Callable[..., T], *args: Any) -> T:

@@ -28,6 +28,7 @@ from dashboard.api import bp
 from dashboard.api.requests import caller, in_transaction, json_body, listing, path_id, publish_one, query_args, render
 from dashboard.auth import require_principal, require_signed_client
 from dashboard.openapi import RouteRow, register_operation
+from exchange import inbound
 
 TAGS = ("signals 预警信号",)
 
@@ -120,6 +121,7 @@ def receive_city_signal():
 
     def flow(s: Session) -> tuple[dict[str, Any], bool]:
         sig, created = service.receive_city_signal(s, actor=actor, data=body, ip=request.remote_addr)
+        inbound.record_warning(s, signal_id=body.signal_id, issued_at=body.issued_at, created=created)
         if created:  # the city's signal is one more source of the district's warning events
             fuse_city_signal(s, sig, cfg=load_config(s), publish=publish_one)
         return _one(s, sig), created

@@ -9,7 +9,10 @@ from dash import html
 from geo import beijing
 
 TYPE_ZH = {"case_report": "传染病报告卡", "syndromic_count": "症状监测", "lab_result": "实验室检测",
-           "warning_event": "预警事件", "team": "应急队伍", "stock": "物资库存", "*": "合计"}
+           "warning_event": "预警事件", "team": "应急队伍", "stock": "物资库存", "*": "合计",
+           # downward (city → district): reference data and city-wide warnings received
+           "region": "区划代码（市级下发）", "institution": "机构名录（市级下发）", "disease": "病种目录（市级下发）",
+           "warning": "市级预警（市级下发）"}
 RATE_ZH = {"success": "成功率", "timeliness": "及时率", "conformance": "规范率"}
 REASON_ZH = {"business.rejected": "市级业务退回", "identity.unreadable": "个人信息无法解密"}
 

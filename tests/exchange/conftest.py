@@ -45,8 +45,23 @@ def city(world: intake_factory.World) -> Iterator[City]:
 
 @pytest.fixture(autouse=True)
 def _empty_ledger(services: Services) -> None:
-    """Each test starts with nothing waiting (earlier tests' rows would go to this test's city)."""
+    """Each test starts with nothing waiting (earlier tests' rows would go to this test's city) and an empty
+    downward ledger (the KPI tests count it by hand)."""
     from sqlalchemy import text
 
     with services.session_factory() as s, s.begin():
         s.execute(text("DELETE FROM exchange_outbox"))
+        s.execute(text("DELETE FROM exchange_inbound"))
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _city_region(services: Services) -> None:
+    """The city (310000) is held: districts the city sends down hang below it (tests/exchange/test_downward.py)."""
+    from sqlalchemy import text
+
+    with services.session_factory() as s, s.begin():
+        s.execute(text("""INSERT INTO region (code, name, level, geom, geometry_is_demo, updated_at)
+                          VALUES ('310000', '上海市', 'city',
+                                  ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON(((120.8 30.6,122.2 30.6,122.2 31.9,
+                                                   120.8 31.9,120.8 30.6)))'), true, now())
+                          ON CONFLICT (code) DO NOTHING"""))
