@@ -1,6 +1,8 @@
 """Patient identity on case reports: SM4-encrypted at rest, masked on screen, clear only when allowed (audited)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -53,6 +55,34 @@ def encrypt_identity(cipher: FieldCipher, identity: Identity) -> dict[str, bytes
     values["id_number_bidx"] = cipher.blind_index(identity.id_number, "id_number") if identity.id_number else None
     values["phone_bidx"] = cipher.blind_index(identity.phone, "phone") if identity.phone else None
     return values
+
+
+def encrypt_identities(cipher: FieldCipher, people: list[Any]) -> list[dict[str, bytes | None]]:
+    """`encrypt_identity` of many already-validated identities (objects with the FIELDS attributes), field by field."""
+    rows: list[dict[str, bytes | None]] = [{} for _ in people]
+    for field in FIELDS:
+        clear = [_normalised(field, getattr(p, field)) for p in people]
+        _fill(rows, f"{field}_enc", clear, partial(cipher.encrypt_many, field_name=_aad(field)))
+    for field in ("id_number", "phone"):
+        clear = [getattr(p, field) for p in people]
+        _fill(rows, f"{field}_bidx", clear, partial(cipher.blind_index_many, field_name=field))
+    return rows
+
+
+def _normalised(field: str, value: str | None) -> str | None:
+    """As Identity stores it: ID numbers normalised (half-width, upper-case)."""
+    return normalise(value) if field == "id_number" and value else value
+
+
+def _fill(rows: list[dict[str, bytes | None]], column: str, clear: list[str | None],
+          transform: Callable[[list[str]], list[bytes]]) -> None:
+    """rows[i][column] = transform of clear[i], or None where clear[i] is empty (one call for all values)."""
+    present = [i for i, value in enumerate(clear) if value]
+    done = iter(transform([value for value in clear if value]))
+    for row in rows:
+        row[column] = None
+    for i in present:
+        rows[i][column] = next(done)
 
 
 def set_identity(case: CaseReport, cipher: FieldCipher, identity: Identity) -> None:

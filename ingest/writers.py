@@ -2,7 +2,8 @@
 
 `write_batch` works inside the caller's transaction; `store_batch` is the whole unit of work —
 one transaction, commit, then the change events — and is what the API and the worker call.
-Batches are written with one set-based statement per kind; if the database refuses that statement,
+Batches are written with one set-based statement per kind (case reports, syndromic counts and lab
+results by binary COPY into a staging table and one merge, ingest.merge); if the database refuses that statement,
 the batch is retried record by record (each in a savepoint) so only the culprits are rejected
 (store.bulk). The other departments' feed kinds are written by feeds.writers (issue #10).
 """
@@ -20,7 +21,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from accounts import audit
-from accounts.pii_view import Identity, encrypt_identity
+from accounts.pii_view import encrypt_identities
 from accounts.principal import Principal
 from config.runtime import Services
 from feeds.schemas import FEED_KINDS
@@ -28,6 +29,7 @@ from feeds.writers import write_items
 from geo.crs import to_wgs84
 from geo.srid import SRID
 from ingest.events import ChangeEvent, publish_changes
+from ingest.merge import stage_and_merge
 from ingest.schemas import (
     KINDS,
     BatchResult,
@@ -240,48 +242,63 @@ def _write_cases(batch: _Batch, items: list[Item]) -> None:
         else:
             kept.append(item)
     kept = _place(batch, kept, lambda i: i.owner["district_code"], residence=True)
-    for item in kept:
-        item.row.update(_case_row(item, batch.cipher, item.row.get("district_code") or item.owner["district_code"]))
+    identities = _identities(batch.cipher, kept)
+    for item, identity in zip(kept, identities, strict=True):
+        item.row.update(_case_row(item, item.row.get("district_code") or item.owner["district_code"]), **identity)
     if kept:
         batch.guarded(kept, lambda chunk: _upsert_cases(batch, chunk))
 
 
-def _case_row(item: Item, cipher: FieldCipher | None, district_code: str) -> dict[str, Any]:
+def _identities(cipher: FieldCipher | None, items: list[Item]) -> list[dict[str, bytes | None]]:
+    """Encrypted identity columns of each item, encrypted field by field for the whole batch."""
+    empty = dict.fromkeys(_IDENTITY_COLUMNS)
+    with_patient = [i for i in items if i.rec.patient is not None]
+    if cipher is None or not with_patient:
+        return [dict(empty) for _ in items]
+    encrypted = dict(zip((id(i) for i in with_patient),
+                         encrypt_identities(cipher, [i.rec.patient for i in with_patient]), strict=True))
+    return [encrypted.get(id(i)) or dict(empty) for i in items]
+
+
+_IDENTITY_COLUMNS = tuple(f"{f}_enc" for f in PII_FIELDS) + ("id_number_bidx", "phone_bidx")
+
+
+def _case_row(item: Item, district_code: str) -> dict[str, Any]:
     rec: CaseReportIn = item.rec
-    row = dict(
+    return dict(
         source_id=item.source_id, source_version=rec.version, disease_code=rec.disease_code,
         case_type=rec.case_type, onset_date=rec.onset_date, diagnosis_time=rec.diagnosis_time,
         report_time=rec.report_time, audit_time=rec.audit_time, reporting_institution_id=item.owner["id"],
         district_code=district_code, age=rec.age, sex=rec.sex, occupation=rec.occupation,
         outcome=rec.outcome, death_date=rec.death_date,
     )
-    patient = rec.patient
-    if patient is not None and cipher is not None:
-        row.update(encrypt_identity(cipher, Identity(**{f: getattr(patient, f) for f in PII_FIELDS})))
-    else:
-        row.update({f"{f}_enc": None for f in PII_FIELDS}, id_number_bidx=None, phone_bidx=None)
-    return row
+
+
+_CASE_COLS = [c for c in _CASE_COLUMNS if c not in ("lon", "lat")]
+_CASE_MERGE = f"""
+    INSERT INTO case_report ({', '.join(_CASE_COLS)}, geom)
+    SELECT {', '.join(_CASE_COLS)}, CASE WHEN lon IS NULL THEN NULL
+                                         ELSE ST_SetSRID(ST_MakePoint(lon, lat), {SRID}) END
+    FROM staged
+    ON CONFLICT (source_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _CASE_UPDATE)},
+        updated_at = now()
+    WHERE excluded.source_version > case_report.source_version
+    RETURNING id, source_id, (xmax = 0) AS inserted"""
 
 
 def _upsert_cases(batch: _Batch, items: list[Item]) -> None:
-    source, params = unnest(_CASE_COLUMNS, [i.row for i in items])
-    cols = [c for c in _CASE_COLUMNS if c not in ("lon", "lat")]
-    sql = f"""
-        INSERT INTO case_report ({', '.join(cols)}, geom)
-        SELECT {', '.join(cols)}, CASE WHEN lon IS NULL THEN NULL
-                                       ELSE ST_SetSRID(ST_MakePoint(lon, lat), {SRID}) END
-        FROM {source}
-        ON CONFLICT (source_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _CASE_UPDATE)},
-            updated_at = now()
-        WHERE excluded.source_version > case_report.source_version
-        RETURNING id, source_id, (xmax = 0) AS inserted"""
-    batch.settle(items, batch.session.execute(text(sql), params), lambda item, id_, action: ChangeEvent(
-        kind="case_report", id=id_, action=action, district_code=item.row["district_code"],
-        region_code=item.row["region_code"], institution_id=item.row["reporting_institution_id"],
-        geometry=_point(item.row),
-        fields={"disease_code": item.row["disease_code"], "case_type": item.row["case_type"],
-                "onset_date": item.row["onset_date"].isoformat(), "report_time": item.row["report_time"].isoformat(),
-                "outcome": item.row["outcome"], "version": item.row["source_version"], "source_id": item.source_id}))
+    returned = stage_and_merge(batch.session, "case_stage", _CASE_COLUMNS, [i.row for i in items], _CASE_MERGE)
+    batch.settle(items, returned, _case_event)
+
+
+def _case_event(item: Item, id_: int, action: Written) -> ChangeEvent:
+    row = item.row
+    return ChangeEvent(
+        kind="case_report", id=id_, action=action, district_code=row["district_code"],
+        region_code=row["region_code"], institution_id=row["reporting_institution_id"], geometry=_point(row),
+        fields={"disease_code": row["disease_code"], "case_type": row["case_type"],
+                "onset_date": row["onset_date"].isoformat(), "report_time": row["report_time"].isoformat(),
+                "outcome": row["outcome"], "version": row["source_version"], "source_id": item.source_id})
 
 
 def _point(row: dict[str, Any]) -> list[float] | None:
@@ -307,15 +324,15 @@ def _write_syndromic(batch: _Batch, items: list[Item]) -> None:
 
 
 def _upsert_syndromic(batch: _Batch, items: list[Item]) -> None:
-    source, params = unnest(_SYNDROMIC_COLUMNS, [i.row for i in items])
     sql = f"""
-        INSERT INTO syndromic_count ({', '.join(_SYNDROMIC_COLUMNS)}) SELECT * FROM {source}
+        INSERT INTO syndromic_count ({', '.join(_SYNDROMIC_COLUMNS)}) SELECT * FROM staged
         ON CONFLICT ON CONSTRAINT uq_syndromic_inst_day DO UPDATE
             SET visits = excluded.visits, cases = excluded.cases, source_id = excluded.source_id, updated_at = now()
         WHERE (syndromic_count.visits, syndromic_count.cases, syndromic_count.source_id)
               IS DISTINCT FROM (excluded.visits, excluded.cases, excluded.source_id)
         RETURNING id, institution_id, day, syndrome, (xmax = 0) AS inserted"""
-    written = {(r.institution_id, r.day, r.syndrome): r for r in batch.session.execute(text(sql), params)}
+    returned = stage_and_merge(batch.session, "syndromic_stage", _SYNDROMIC_COLUMNS, [i.row for i in items], sql)
+    written = {(r.institution_id, r.day, r.syndrome): r for r in returned}
     for item in items:
         row = item.row
         hit = written.get((row["institution_id"], row["day"], row["syndrome"]))
@@ -357,16 +374,16 @@ def _write_labs(batch: _Batch, items: list[Item]) -> None:
 
 
 def _upsert_labs(batch: _Batch, items: list[Item]) -> None:
-    source, params = unnest(_LAB_COLUMNS, [i.row for i in items])
     sql = f"""
-        INSERT INTO lab_result ({', '.join(_LAB_COLUMNS)}) SELECT * FROM {source}
+        INSERT INTO lab_result ({', '.join(_LAB_COLUMNS)}) SELECT * FROM staged
         ON CONFLICT (source_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _LAB_UPDATE)},
             updated_at = now()
         WHERE (lab_result.result_time IS NULL OR excluded.result_time >= lab_result.result_time)
           AND ({', '.join(f'lab_result.{c}' for c in _LAB_UPDATE)})
               IS DISTINCT FROM ({', '.join(f'excluded.{c}' for c in _LAB_UPDATE)})
         RETURNING id, source_id, (xmax = 0) AS inserted"""
-    batch.settle(items, batch.session.execute(text(sql), params), lambda item, id_, action: ChangeEvent(
+    returned = stage_and_merge(batch.session, "lab_stage", _LAB_COLUMNS, [i.row for i in items], sql)
+    batch.settle(items, returned, lambda item, id_, action: ChangeEvent(
         kind="lab_result", id=id_, action=action, district_code=item.row["district_code"],
         region_code=item.row["region_code"], institution_id=item.owner["id"], geometry=_point(item.owner),
         fields={"pathogen": item.row["pathogen"], "result": item.row["result"],

@@ -4,8 +4,8 @@ from __future__ import annotations
 import unicodedata
 
 from security.secrets import KeyRing
-from security.sm3 import sm3_hmac
-from security.sm4 import DecryptionError, sm4_gcm_decrypt, sm4_gcm_encrypt
+from security.sm3 import sm3_hmac, sm3_hmac_many
+from security.sm4 import DecryptionError, sm4_gcm_decrypt, sm4_gcm_encrypt, sm4_gcm_encrypt_many
 
 _VERSION = 1
 
@@ -26,6 +26,14 @@ class FieldCipher:
         blob = sm4_gcm_encrypt(self._ring.keys[self._ring.current], value.encode("utf-8"), field_name.encode())
         return bytes([_VERSION, len(kid)]) + kid + blob
 
+    def encrypt_many(self, values: list[str], field_name: str = "") -> list[bytes]:
+        """`encrypt` of many values of one field (same format, fresh nonce each), with the per-call overhead hoisted."""
+        kid = self._ring.current.encode()
+        head = bytes([_VERSION, len(kid)]) + kid
+        blobs = sm4_gcm_encrypt_many(self._ring.keys[self._ring.current], [v.encode("utf-8") for v in values],
+                                     field_name.encode())
+        return [head + blob for blob in blobs]
+
     def decrypt(self, data: bytes, field_name: str = "") -> str:
         if len(data) < 2 or data[0] != _VERSION:
             raise DecryptionError("unknown ciphertext format")
@@ -37,6 +45,10 @@ class FieldCipher:
     def blind_index(self, value: str, field_name: str = "") -> bytes:
         """Deterministic HMAC-SM3 of the normalised value, for exact match without decryption."""
         return sm3_hmac(self._bidx_key, field_name.encode() + b"\x00" + normalise(value).encode())
+
+    def blind_index_many(self, values: list[str], field_name: str = "") -> list[bytes]:
+        """`blind_index` of many values of one field."""
+        return sm3_hmac_many(self._bidx_key, field_name.encode() + b"\x00", [normalise(v).encode() for v in values])
 
 
 def normalise(value: str) -> str:

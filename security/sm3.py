@@ -56,6 +56,18 @@ def sm3_hmac(key: bytes, data: bytes) -> bytes:
     return hmac.new(key, data, _digestmod()).digest()
 
 
+def sm3_hmac_many(key: bytes, prefix: bytes, values: list[bytes]) -> list[bytes]:
+    """HMAC-SM3 of `prefix + value` for each value: the keyed state is prepared once and copied."""
+    digestmod: Any = "sm3" if _OPENSSL_HAS_SM3 else _GmsslSM3  # the name lets hmac use OpenSSL's HMAC
+    base = hmac.new(key, prefix, digestmod)
+    out = []
+    for value in values:
+        mac = base.copy()
+        mac.update(value)
+        out.append(mac.digest())
+    return out
+
+
 def pbkdf2_sm3(password: bytes, salt: bytes, iterations: int, length: int = 32) -> bytes:
     """PBKDF2 (RFC 8018) with HMAC-SM3 as the PRF: OpenSSL's implementation, else a Python one."""
     if _OPENSSL_HAS_SM3:

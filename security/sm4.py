@@ -45,6 +45,21 @@ def sm4_gcm_encrypt(key: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:
     return nonce + body + enc.tag
 
 
+def sm4_gcm_encrypt_many(key: bytes, plaintexts: list[bytes], aad: bytes = b"") -> list[bytes]:
+    """`sm4_gcm_encrypt` of many values under one key and AAD: one key schedule object, one urandom call."""
+    _check_key(key)
+    algorithm = algorithms.SM4(key)
+    nonces = os.urandom(NONCE_BYTES * len(plaintexts))
+    out = []
+    for i, plaintext in enumerate(plaintexts):
+        nonce = nonces[i * NONCE_BYTES:(i + 1) * NONCE_BYTES]
+        enc = Cipher(algorithm, modes.GCM(nonce)).encryptor()
+        enc.authenticate_additional_data(aad)
+        body = enc.update(plaintext) + enc.finalize()
+        out.append(nonce + body + enc.tag)
+    return out
+
+
 def sm4_gcm_decrypt(key: bytes, blob: bytes, aad: bytes = b"") -> bytes:
     """Inverse of `sm4_gcm_encrypt`; raises DecryptionError on any tampering."""
     _check_key(key)
