@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 ENV := set -a; [ -f var/secrets.env ] && . var/secrets.env; set +a;
 
-.PHONY: run test bench chaos provision
+.PHONY: run test bench chaos provision ha
 
 run:
 	scripts/provision.sh
@@ -13,7 +13,7 @@ run:
 	$(ENV) scripts/run-demo.sh
 
 # The application packages (type-checked: strict for core and domain, see [tool.mypy] in pyproject.toml).
-APP_PACKAGES := core config geo security store accounts gazetteer layers alerting dispatch command feeds ingest exchange demo \
+APP_PACKAGES := core config geo security store accounts gazetteer layers alerting dispatch command feeds ingest exchange assist demo \
                 dashboard cli
 
 # The tests whose outcome depends on the demo's reference date; run for each date of tests/reference_dates.txt.
@@ -39,3 +39,6 @@ bench:
 provision:
 	scripts/provision.sh --test
 chaos: ; scripts/provision.sh --test && { $(ENV) CHAOS_FULL=1 $(VENV)/python -m pytest -q tests/system/chaos; }
+# Issue 21: PostgreSQL primary + streaming replica, Redis master + replica + 3 Sentinels, 2 web, 2 workers on
+# local ports under var/ha/; runs the failover scenarios, prints their figures, stops everything it started.
+ha: ; scripts/provision.sh --test && scripts/ha/run.sh
