@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from alerting.config import EventsCfg
 from alerting.schemas import AssignRequest, CitySignalIn, TransitionRequest
+from assist.models import AnswerBody, AssignBody, AssistCreate, AssistMessage, NoteBody, ReturnBody
 from command.models import DecisionQuery, DispatchPlan, IncidentIn, MovementIn
 from dashboard.api.embed import EmbedTicketRequest
 from dashboard.api.identity import IdentityRequest
@@ -26,7 +27,6 @@ from dispatch.models import (
     SplitRequest,
     TaskCreate,
 )
-from assist.models import AnswerBody, AssignBody, AssistCreate, AssistMessage, NoteBody, ReturnBody
 from exchange.reference_schema import ReferenceBatchIn
 from geo.dates import CST, now_utc
 from geo.geojson import point
