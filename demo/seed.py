@@ -27,8 +27,8 @@ from geo.dates import CST, frozen_now
 from geo.srid import SRID
 from security.pii import FieldCipher
 from store.accounts import Setting
-from store.exchange import CAPTURE_SETTING
 from store.cases import Disease, LabResult
+from store.exchange import CAPTURE_SETTING
 from store.places import Institution, Region, RegionAlias
 from store.response import DutyRoster, ResourceSite, Stock, Team, TeamPosition
 
