@@ -43,7 +43,8 @@ def simulate(ctx: CliContext, rate: float | None, stress: bool, via: str, url: s
             raise click.ClickException(str(exc)) from None
     if via == "http" and not token:
         raise click.ClickException("--via http needs --token or ONEMAP_TOKEN (an ingest-capable bearer token)")
-    send = http_sender(url, token) if via == "http" else stream_sender(svc.redis, ctx.settings.redis_namespace)
+    send = http_sender(url, token) if via == "http" else stream_sender(svc.redis, ctx.settings.redis_namespace,
+                                                                            ctx.settings.redis_wait_replicas)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

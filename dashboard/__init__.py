@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from dashboard.errors import register_error_handlers
     from dashboard.health import bp as health_bp
     from dashboard.ogc import bp as ogc_bp
+    from dashboard.read_routing import install_read_your_writes
     from dashboard.reports import bp as reports_bp
     from dashboard.request_limits import install_body_limits
     from dashboard.security_headers import install_security
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     register_error_handlers(app)
     install_body_limits(app, settings.max_body_bytes)  # first hook: before anything reads a body
+    install_read_your_writes(app)  # with replicas only: a writer reads its own writes from the primary
     for blueprint in (health_bp, api_bp, ogc_bp, reports_bp, briefing_docx_bp):
         app.register_blueprint(blueprint)
     from dashboard.basemap import install_basemap

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from accounts.scope import ScopeError
 from dashboard.audit_trail import audit_denied, audit_read
 from dashboard.auth import current_principal
-from dashboard.extensions import services
+from dashboard.read_routing import read_only
 from dashboard.reports import BriefingQuery  # the page's own query model: the same parameters and checks
 from layers import briefing
 from layers.base import LayerError, LayerFilters, today_cst
@@ -99,7 +99,7 @@ def briefing_docx() -> Any:
     since = end - timedelta(days=briefing.PERIODS[q.period].days - 1)
     filters = LayerFilters(since=since, until=end, region=q.region, disease=q.disease)
     try:
-        with services().session_factory() as session:
+        with read_only() as session:
             sig = signals_layer(session, principal, filters)
             data = briefing.collect(session, principal, filters, q.period, sig["features"])
     except ScopeError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 import redis as redis_lib
 
 GROUP = "writers"
+WAIT_MS = 2000  # longest wait for the replicas to confirm a submission
 
 
 def intake_key(namespace: str) -> str:
@@ -39,9 +40,26 @@ def submit(redis: redis_lib.Redis, namespace: str, kind: str, record: dict[str, 
     return submit_many(redis, namespace, kind, [record])[0]
 
 
+class NotReplicated(redis_lib.ConnectionError):
+    """The records reached the master but not the replicas asked for: they are not acknowledged, send again."""
+
+
+def replicas_to_wait(redis: redis_lib.Redis, wanted: int) -> int:
+    """`wanted` (≥ 0), or for -1 one replica when the master has any connected (INFO replication)."""
+    if wanted >= 0:
+        return wanted
+    info = redis.info("replication")
+    return min(1, int(info.get("connected_slaves", 0)))
+
+
 def submit_many(redis: redis_lib.Redis, namespace: str, kind: str, records: Iterable[dict[str, Any]],
-                chunk: int = 1000) -> list[str]:
-    """Queue many records of one kind (pipelined); returns their entry ids in order."""
+                chunk: int = 1000, replicas: int = 0) -> list[str]:
+    """Queue many records of one kind (pipelined); returns their entry ids in order.
+
+    With `replicas` (-1: as many as connected, at most 1) the call returns only once that many Redis replicas
+    hold the records (WAIT), so a failover cannot lose them; else it raises NotReplicated and the sender retries
+    (a record sent twice is stored once: intake upserts by source id).
+    """
     ids: list[str] = []
     records = list(records)
     for start in range(0, len(records), chunk):
@@ -49,6 +67,9 @@ def submit_many(redis: redis_lib.Redis, namespace: str, kind: str, records: Iter
         for record in records[start:start + chunk]:
             pipe.xadd(intake_key(namespace), {"kind": kind, "data": encode_record(record)})
         ids += [i.decode() if isinstance(i, bytes) else i for i in pipe.execute()]
+    need = replicas_to_wait(redis, replicas) if replicas else 0
+    if need and redis.wait(need, WAIT_MS) < need:
+        raise NotReplicated(f"{len(records)} records not yet on {need} replica(s) after {WAIT_MS} ms")
     return ids
 
 

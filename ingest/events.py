@@ -8,15 +8,18 @@ transaction each event bumps the versions of the topics it can affect (store.top
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Collection, Iterable
 from typing import Any
 
 import redis as redis_lib
+from redis.sentinel import SentinelConnectionPool
 
 from store.changes import ChangeEvent as ChangeEvent  # re-exported: the event every package announces
 from store.topics import event_topics
 
 EVENTS_MAXLEN = 10_000
+FAILOVER_SECONDS = 15.0  # how long a publish behind Sentinel waits for a new master
 
 
 def events_key(namespace: str) -> str:
@@ -47,6 +50,18 @@ def publish_changes(redis: redis_lib.Redis, namespace: str, events: Iterable[Cha
     events = list(events)
     if not events:
         return []
+    deadline = time.monotonic() + FAILOVER_SECONDS
+    while True:
+        try:
+            return _publish(redis, namespace, events)
+        except redis_lib.ConnectionError:
+            # Behind Sentinel a failover takes a few seconds: wait for the new master rather than drop the events.
+            if not isinstance(redis.connection_pool, SentinelConnectionPool) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)
+
+
+def _publish(redis: redis_lib.Redis, namespace: str, events: list[ChangeEvent]) -> list[str]:
     topics = set().union(*(event_topics(e) for e in events))
     pipe = redis.pipeline(transaction=True)
     for topic in sorted(topics):

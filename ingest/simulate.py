@@ -263,11 +263,11 @@ class Simulator:
 Sender = Callable[[str, list[dict[str, Any]]], None]
 
 
-def stream_sender(redis: Any, namespace: str) -> Sender:
-    """Queue records on the intake stream (the worker stores them)."""
+def stream_sender(redis: Any, namespace: str, replicas: int = 0) -> Sender:
+    """Queue records on the intake stream (the worker stores them); `replicas`: see bus.submit_many."""
 
     def send(kind: str, records: list[dict[str, Any]]) -> None:
-        submit_many(redis, namespace, kind, records)
+        submit_many(redis, namespace, kind, records, replicas=replicas)
 
     return send
 

@@ -22,6 +22,7 @@ from dashboard.api.requests import (
     publish_committed,
     publish_one,
     query_args,
+    read_transaction,
 )
 from dashboard.auth import require_principal
 from dashboard.errors import ApiError
@@ -67,7 +68,7 @@ def dispatch_now(principal: Principal, plan: DispatchPlan) -> actions.DispatchRe
 @require_principal(*READ_ROLES)
 def command_summary():
     d = district_of(caller())
-    return jsonify(in_transaction(lambda s: {"district_code": d, **summary.panels(s, district_code=d)}))
+    return jsonify(read_transaction(lambda s: {"district_code": d, **summary.panels(s, district_code=d)}))
 
 
 @bp.post("/command/decision")
@@ -93,14 +94,14 @@ def command_decision():
 @require_principal(*READ_ROLES)
 def command_coverage():
     q, d = query_args(CoverageQuery), district_of(caller())
-    return jsonify(in_transaction(lambda s: coverage(s, district_code=d, radius_m=q.radius_m)))
+    return jsonify(read_transaction(lambda s: coverage(s, district_code=d, radius_m=q.radius_m)))
 
 
 @bp.get("/command/stock")
 @require_principal(*READ_ROLES)
 def command_stock():
     d = district_of(caller())
-    return jsonify(in_transaction(lambda s: {"items": stock.levels(s, district_code=d)}))
+    return jsonify(read_transaction(lambda s: {"items": stock.levels(s, district_code=d)}))
 
 
 @bp.get("/command/sites/<int:site_id>/movements")

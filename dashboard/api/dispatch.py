@@ -15,7 +15,17 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from dashboard.api import bp
-from dashboard.api.requests import caller, in_transaction, json_body, listing, path_id, publish_one, query_args, render
+from dashboard.api.requests import (
+    caller,
+    in_transaction,
+    json_body,
+    listing,
+    path_id,
+    publish_one,
+    query_args,
+    read_transaction,
+    render,
+)
 from dashboard.auth import require_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import services
@@ -81,14 +91,14 @@ def list_tasks():
 @require_principal()
 def get_task(task_id: int):
     actor, tid = caller(), _task_id(task_id)
-    return render(TaskTree, in_transaction(lambda s: service.task_tree(s, actor=actor, task_id=tid)))
+    return render(TaskTree, read_transaction(lambda s: service.task_tree(s, actor=actor, task_id=tid)))
 
 
 @bp.get("/dispatch/tasks/<int:task_id>/events")
 @require_principal()
 def task_events(task_id: int):
     actor, tid = caller(), _task_id(task_id)
-    return render(EventList, {"items": in_transaction(lambda s: service.task_events(s, actor=actor, task_id=tid))})
+    return render(EventList, {"items": read_transaction(lambda s: service.task_events(s, actor=actor, task_id=tid))})
 
 
 def _action(task_id: int, model: type[BaseModel], fn: Callable[..., Any], **arg_of: str) -> Any:

@@ -15,8 +15,9 @@ from dashboard.api.requests import caller
 from dashboard.audit_trail import audit_denied, audit_read
 from dashboard.auth import current_principal, require_principal
 from dashboard.errors import ApiError
-from dashboard.extensions import answers, services
+from dashboard.extensions import answers
 from dashboard.form_errors import message_zh
+from dashboard.read_routing import read_session
 from layers import indicators
 from layers.base import REGION_ALIASES, LayerFilters, fold_region_aliases
 from layers.registry import all_layers, get_layer
@@ -59,13 +60,12 @@ def run_scoped(fn: Callable[..., T], *args: Any) -> T:
     """Call a layer function with a fresh session; a scope refusal is audited and answered 403."""
     principal = current_principal()
     assert principal is not None
-    with services().session_factory() as session:
-        try:
-            return fn(session, principal, *args)
-        except ScopeError as exc:
-            audit_denied(principal, "scope.denied", object_type="api", object_id=request.path,
-                         detail={"query": request.args.to_dict(flat=False), "reason": str(exc)})
-            raise ApiError(403, "scope.forbidden", str(exc), "超出当前账号的数据范围", "region") from None
+    try:
+        return read_session(lambda session: fn(session, principal, *args))  # a fresh replica, or the primary
+    except ScopeError as exc:
+        audit_denied(principal, "scope.denied", object_type="api", object_id=request.path,
+                     detail={"query": request.args.to_dict(flat=False), "reason": str(exc)})
+        raise ApiError(403, "scope.forbidden", str(exc), "超出当前账号的数据范围", "region") from None
 
 
 def cached_json(question: str, compute: Callable[[], Any], mimetype: str = "application/json") -> Response:

@@ -18,6 +18,7 @@ from accounts.principal import Principal
 from dashboard.auth import current_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import services
+from dashboard.read_routing import read_session
 from ingest.events import ChangeEvent, publish_changes
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,11 @@ def in_transaction(fn: Callable[[Session], T]) -> T:
         return fn(session)
 
 
+def read_transaction(fn: Callable[[Session], T]) -> T:
+    """`fn(session)` in one read-only use of the database: a fresh replica when there is one (read_routing)."""
+    return read_session(fn)
+
+
 def listing(query_model: type[BaseModel], page_model: type[BaseModel],
             rows_of: Callable[..., tuple[int, Any]], dicts_of: Callable[[Session, Any], list[dict[str, Any]]],
             ) -> tuple[Response, int]:
@@ -75,7 +81,7 @@ def listing(query_model: type[BaseModel], page_model: type[BaseModel],
         total, rows = rows_of(s, actor=actor, query=query)
         return {"total": total, "items": dicts_of(s, rows)}
 
-    return render(page_model, in_transaction(flow))
+    return render(page_model, read_session(flow))
 
 
 def render(model: type[BaseModel], data: Any, status: int = 200) -> tuple[Response, int]:

@@ -25,7 +25,17 @@ from alerting.schemas import (
     TransitionRequest,
 )
 from dashboard.api import bp
-from dashboard.api.requests import caller, in_transaction, json_body, listing, path_id, publish_one, query_args, render
+from dashboard.api.requests import (
+    caller,
+    in_transaction,
+    json_body,
+    listing,
+    path_id,
+    publish_one,
+    query_args,
+    read_transaction,
+    render,
+)
 from dashboard.auth import require_principal, require_signed_client
 from dashboard.openapi import RouteRow, register_operation
 from exchange import inbound
@@ -97,7 +107,7 @@ def acknowledge_signal(signal_id: int):
 @require_principal()
 def my_inbox():
     query, actor = query_args(InboxQuery), caller()
-    return render(InboxPage, in_transaction(
+    return render(InboxPage, read_transaction(
         lambda s: service.inbox(s, actor=actor, unread_only=query.unread_only, limit=query.limit)))
 
 

@@ -14,10 +14,11 @@ from dashboard import markup
 from dashboard.answer_cache import summary_question
 from dashboard.api.tiles import tile_url_template
 from dashboard.auth import current_principal
-from dashboard.extensions import answers, services
+from dashboard.extensions import answers
 from dashboard.pages import monitor_layout
 from dashboard.pages import monitor_view as view
 from dashboard.pages.monitor_layout import TITLE, layout
+from dashboard.read_routing import read_only
 from geo import beijing, dates
 from geo.geojson import feature, feature_collection, point
 from layers import indicators
@@ -36,7 +37,7 @@ def _map_outputs(state: dict[str, Any]) -> tuple[Any, ...]:
     if principal is None:
         raise PreventUpdate
     filters = monitor_layout.filters_of(state)
-    with services().session_factory() as session:
+    with read_only() as session:
         area = resolve_area(session, principal, filters.region)
         stamps = {}
         for layer_id, _ in monitor_layout.MAP_LAYERS[:4]:
@@ -94,12 +95,12 @@ def _panel_outputs(state: dict[str, Any], dark: bool) -> tuple[Any, ...]:
     filters = monitor_layout.filters_of(state)
 
     def compute() -> dict[str, Any]:
-        with services().session_factory() as session:
+        with read_only() as session:
             return indicators.monitor_summary(session, principal, filters)
 
     answer = answers().answer(summary_question(filters), principal, compute)
     summary = json.loads(answer.body)
-    with services().session_factory() as session:
+    with read_only() as session:
         sigs = indicators.signal_list(session, principal, filters)
     k, mark = summary["kpis"], answer.version.split("/")[0]
     return view.kpi_cards(k, mark), view.state_chips(k["signals"]), view.qc_grid(summary["qc"]), view.top_list(summary["top_diseases"]), \
@@ -316,7 +317,7 @@ def _register_evidence(dash_app: Dash) -> None:
         principal = current_principal()
         if principal is None:
             raise PreventUpdate
-        with services().session_factory() as session:
+        with read_only() as session:
             try:
                 ev = signal_evidence(session, principal, signal_id)
             except (ScopeError, LayerError):

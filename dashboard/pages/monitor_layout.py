@@ -20,6 +20,7 @@ from dashboard.components.charts import GRAPH_CONFIG
 from dashboard.components.wall import layer_ages, rotate_seconds, scale_width, wall_enabled, wall_shell
 from dashboard.components.weather_strip import weather_strip
 from dashboard.extensions import answers, services
+from dashboard.read_routing import read_only
 from geo import dates
 from geo.geojson import FeatureCollection, feature_collection
 from layers.base import LayerFilters, home_region, today_cst
@@ -58,7 +59,7 @@ def filters_of(state: dict[str, Any]) -> LayerFilters:
 
 
 def _diseases() -> list[dict[str, str]]:
-    with services().session_factory() as session:
+    with read_only() as session:
         rows = disease_choices(session)
         return [{"label": f"{r.name}（{r.klass}类）" if r.klass in ("甲", "乙", "丙") else r.name, "value": r.code}
                 for r in rows]
@@ -70,7 +71,7 @@ def layer_data(layer_id: str, principal: Principal, filters: LayerFilters) -> di
     assert layer is not None
 
     def compute() -> FeatureCollection:
-        with services().session_factory() as session:
+        with read_only() as session:
             return layer.run(session, principal, filters)
 
     data = json.loads(answers().answer(layer_question(layer_id, filters), principal, compute).body)

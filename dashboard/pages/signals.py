@@ -23,6 +23,7 @@ from dashboard.components.attrs import attrs
 from dashboard.components.charts import DATE_TICKS, GRAPH_CONFIG
 from dashboard.components.grade import alarm_table, detail_alarms, grade_badge
 from dashboard.extensions import services
+from dashboard.read_routing import read_only
 from geo import beijing
 from geo.geojson import feature, feature_collection
 from store.labels import MODEL_ZH, model_name
@@ -78,7 +79,7 @@ def list_view(state: str | None, model: str | None, open_only: bool) -> Any:
     if principal is None:
         return html.P("需要登录")
     query = SignalQuery(state=state, model=model, open_only=open_only, sort="grade", limit=200)
-    with services().session_factory() as s:
+    with read_only() as s:
         total, rows = service.list_signals(s, actor=principal, query=query)
         items = service.signal_dicts(s, rows)
     head = html.Tr([html.Th(h) for h in ("等级", "状态", "信号", "模型", "区域", "截至", "触发次数", "签收")])

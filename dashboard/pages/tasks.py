@@ -12,6 +12,7 @@ from dashboard.api.requests import publish_one
 from dashboard.auth import current_principal
 from dashboard.extensions import services
 from dashboard.form_errors import describe
+from dashboard.read_routing import read_only
 from dispatch import outbox, service
 from dispatch.action_reasons import task_disabled_reasons
 from dispatch.models import DeliveryQuery, FeedbackRequest, SubtaskSpec, TaskQuery
@@ -273,7 +274,7 @@ def register(dash_app: Dash) -> None:
                               roots_only=actor.role != "institution_user", limit=500)
         except ValidationError as exc:
             return html.P(_invalid(exc))
-        with services().session_factory() as s:
+        with read_only() as s:
             total, rows = service.list_tasks(s, actor=actor, query=query)
             tasks = service.task_dicts(s, rows)
         return _board(tasks) if view == "board" else _list(tasks, total)

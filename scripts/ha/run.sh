@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make ha`: a PostgreSQL primary + streaming replica, a Redis master + replica and three Sentinels, two web
+# processes and two workers, all under var/ha/ on their own ports; runs the failover scenarios, prints their
+# figures and stops everything it started (bench/ha/run.py; the trap stops a leftover on any exit).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+command -v redis-server >/dev/null || { echo "ha: redis-server missing (scripts/provision.sh installs it)"; exit 1; }
+[ -x /usr/lib/postgresql/15/bin/pg_basebackup ] || { echo "ha: PostgreSQL 15 binaries missing"; exit 1; }
+cleanup() {
+  # only what bench/ha started: the clusters in var/ha/pg-* and the processes whose pid files are there
+  for d in var/ha/pg-55433 var/ha/pg-55432; do
+    if [ -f "$d/postmaster.pid" ]; then
+      if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$d" -m immediate stop >/dev/null 2>&1 || true
+      else /usr/lib/postgresql/15/bin/pg_ctl -D "$d" -m immediate stop >/dev/null 2>&1 || true; fi
+    fi
+  done
+}
+trap cleanup EXIT
+set -a; [ -f var/secrets.env ] && . var/secrets.env; set +a
+.venv/bin/python -m bench.ha.run "$@"
