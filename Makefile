@@ -13,7 +13,7 @@ run:
 	$(ENV) scripts/run-demo.sh
 
 # The application packages (type-checked: strict for core and domain, see [tool.mypy] in pyproject.toml).
-APP_PACKAGES := core config geo security store accounts gazetteer layers alerting dispatch command feeds ingest exchange assist demo \
+APP_PACKAGES := core config geo security store accounts gazetteer layers alerting dispatch command feeds ingest exchange assist fieldwork demo \
                 dashboard cli
 
 # The tests whose outcome depends on the demo's reference date; run for each date of tests/reference_dates.txt.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 MAX_LINES = 60
 PACKAGES = ("cli", "dashboard", "demo", "ingest", "command", "feeds", "alerting", "dispatch", "layers", "gazetteer",
-            "accounts", "store", "config", "geo", "security", "core")
+            "exchange", "assist", "fieldwork", "accounts", "store", "config", "geo", "security", "core")
 # Numerical detector code, relative to the root: a file, or a folder ending in "/".
 EXEMPT = ("alerting/detectors/", "alerting/forecast/rt.py")
 SHOWN = 10

@@ -11,6 +11,7 @@ from store import (  # noqa: F401
     dispatch,
     exchange,
     feeds,
+    fieldwork,
     inbox,
     places,
     response,

@@ -12,6 +12,7 @@ from dashboard.api import (  # noqa: E402,F401
     embed,
     exchange,
     feeds,
+    fieldwork,
     forecast,
     identity,
     ingest,

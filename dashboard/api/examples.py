@@ -28,6 +28,16 @@ from dispatch.models import (
     TaskCreate,
 )
 from exchange.reference_schema import ReferenceBatchIn
+from fieldwork.models import (
+    CloseBody,
+    ContactsIn,
+    ContactStateBody,
+    EvaluationBody,
+    IntakeBatchIn,
+    InvestigationIn,
+    MilestoneBody,
+    ReviewBody,
+)
 from geo.dates import CST, now_utc
 from geo.geojson import point
 
@@ -93,7 +103,38 @@ def _reference_batch() -> Example:
                          "version": 3, "changed_at": changed}]}
 
 
+def _contact() -> Example:
+    return {"record_id": "MJ-0001", "degree": "close", "name": "李四", "id_number": "11010519491231002X",
+            "phone": "13800001234", "last_exposure_date": (now_cst() - timedelta(days=2)).date().isoformat()}
+
+
+def _investigation() -> Example:
+    t = now_cst() - timedelta(hours=20)
+    return {"source_id": "SH-LD-20261201-0001", "signal_id": 1, "investigator": "长宁区疾控 流调一组",
+            "status": "in_progress", "started_at": t.isoformat(timespec="seconds"),
+            "first_onset_date": (t - timedelta(days=4)).date().isoformat(),
+            "places": [{"name": "新泾镇某幼儿园", "kind": "school", "lon": 121.3871, "lat": 31.2166, "crs": "GCJ02",
+                        "start_time": (t - timedelta(days=3)).isoformat(timespec="seconds"),
+                        "end_time": (t - timedelta(days=3, hours=-8)).isoformat(timespec="seconds")}],
+            "contacts": [_contact()],
+            "samples": [{"sample_no": "CN-20261201-001", "kind": "咽拭子", "subject": "密接 MJ-0001",
+                         "taken_at": (t + timedelta(hours=2)).isoformat(timespec="seconds")}]}
+
+
+def _milestone() -> Example:
+    return {"kind": "control_measures", "done_at": (now_cst() - timedelta(hours=1)).isoformat(timespec="seconds"),
+            "note": "涉疫班级停课，环境终末消毒完成"}
+
+
 _EXAMPLES: dict[type[BaseModel], Callable[[], Example]] = {
+    IntakeBatchIn: lambda: {"records": [_investigation()]},
+    InvestigationIn: _investigation,
+    ContactsIn: lambda: {"contacts": [_contact()]},
+    ContactStateBody: lambda: {"to": "traced", "note": "电话联系本人，已告知居家健康监测"},
+    MilestoneBody: _milestone,
+    CloseBody: lambda: {"summary": "聚集性疫情已控制：14 名密接医学观察期满解除，无续发病例，涉疫场所终末消毒完成。"},
+    EvaluationBody: lambda: {"effectiveness": "处置及时，未出现续发病例", "lessons": "幼儿园晨检漏报，需加强因病缺课追踪"},
+    ReviewBody: lambda: {"verdict": "approved", "note": "评价属实，同意闭环"},
     AssistCreate: _assist,
     AssistMessage: _assist_message,
     NoteBody: lambda: {"note": "已受理，安排属地社区核实"},
