@@ -8,6 +8,7 @@ import base64
 import binascii
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -85,3 +86,22 @@ def verify_request(*, headers: Headers, method: str, path: str, body: bytes,
     if not nonce_store(f"{key_id}:{nonce}", 2 * max_skew + 60):
         raise SignatureError("sig.replayed", "nonce already used")
     return key_id
+
+
+class MemoryNonces:
+    """A replay guard kept in memory (the stand-ins' nonce store): each key is spent once until it expires."""
+
+    def __init__(self) -> None:
+        self._expiry: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, key: str, ttl: int) -> bool:
+        """Spend `key` for `ttl` seconds; False when it is already spent."""
+        now = time.time()
+        with self._lock:
+            for k in [k for k, exp in self._expiry.items() if exp < now]:
+                del self._expiry[k]
+            if key in self._expiry:
+                return False
+            self._expiry[key] = now + ttl
+            return True

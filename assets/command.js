@@ -68,6 +68,13 @@
         icon: L.divIcon({className: "cmd-task" + (p.overdue ? " overdue" : ""), iconSize: [px(20), px(20)], iconAnchor: [px(10), px(10)],
                          html: "<span>" + (p.overdue ? "超" : "任") + "</span>"})});
     },
+    assistPoint: function (feature, latlng) {
+      var p = feature.properties;
+      return L.marker(latlng, {title: p.request_no, alt: p.request_no,
+        icon: L.divIcon({className: "cmd-assist" + (p.overdue ? " overdue" : "") + " dir-" + p.direction,
+                         iconSize: [px(20), px(20)], iconAnchor: [px(10), px(10)],
+                         html: "<span>" + (p.overdue ? "超" : "协") + "</span>"})});
+    },
     boundaryStyle: function (feature) {
       var district = feature.properties.level === "district";
       return {color: district ? "#90a4ae" : "#78909c", weight: district ? 2.5 : 1, dashArray: district ? null : "4 4",
@@ -132,7 +139,7 @@
       return;
     }
     if (ev.kind === "team") { restyleTeam(ev); }
-    if (["team", "task", "stock", "incident", "signal", "duty_roster"].indexOf(ev.kind) < 0) { return; }
+    if (["team", "task", "stock", "incident", "signal", "duty_roster", "assist"].indexOf(ev.kind) < 0) { return; }
     pending.push(ev.kind);
     if (!timer) { timer = setTimeout(flush, 150); }
   });

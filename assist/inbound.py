@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
 from assist.errors import AssistError
+from assist.live import Publish, announce
 from assist.models import AssistMessage, Personal, RequestPart
 from assist.service import (
     ORIGIN_SIDE,
@@ -36,8 +37,8 @@ def sealed_context(request_no: str) -> str:
 
 
 def apply_message(session: Session, msg: AssistMessage, *, actor: Principal | None, district: str,
-                  private_key_hex: str, cipher: FieldCipher | None, now: datetime | None = None
-                  ) -> dict[str, Any]:
+                  private_key_hex: str, cipher: FieldCipher | None, now: datetime | None = None,
+                  publish: Publish | None = None) -> dict[str, Any]:
     """Apply one message addressed to `district`; {"message_id", "received_at", "duplicate"}."""
     seen = session.scalar(select(AssistEvent).where(AssistEvent.message_id == msg.message_id))
     if seen is not None:
@@ -47,9 +48,10 @@ def apply_message(session: Session, msg: AssistMessage, *, actor: Principal | No
                           "该消息不是发给本区的", "to_district")
     now = now or utcnow()
     if msg.kind == "request":
-        _new_request(session, msg, actor=actor, private_key_hex=private_key_hex, cipher=cipher, now=now)
+        req = _new_request(session, msg, actor=actor, private_key_hex=private_key_hex, cipher=cipher, now=now)
+        announce(session, publish, req, "created")
     else:
-        _change(session, msg, actor=actor, district=district)
+        announce(session, publish, _change(session, msg, actor=actor, district=district))
     return {"message_id": msg.message_id, "received_at": now, "duplicate": False}
 
 
@@ -67,7 +69,7 @@ def open_personal(part: RequestPart, request_no: str, private_key_hex: str) -> s
 
 
 def _new_request(session: Session, msg: AssistMessage, *, actor: Principal | None, private_key_hex: str,
-                 cipher: FieldCipher | None, now: datetime) -> None:
+                 cipher: FieldCipher | None, now: datetime) -> AssistRequest:
     part = msg.request
     assert part is not None  # AssistMessage checks that a request message carries it
     if session.scalar(select(AssistRequest.id).where(AssistRequest.request_no == msg.request_no)) is not None:
@@ -86,9 +88,10 @@ def _new_request(session: Session, msg: AssistMessage, *, actor: Principal | Non
     req.state = "received"
     record_event(session, req, "received", from_state="sent", actor_name="市级平台转发",
                  district_code=msg.to_district, at=now, actor=actor, message_id=msg.message_id)
+    return req
 
 
-def _change(session: Session, msg: AssistMessage, *, actor: Principal | None, district: str) -> None:
+def _change(session: Session, msg: AssistMessage, *, actor: Principal | None, district: str) -> AssistRequest:
     local_side = "in" if district == msg.to_district else "out"
     req = session.scalar(select(AssistRequest).where(AssistRequest.request_no == msg.request_no,
                                                      AssistRequest.direction == local_side).with_for_update())
@@ -105,3 +108,4 @@ def _change(session: Session, msg: AssistMessage, *, actor: Principal | None, di
                                  "answer": msg.answer.model_dump() if msg.answer else None})
     record_event(session, req, to_state, from_state=from_state, actor_name=msg.actor, district_code=msg.origin,
                  at=msg.at, actor=actor, note=msg.note, message_id=msg.message_id)
+    return req

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assist.live import Publish, announce
 from assist.service import OPEN_STATES, local_district, record_event
 from store.assist import AssistRequest
 
@@ -24,7 +25,8 @@ class OverdueResult:
     escalated: list[str] = field(default_factory=list)
 
 
-def check_overdue(session: Session, now: datetime, *, escalate_after: timedelta = ESCALATE_AFTER) -> OverdueResult:
+def check_overdue(session: Session, now: datetime, *, escalate_after: timedelta = ESCALATE_AFTER,
+                  publish: Publish | None = None) -> OverdueResult:
     """Remind (level 0 → 1), then escalate (1 → 2) open requests past their deadline; the caller commits."""
     result = OverdueResult()
     rows = session.scalars(
@@ -36,10 +38,12 @@ def check_overdue(session: Session, now: datetime, *, escalate_after: timedelta 
             req.escalation_level, req.last_reminder_at = 1, now
             _note(session, req, "reminder", "协查已超期，督办提醒承办人", now)
             result.reminded.append(req.request_no)
+            announce(session, publish, req, event_kind="reminder")
         elif req.last_reminder_at is None or now - req.last_reminder_at >= escalate_after:
             req.escalation_level, req.last_reminder_at = 2, now
             _note(session, req, "escalation", "督办后仍未办结，已上报区领导", now)
             result.escalated.append(req.request_no)
+            announce(session, publish, req, event_kind="escalation")
     return result
 
 

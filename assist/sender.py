@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.request_signing import sign_request
 from assist.inbound import sealed_context
+from assist.live import Publish, announce
 from assist.service import PERSONAL_FIELD, local_district, record_event, utcnow
 from config.settings import Settings
 from dispatch.outbox import Poster, backoff, district_key_id, http_post
@@ -127,7 +128,7 @@ def _sealed(req: AssistRequest, payload: dict[str, Any], *, target: AssistTarget
 
 
 def deliver_one(session: Session, *, target: AssistTarget, cipher: FieldCipher | None, now: datetime | None = None,
-                post: Poster = http_post) -> tuple[str, str] | None:
+                post: Poster = http_post, publish: Publish | None = None) -> tuple[str, str] | None:
     """Claim and send one due message in this transaction; (message id, outcome) or None when none is due."""
     now = now or utcnow()
     row_id = session.scalar(_CLAIM, {"now": now})
@@ -144,7 +145,10 @@ def deliver_one(session: Session, *, target: AssistTarget, cipher: FieldCipher |
         status, answer = None, str(exc)
     except ValueError as exc:
         status, answer = 404, str(exc)
-    return row.message_id, _record(session, row, req, status, answer, now)
+    outcome = _record(session, row, req, status, answer, now)
+    if outcome != "failed":  # delivered (the request may now be 'received') or refused (an 'undelivered' event)
+        announce(session, publish, req, event_kind="undelivered" if outcome == "refused" else None)
+    return row.message_id, outcome
 
 
 def _record(session: Session, row: AssistOutbox, req: AssistRequest, status: int | None, answer: str,
@@ -184,12 +188,13 @@ def _mark_received(session: Session, req: AssistRequest, answer: dict[str, Any],
 
 
 def send_due(factory: sessionmaker[Session], *, target: AssistTarget, cipher: FieldCipher | None,
-             now: datetime | None = None, max_rows: int = 1000, post: Poster = http_post) -> SendStats:
+             now: datetime | None = None, max_rows: int = 1000, post: Poster = http_post,
+             publish: Publish | None = None) -> SendStats:
     """Send every due message once (one transaction each) and count the outcomes."""
     stats = SendStats()
     for _ in range(max_rows):
         with factory() as session, session.begin():
-            outcome = deliver_one(session, target=target, cipher=cipher, now=now, post=post)
+            outcome = deliver_one(session, target=target, cipher=cipher, now=now, post=post, publish=publish)
         if outcome is None:
             break
         stats.messages.append(outcome[0])

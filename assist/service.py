@@ -17,17 +17,19 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from accounts import audit
+from accounts.people import people
 from accounts.principal import Principal
+from accounts.whoami import role_name
 from assist.districts import name_of
 from assist.errors import AssistError, not_found
+from assist.live import Publish, announce
 from assist.models import AnswerBody, AssistCreate, PlacePoint
 from geo.dates import CST
 from geo.srid import SRID
 from security.pii import FieldCipher
+from store.assist import STATE_ZH as STATE_ZH  # re-exported: the Chinese state names
 from store.assist import AssistEvent, AssistOutbox, AssistRequest
 
-STATE_ZH = {"sent": "已发出", "received": "已送达", "accepted": "已受理", "returned": "已退回", "assigned": "已指派",
-            "answered": "已反馈", "closed": "已办结"}
 ACTION_ZH = {"accepted": "受理", "returned": "退回", "assigned": "指派", "answered": "反馈", "closed": "办结"}
 TRANSITIONS: dict[str, set[str]] = {
     "sent": {"received"}, "received": {"accepted", "returned"}, "accepted": {"assigned"},
@@ -60,6 +62,12 @@ def load(session: Session, *, actor: Principal, request_id: int, lock: bool = Fa
     if req is None or not may_see(actor, req):
         raise not_found(request_id)
     return req
+
+
+def _actor_label(session: Session, actor: Principal, district: str) -> str:
+    """How the timelines on both sides name who acted: district, display name and organisation (not the login)."""
+    who = people(session, [actor.user_id]).get(actor.user_id) or role_name(actor.role)
+    return f"{name_of(district)} {who}"
 
 
 def record_event(session: Session, req: AssistRequest, kind: str, *, from_state: str | None, actor_name: str,
@@ -124,7 +132,8 @@ def point(place: PlacePoint | None) -> Any:
 
 
 def create_request(session: Session, *, actor: Principal, data: AssistCreate, district: str,
-                   cipher: FieldCipher | None, now: datetime | None = None) -> AssistRequest:
+                   cipher: FieldCipher | None, now: datetime | None = None, publish: Publish | None = None
+                   ) -> AssistRequest:
     """A new outgoing request in state 'sent', its first event, audit row and the message for the receiver."""
     _check_creator(actor, data, district)
     now = now or utcnow()
@@ -136,13 +145,14 @@ def create_request(session: Session, *, actor: Principal, data: AssistCreate, di
         deadline=data.deadline, state="sent", attachments=[], escalation_level=0, created_by_user_id=actor.user_id)
     session.add(req)
     session.flush()
-    name = f"{name_of(district)} {actor.username}"
+    name = _actor_label(session, actor, district)
     record_event(session, req, "sent", from_state=None, actor_name=name, district_code=district, at=now,
                  actor=actor)
     request_part = {"subject_kind": data.subject_kind, "reason": data.reason, "facts": list(data.facts),
                     "place_name": data.place_name, "place": data.place.model_dump() if data.place else None,
                     "deadline": data.deadline.isoformat()}
     enqueue(session, req, "request", origin=district, at=now, actor_name=name, request=request_part)
+    announce(session, publish, req, "created")
     return req
 
 
@@ -177,8 +187,8 @@ def apply_change(req: AssistRequest, to_state: str, fields: dict[str, Any]) -> N
 
 
 def act(session: Session, *, actor: Principal, request_id: int, to_state: str, note: str | None = None,
-        assignee: str | None = None, answer: AnswerBody | None = None, now: datetime | None = None
-        ) -> AssistRequest:
+        assignee: str | None = None, answer: AnswerBody | None = None, now: datetime | None = None,
+        publish: Publish | None = None) -> AssistRequest:
     """One local transition: event + audit + the message telling the other district."""
     req = load(session, actor=actor, request_id=request_id, lock=True)
     _check_actor(actor, req, to_state)
@@ -186,12 +196,13 @@ def act(session: Session, *, actor: Principal, request_id: int, to_state: str, n
     now, from_state, district = now or utcnow(), req.state, local_district(req)
     fields: dict[str, Any] = {"assignee": assignee, "answer": answer.model_dump() if answer else None}
     apply_change(req, to_state, fields)
-    name = f"{name_of(district)} {actor.username}"
+    name = _actor_label(session, actor, district)
     record_event(session, req, to_state, from_state=from_state, actor_name=name, district_code=district, at=now,
                  actor=actor, note=note)
     kind = "answer" if to_state == "answered" else "state"
     extra = {"answer": fields["answer"]} if answer else {"state": to_state, "assignee": assignee}
     enqueue(session, req, kind, origin=district, at=now, actor_name=name, note=note, **extra)
+    announce(session, publish, req)
     return req
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from accounts.request_signing import SignatureError, sign_request, verify_request
+from accounts.request_signing import MemoryNonces, SignatureError, sign_request, verify_request
 from assist.models import AssistMessage
 from assist.sender import DIRECTORY_PATH, MESSAGES_PATH
 from dispatch.outbox import Poster, district_key_id, http_post
@@ -39,7 +38,7 @@ class AssistRelay:
     districts: dict[str, DistrictEndpoint] = field(default_factory=dict)
     post: Poster = http_post
     relayed: list[dict[str, Any]] = field(default_factory=list)  # the forwarded bodies, as the city saw them
-    _nonces: dict[str, float] = field(default_factory=dict)
+    _nonces: MemoryNonces = field(default_factory=MemoryNonces)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _key(self, key_id: str) -> str | None:
@@ -50,7 +49,7 @@ class AssistRelay:
 
     def _verify(self, headers: dict[str, str], path: str, body: bytes) -> str:
         return verify_request(headers=headers, method="POST", path=path, body=body, lookup_public_key=self._key,
-                              nonce_store=self._spend_nonce)
+                              nonce_store=self._nonces)
 
     def handle_message(self, headers: dict[str, str], path: str, body: bytes) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON answer) for one message from a district."""
@@ -100,16 +99,6 @@ class AssistRelay:
     def routes(self) -> dict[str, Any]:
         """The paths to mount on the city stand-in (`CityStandin.routes`)."""
         return {MESSAGES_PATH: self.handle_message, DIRECTORY_PATH: self.handle_directory}
-
-    def _spend_nonce(self, key: str, ttl: int) -> bool:
-        now = time.time()
-        with self._lock:
-            for k in [k for k, exp in self._nonces.items() if exp < now]:
-                del self._nonces[k]
-            if key in self._nonces:
-                return False
-            self._nonces[key] = now + ttl
-            return True
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from assist.live import Publish
 from assist.scheduled import check_overdue
 from assist.sender import AssistConfigError, send_due, target_from_settings
 from cli.context import CliContext, pass_ctx
@@ -27,7 +28,8 @@ def send(ctx: CliContext, once: bool, interval: float) -> None:
     except AssistConfigError as exc:
         raise click.ClickException(str(exc)) from None
     while True:
-        stats = send_due(ctx.services.session_factory, target=target, cipher=ctx.services.cipher)
+        stats = send_due(ctx.services.session_factory, target=target, cipher=ctx.services.cipher,
+                         publish=_publisher(ctx))
         if stats.delivered or stats.refused or stats.failed:
             click.echo(f"delivered {stats.delivered}, refused {stats.refused}, failed {stats.failed}")
         if once:
@@ -44,9 +46,23 @@ def check_overdue_cmd(ctx: CliContext, once: bool, interval: float, escalate_aft
     """督办: remind overdue 协查 requests, escalate those still open after a delay."""
     while True:
         with ctx.services.session_factory() as session, session.begin():
-            result = check_overdue(session, datetime.now(UTC), escalate_after=timedelta(minutes=escalate_after))
+            result = check_overdue(session, datetime.now(UTC), escalate_after=timedelta(minutes=escalate_after),
+                                   publish=_publisher(ctx))
         if result.reminded or result.escalated:
             click.echo(f"reminded {len(result.reminded)}, escalated {len(result.escalated)}")
         if once:
             return
         time.sleep(interval)
+
+
+def _publisher(ctx: CliContext) -> Publish:
+    """Live push of delivered, refused, reminded and escalated requests to open screens (after commit)."""
+    from ingest.events import ChangeEvent, publish_change
+
+    def publish(message: dict[str, object]) -> None:
+        try:
+            publish_change(ctx.services.redis, ctx.settings.redis_namespace, ChangeEvent(**message))
+        except Exception as exc:  # committed already; screens catch up on their next refresh
+            click.echo(f"live push failed: {exc}", err=True)
+
+    return publish

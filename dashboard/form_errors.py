@@ -21,6 +21,10 @@ FIELD_ZH: dict[str, str] = {
     "persons_traced": "流调人数", "samples_taken": "采样数", "sites_disinfected": "消杀点位", "to": "目标状态",
     "user_id": "指派人员", "since": "开始日期", "until": "结束日期", "date": "日期", "q": "搜索词",
     "state": "状态", "model": "模型", "limit": "条数",
+    # 跨地区协查 (assist.models)
+    "to_district": "协查区", "subject_kind": "对象类型", "facts": "核查事项", "personal": "个人信息", "name": "名称",
+    "id_number": "身份证号", "phone": "电话", "address": "住址", "place_name": "地点名称", "place": "地点坐标",
+    "assignee": "承办人", "findings": "核查结果", "attachments": "附件", "size": "大小", "sha256": "校验值",
 }
 _TYPE_ZH: dict[str, str] = {
     "missing": "必须填写", "string_too_short": "不能为空", "string_too_long": "过长（最多 {max_length} 个字符）",

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from accounts.request_signing import SignatureError, verify_request
+from accounts.request_signing import MemoryNonces, SignatureError, verify_request
 from exchange.schema import RECORD_MODELS, Batch, Outcome, Record, RecordResult, context
 from security.envelope import EnvelopeError, EnvelopeHeader, open_data_key, open_item
 
@@ -40,14 +39,14 @@ class ExchangeReceiver:
     held: dict[tuple[str, str], Held] = field(default_factory=dict)
     arrivals: list[tuple[str, int]] = field(default_factory=list)  # (record id, version) accepted, in order
     batches: int = 0
-    _nonces: dict[str, float] = field(default_factory=dict)
+    _nonces: MemoryNonces = field(default_factory=MemoryNonces)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handle(self, headers: dict[str, str], path: str, body: bytes) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON answer) for one POSTed batch."""
         try:
             verify_request(headers=headers, method="POST", path=path, body=body,
-                           lookup_public_key=self.district_keys.get, nonce_store=self._spend_nonce)
+                           lookup_public_key=self.district_keys.get, nonce_store=self._nonces)
         except SignatureError as exc:
             return 401, {"error": exc.code}
         try:
@@ -101,16 +100,6 @@ class ExchangeReceiver:
         self.held[slot] = Held(record.model_dump(mode="json"), identity)
         self.arrivals.append((record.record_id, record.version))
         return "accepted"
-
-    def _spend_nonce(self, key: str, ttl: int) -> bool:
-        now = time.time()
-        with self._lock:
-            for k in [k for k, exp in self._nonces.items() if exp < now]:
-                del self._nonces[k]
-            if key in self._nonces:
-                return False
-            self._nonces[key] = now + ttl
-            return True
 
 
 def _where(exc: ValueError) -> str:

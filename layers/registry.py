@@ -15,6 +15,7 @@ LAYER_MODULES = (
     "layers.institutions",
     "layers.signals",
     "layers.tasks",
+    "layers.assists",
     "layers.teams",
     "layers.resources",
     "layers.incidents",

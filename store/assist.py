@@ -19,6 +19,9 @@ from store.types import created_col, point_col, updated_col
 ASSIST_STATES = ("sent", "received", "accepted", "returned", "assigned", "answered", "closed")
 SUBJECT_KINDS = ("person", "contact", "place", "sample")
 OUTBOX_STATUSES = ("pending", "delivered", "refused")
+# Chinese state names, shared by the assist domain and the map layer (layers may not import assist).
+STATE_ZH = {"sent": "已发出", "received": "已送达", "accepted": "已受理", "returned": "已退回", "assigned": "已指派",
+            "answered": "已反馈", "closed": "已办结"}
 
 
 class AssistRequest(Base):

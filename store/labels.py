@@ -8,6 +8,7 @@ from __future__ import annotations
 MODEL_ZH: dict[str, str] = {
     "single_case": "单病例预警",
     "count_threshold": "固定阈值",
+    "case_cluster": "聚集性病例",
     "moving_percentile": "移动百分位法",
     "farrington_flexible": "Farrington灵活法",  # Noufaily 2013, R surveillance farringtonFlexible, ISO weeks
     "ears_c1": "EARS-C1",

@@ -27,6 +27,7 @@ INCIDENTS = "incidents"
 RESOURCES = "resources"
 LABS = "labs"
 SYNDROMIC = "syndromic"
+ASSIST = "assist"  # 跨地区协查 requests (assist.live)
 INSTITUTIONS = "institutions"  # institutions, regions, diseases: bulk-loaded only (the generation bump)
 
 
@@ -47,6 +48,7 @@ EVENT_TOPICS: dict[str, str] = {
     "task": TASKS,
     "incident": INCIDENTS,
     "signal": SIGNALS,
+    "assist": ASSIST,
     **{k: feed(k) for k in ("school_absence", "drug_sales", "weather_daily", "opinion_item")},
 }
 # Topics whose answers are split by district (a question narrowed to districts reads only theirs).

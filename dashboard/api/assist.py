@@ -1,7 +1,8 @@
 """`/api/v1/assist/...`: 跨地区信息协查 — district staff create and handle requests; the city relays messages.
 
 Staff call with a bearer token or their session; the city platform calls `/assist/inbound` SM2-signed
-with messages from the other district (assist.inbound). Every route is in the OpenAPI registry.
+with messages from the other district (assist.inbound). Every route is in the OpenAPI registry. Each
+committed change is announced to open screens (kind "assist", assist.live).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from assist.models import (
     ReturnBody,
 )
 from dashboard.api import bp
-from dashboard.api.requests import caller, in_transaction, json_body, path_id, query_args, render
+from dashboard.api.requests import caller, in_transaction, json_body, path_id, publish_one, query_args, render
 from dashboard.auth import require_principal, require_signed_client
 from dashboard.extensions import services
 from dashboard.openapi import RouteRow, register_operation
@@ -46,7 +47,7 @@ def create_assist():
 
     def flow(s: Session) -> dict[str, Any]:
         req = service.create_request(s, actor=actor, data=data, district=svc.settings.district_code,
-                                     cipher=svc.cipher)
+                                     cipher=svc.cipher, publish=publish_one)
         return views.request_dict(req, actor)
 
     return render(AssistOut, in_transaction(flow), 201)
@@ -72,7 +73,7 @@ def _act(request_id: int, model: type[BaseModel], to_state: str, **arg_of: str) 
     kwargs = {param: getattr(body, attr) for param, attr in arg_of.items()}
 
     def flow(s: Session) -> dict[str, Any]:
-        req = service.act(s, actor=actor, request_id=rid, to_state=to_state, **kwargs)
+        req = service.act(s, actor=actor, request_id=rid, to_state=to_state, publish=publish_one, **kwargs)
         return views.request_dict(req, actor)
 
     return render(AssistOut, in_transaction(flow))
@@ -103,8 +104,8 @@ def answer_assist(request_id: int):
     actor, rid = caller(), _id(request_id)
 
     def flow(s: Session) -> dict[str, Any]:
-        return views.request_dict(service.act(s, actor=actor, request_id=rid, to_state="answered", answer=body),
-                                  actor)
+        req = service.act(s, actor=actor, request_id=rid, to_state="answered", answer=body, publish=publish_one)
+        return views.request_dict(req, actor)
 
     return render(AssistOut, in_transaction(flow))
 
@@ -121,7 +122,8 @@ def assist_inbound():
     msg, actor, svc = json_body(AssistMessage), caller(), services()
     key = svc.settings.district_signing_key.get_secret_value()
     return render(InboundAnswer, in_transaction(lambda s: inbound.apply_message(
-        s, msg, actor=actor, district=svc.settings.district_code, private_key_hex=key, cipher=svc.cipher)))
+        s, msg, actor=actor, district=svc.settings.district_code, private_key_hex=key, cipher=svc.cipher,
+        publish=publish_one)))
 
 
 # ---------------------------------------------------------------- OpenAPI

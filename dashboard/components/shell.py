@@ -23,6 +23,7 @@ from dashboard.extensions import services
 PRODUCT = "OneMap 一张图"
 COMMAND_ROLES = frozenset({"city_admin", "district_commander", "district_analyst", "wall_kiosk"})
 EXCHANGE_ROLES = frozenset({"city_admin", "district_commander", "district_analyst"})
+ASSIST_ROLES = frozenset({"city_admin", "district_commander", "district_analyst"})
 KIOSK_PAGES = frozenset({"monitor", "command"})
 
 
@@ -40,6 +41,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("command", "应急指挥一张图", "/command", roles=COMMAND_ROLES),
     NavItem("signals", "预警信号", "/signals"),
     NavItem("tasks", "任务", "/tasks"),
+    NavItem("assists", "跨地区协查", "/assists", roles=ASSIST_ROLES),
     NavItem("briefing", "简报", "/reports/briefing"),
     NavItem("exchange", "数据交换", "/exchange", roles=EXCHANGE_ROLES),
     NavItem("profile", "个人设置", "/profile", full_session=True),

@@ -29,6 +29,7 @@ from gazetteer.errors import ImportRejected
 from geo import beijing
 from geo.dates import CST
 from geo.geojson import feature, feature_collection
+from layers.assists import assists_geojson
 from layers.base import today_cst
 from layers.coverage import coverage_geojson
 from layers.incidents import incidents_geojson
@@ -64,11 +65,11 @@ def register(dash_app: Dash) -> None:
 
 
 def _register_layers(dash_app: Dash) -> None:
-    """The map's layers (teams, tracks, sites, incidents, tasks), refreshed by poll, live event or an action."""
+    """The map's layers (teams, tracks, sites, incidents, tasks, 协查), refreshed by poll, live event or an action."""
 
     @dash_app.callback(
         Output("cmd-teams", "data"), Output("cmd-tracks", "data"), Output("cmd-resources", "data"),
-        Output("cmd-incidents", "data"), Output("cmd-tasks", "data"), Output("cmd-sync", "data"),
+        Output("cmd-incidents", "data"), Output("cmd-tasks", "data"), Output("cmd-assists", "data"), Output("cmd-sync", "data"),
         Input("cmd-poll", "n_intervals"), Input("cmd-live", "n_clicks"), Input("cmd-refresh", "data"))
     def refresh_layers(_tick: Any, _live: Any, _refresh: Any) -> tuple[Any, ...]:
         principal = _principal()
@@ -80,7 +81,8 @@ def _register_layers(dash_app: Dash) -> None:
             sites = view.with_tooltips(resources_geojson(s, principal), view.site_tooltip)
             incidents = view.with_tooltips(incidents_geojson(s, principal), lambda p: markup.tooltip(p["title"], p["status_zh"]))
             tasks = view.with_tooltips(tasks_geojson(s, district_code=principal.district_code), view.task_tooltip)
-        return teams, view.tracks(teams), sites, incidents, tasks, datetime.now().astimezone().isoformat()
+            assists = view.with_popups(assists_geojson(s, district_code=principal.district_code), view.assist_popup)
+        return teams, view.tracks(teams), sites, incidents, tasks, assists, datetime.now().astimezone().isoformat()
 
     dash_app.clientside_callback(ClientsideFunction("onemap_command", "markSynced"),
                                  Output("cmd-ages", "className"), Input("cmd-sync", "data"))

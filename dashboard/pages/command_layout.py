@@ -21,7 +21,9 @@ from layers.outlines import district_bounds, district_outlines
 
 TITLE = "应急指挥一张图"
 NS = "onemap.command"
-MAP_LAYERS = [("teams", "应急队伍"), ("resources", "物资储备"), ("incidents", "突发事件"), ("tasks", "处置任务")]
+MAP_LAYERS = [("teams", "应急队伍"), ("resources", "物资储备"), ("incidents", "突发事件"), ("tasks", "处置任务"),
+              ("assists", "协查请求")]
+WALL_AGES = MAP_LAYERS[:4]  # the wall's title bar holds four data ages (two by two)
 TASK_TYPES = [("epi", "流调"), ("sampling", "采样"), ("disinfection", "消杀"), ("supply", "物资调拨"),
               ("screening", "排查"), ("other", "其他")]
 
@@ -74,6 +76,7 @@ def command_map(wall: bool, district: str) -> Any:
         ]), name="发热门诊服务覆盖", checked=not wall),
         _overlay("incidents", "突发事件", style=_fn("incidentStyle"), pointToLayer=_fn("incidentPoint")),
         _overlay("tasks", "处置任务", pointToLayer=_fn("taskPoint")),
+        _overlay("assists", "协查请求", pointToLayer=_fn("assistPoint")),
         _overlay("resources", "物资储备点", pointToLayer=_fn("resourcePoint")),
         _overlay("tracks", "队伍轨迹", style=_fn("trackStyle"), onEachFeature=_fn("trackEach"), interactive=False),
         _overlay("teams", "应急队伍", pointToLayer=_fn("teamPoint")),
@@ -176,5 +179,5 @@ def layout(query: dict[str, str]) -> Any:
     ], className="page page-command" + (" is-wall" if wall else ""), id="cmd-page")
     if not wall:
         return body
-    return wall_shell(page="cmd", title=TITLE, body=body, ages=layer_ages(MAP_LAYERS, prefix="cmd"),
+    return wall_shell(page="cmd", title=TITLE, body=body, ages=layer_ages(WALL_AGES, prefix="cmd"),
                       next_path="/monitor?wall=1", rotate=rotate_seconds(query, services().settings.wall_rotate_seconds))

@@ -7,10 +7,12 @@ from typing import Any
 from dash import html
 from pydantic import ValidationError
 
+from assist.districts import name_of
 from command import roster
 from command.errors import CommandError
 from dashboard import form_errors, markup
 from dashboard.errors import ApiError
+from geo import beijing
 from geo.geojson import FeatureCollection, feature, feature_collection, line, point
 from layers.teams import STATUS_ZH, TYPE_ZH
 
@@ -81,6 +83,22 @@ def site_tooltip(p: dict[str, Any]) -> str:
 def task_tooltip(p: dict[str, Any]) -> str:
     overdue = markup.strong("已逾期") if p["overdue"] else None
     return markup.tooltip(p["title"], (p["type_zh"], p["state_zh"], f"进度 {p['progress']}%", overdue))
+
+
+def with_popups(fc: FeatureCollection, fmt: Callable[[dict[str, Any]], str]) -> FeatureCollection:
+    """The same text as the hover tooltip and as the popup a click opens."""
+    for f in fc["features"]:
+        f["properties"]["tooltip"] = f["properties"]["popup"] = fmt(f["properties"])
+    return fc
+
+
+def assist_popup(p: dict[str, Any]) -> str:
+    """协查请求: number, direction and the other district, state, deadline (Beijing time), overdue."""
+    other = name_of(p["to_district"] if p["direction"] == "out" else p["from_district"])
+    way = f"发往{other}" if p["direction"] == "out" else f"来自{other}"
+    overdue = markup.strong("已超期") if p["overdue"] else None
+    return markup.tooltip(p["request_no"], (p["direction_zh"], way), (p["state_zh"], f"期限 {beijing.minute(p['deadline'])}"),
+                          p["place_name"], overdue)
 
 
 def stock_table(rows: list[dict[str, Any]]) -> Any:

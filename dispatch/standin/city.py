@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -18,7 +17,7 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from accounts.request_signing import SignatureError, sign_request, verify_request
+from accounts.request_signing import MemoryNonces, SignatureError, sign_request, verify_request
 from dispatch.models import CallbackPayload
 
 log = logging.getLogger(__name__)
@@ -66,7 +65,7 @@ class CityStandin:
     callbacks: list[Received] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     _by_key: dict[str, Received] = field(default_factory=dict)
-    _nonces: dict[str, float] = field(default_factory=dict)
+    _nonces: MemoryNonces = field(default_factory=MemoryNonces)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: Any = None
     _thread: threading.Thread | None = None
@@ -108,16 +107,6 @@ class CityStandin:
         except KeyboardInterrupt:
             self.stop()
 
-    def _spend_nonce(self, key: str, ttl: int) -> bool:
-        now = time.time()
-        with self._lock:
-            for k in [k for k, exp in self._nonces.items() if exp < now]:
-                del self._nonces[k]
-            if key in self._nonces:
-                return False
-            self._nonces[key] = now + ttl
-            return True
-
     def _lookup(self, key_id: str) -> str | None:
         return self.district_public_key_hex if key_id == self.district_key_id else None
 
@@ -137,7 +126,7 @@ class CityStandin:
             return _answer(start_response, *self.routes[path](headers, path + (f"?{query}" if query else ""), body))
         try:
             key_id = verify_request(headers=headers, method=method, path=path + (f"?{query}" if query else ""),
-                                    body=body, lookup_public_key=self._lookup, nonce_store=self._spend_nonce)
+                                    body=body, lookup_public_key=self._lookup, nonce_store=self._nonces)
             payload = CallbackPayload.model_validate_json(body).model_dump(mode="json")
             key = payload["idempotency_key"]
             if headers.get("Idempotency-Key") != key:

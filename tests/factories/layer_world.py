@@ -130,6 +130,12 @@ def _response(db: Any, d: LayerDistrict) -> None:
     db.execute(text("""INSERT INTO incident (title, kind, status, district_code, geom)
                        VALUES (:t, 'outbreak', 'open', :d, ST_GeomFromEWKT(:g))"""),
                {"t": f"{m} 事件", "d": d.code, "g": point(d.x0 + 0.18, 10.4)})
+    db.execute(text("""INSERT INTO assist_request (request_no, direction, from_district, to_district, subject_kind,
+                       reason, facts, place_name, place, deadline, state, attachments, escalation_level)
+                       VALUES (:no, 'in', '310104', :d, 'place', '协查', '["核实"]', :p, ST_GeomFromEWKT(:g), :dl,
+                       'received', '[]', 0)"""),
+               {"no": f"XC-{m}", "d": d.code, "p": f"{m} 协查地点", "g": point(d.x0 + 0.19, 10.4),
+                "dl": datetime(2026, 2, 1, tzinfo=UTC)})
 
 
 def _feeds(db: Any, d: LayerDistrict) -> None:

@@ -31,6 +31,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "command": ("/command", "#cmd-page .cmd-main"),
     "signals": ("/signals", ".page-signals .sig-filters"),
     "tasks": ("/tasks", ".page-tasks .tasks-filters"),
+    "assists": ("/assists", ".page-assists .assist-filters"),
     "briefing": ("/reports/briefing", "#b-today"),
     "exchange": ("/exchange", ".page-exchange #exch-status"),
     "profile": ("/profile", "#stepup-challenge"),

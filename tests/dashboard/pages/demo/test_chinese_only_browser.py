@@ -38,6 +38,7 @@ PAGES = [  # (user, path, ready selector, screenshot)
     ("cn_commander", "/tasks", ".tasks-table", "h7_zh_tasks.png"),
     ("cn_analyst", "/reports/briefing?period=week", "main", "h7_zh_briefing.png"),
     ("cn_commander", "/exchange", "#exch-status", "h7_zh_exchange.png"),
+    ("cn_commander", "/assists", "#assist-list", "h7_zh_assists.png"),
 ]
 
 
