@@ -31,8 +31,8 @@ def _secrets() -> dict[str, str]:
             "BLIND_INDEX_KEY": secrets.token_hex(32)}
 
 
-def prepare(topo: Topology, keys: dict[str, str]) -> tuple[Services, World]:
-    """The database (migrated, on the primary; the replica follows), a small world with tokens."""
+def migrated_database(topo: Topology, keys: dict[str, str]) -> Settings:
+    """The database created and migrated on the primary (the replica follows); settings to reach it."""
     admin = create_engine(topo.primary.url("postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
@@ -43,7 +43,12 @@ def prepare(topo: Topology, keys: dict[str, str]) -> tuple[Services, World]:
                         redis_namespace="ha", secret_key=keys["SECRET_KEY"], pii_keys=keys["PII_KEYS"],
                         blind_index_key=keys["BLIND_INDEX_KEY"])
     migrate(settings)
-    svc = build_services(settings, pool_size=4)
+    return settings
+
+
+def prepare(topo: Topology, keys: dict[str, str]) -> tuple[Services, World]:
+    """The migrated database and a small world with tokens."""
+    svc = build_services(migrated_database(topo, keys), pool_size=4)
     return svc, build_world(svc)
 
 

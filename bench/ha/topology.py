@@ -191,16 +191,28 @@ class Topology:
     def start_apps(self, secrets: dict[str, str]) -> None:
         """Two web processes (gunicorn, as `onemap serve`) and two intake workers."""
         env = self.env(secrets)
-        for port in WEB_PORTS:
-            self.apps.append(self._spawn([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-                                          "--workers", "1", "--threads", "32", "--worker-class", "gthread",
-                                          "--timeout", "120", "--graceful-timeout", "5", "wsgi:app"], env, f"web-{port}"))
         for n in (1, 2):
             onemap = str(Path(sys.executable).parent / "onemap")
             self.apps.append(self._spawn([onemap, "worker", "--consumer", f"ha-worker-{n}", "--batch", "100",
                                           "--min-idle-ms", "3000"], env, f"worker-{n}"))
+        self.start_web(secrets)
+
+    def start_web(self, secrets: dict[str, str], **overrides: str) -> list[subprocess.Popen[bytes]]:
+        """The two web processes (gunicorn, as `onemap serve`) with `env()` changed by `overrides`; up when returned."""
+        env = {**self.env(secrets), **overrides}
+        web = [self._spawn([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+                            "--threads", "32", "--worker-class", "gthread", "--timeout", "120",
+                            "--graceful-timeout", "5", "wsgi:app"], env, f"web-{port}") for port in WEB_PORTS]
+        self.apps += web
         for port in WEB_PORTS:
             _wait(lambda p=port: requests.get(f"http://127.0.0.1:{p}/healthz", timeout=2).ok, f"web {port}", 120)
+        return web
+
+    def stop_apps(self) -> None:
+        """Stop the web processes and workers started so far (the data tier keeps running)."""
+        for proc in self.apps:
+            _stop(proc)
+        self.apps.clear()
 
     @staticmethod
     def _spawn(cmd: list[str], env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
@@ -217,8 +229,7 @@ class Topology:
 
     def stop(self) -> None:
         """Stop everything started here, apps first."""
-        for proc in self.apps:
-            _stop(proc)
+        self.stop_apps()
         for node in self.redis:
             node.stop()
         self.replica.stop()
