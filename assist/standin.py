@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from accounts.request_signing import MemoryNonces, SignatureError, sign_request, verify_request
+from assist.districts import CITY
 from assist.models import AssistMessage
 from assist.sender import DIRECTORY_PATH, MESSAGES_PATH
 from dispatch.outbox import Poster, district_key_id, http_post
@@ -38,6 +41,9 @@ class AssistRelay:
     districts: dict[str, DistrictEndpoint] = field(default_factory=dict)
     post: Poster = http_post
     relayed: list[dict[str, Any]] = field(default_factory=list)  # the forwarded bodies, as the city saw them
+    # Requests addressed to the city itself (市疾控): held here, sealed for `city_public_key_hex`, answered by `reply`.
+    city_public_key_hex: str = ""
+    city_inbox: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # request no → its messages
     _nonces: MemoryNonces = field(default_factory=MemoryNonces)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -62,6 +68,8 @@ class AssistRelay:
             return 422, _error("relay.invalid_message", str(exc)[:300])
         if key_id != district_key_id(msg.origin):
             return 403, _error("relay.sender_mismatch", "the message is not signed by its origin district")
+        if msg.destination == CITY and self.city_public_key_hex:
+            return self._hold_for_city(msg, body)
         endpoint = self.districts.get(msg.destination)
         if endpoint is None:
             return 404, _error("relay.unknown_district", f"district {msg.destination} is not connected")
@@ -91,10 +99,34 @@ class AssistRelay:
             return 401, _error(exc.code, str(exc))
         except (ValueError, AttributeError):
             return 400, _error("relay.invalid_message", "body must be {\"district_code\": ...}")
+        if code == CITY and self.city_public_key_hex:
+            return 200, {"district_code": code, "key_id": self.city_key_id, "public_key": self.city_public_key_hex}
         endpoint = self.districts.get(code)
         if endpoint is None:
             return 404, _error("relay.unknown_district", f"district {code[:10]} is not connected")
         return 200, {"district_code": code, "key_id": district_key_id(code), "public_key": endpoint.public_key_hex}
+
+    def _hold_for_city(self, msg: AssistMessage, body: bytes) -> tuple[int, dict[str, Any]]:
+        """A message to the city itself: kept in its inbox once (a resent message is a duplicate)."""
+        with self._lock:
+            held = self.city_inbox.setdefault(msg.request_no, [])
+            duplicate = any(m["message_id"] == msg.message_id for m in held)
+            if not duplicate:
+                held.append(json.loads(body))
+        return 200, {"message_id": msg.message_id, "received_at": datetime.now(UTC).isoformat(),
+                     "duplicate": duplicate}
+
+    def reply(self, request_no: str, *, kind: str, state: str | None = None, note: str | None = None,
+              assignee: str | None = None, answer: dict[str, Any] | None = None,
+              actor: str = "市疾控 协查专员") -> tuple[int, dict[str, Any]]:
+        """The city acts on a request addressed to it (accept, return, answer…): signed to the sending district."""
+        first = self.city_inbox[request_no][0]
+        message = {"message_id": uuid.uuid4().hex, "kind": kind, "request_no": request_no,
+                   "from_district": first["from_district"], "to_district": CITY, "origin": CITY,
+                   "at": datetime.now(UTC).isoformat(), "actor": actor, "state": state, "note": note, "assignee": assignee,
+                   "answer": answer}
+        body = AssistMessage.model_validate(message).model_dump_json(exclude_none=True).encode()
+        return self._forward(self.districts[first["from_district"]], body)
 
     def routes(self) -> dict[str, Any]:
         """The paths to mount on the city stand-in (`CityStandin.routes`)."""

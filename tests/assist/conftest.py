@@ -130,8 +130,8 @@ class City:
 @pytest.fixture(scope="package")
 def city(changning: District, xuhui: District) -> Iterator[City]:
     """The stand-in city with the 协查 relay: it knows both districts' URLs and public keys."""
-    relay = AssistRelay(city_private_key_hex=CITY_PRIVATE, city_key_id=CITY_KEY_ID, districts={
-        d.code: DistrictEndpoint(d.url, d.public_key) for d in (changning, xuhui)})
+    relay = AssistRelay(city_private_key_hex=CITY_PRIVATE, city_key_id=CITY_KEY_ID, city_public_key_hex=CITY_PUBLIC,
+                        districts={d.code: DistrictEndpoint(d.url, d.public_key) for d in (changning, xuhui)})
     standin = CityStandin(city_private_key_hex=CITY_PRIVATE, district_public_key_hex=changning.public_key,
                           district_key_id=district_key_id(changning.code), routes=relay.routes()).start()
     yield City(standin, relay)
