@@ -68,6 +68,26 @@
         icon: L.divIcon({className: "cmd-task" + (p.overdue ? " overdue" : ""), iconSize: [px(20), px(20)], iconAnchor: [px(10), px(10)],
                          html: "<span>" + (p.overdue ? "超" : "任") + "</span>"})});
     },
+    // 流调 (issue 20): exposure places (point or area), contacts counted by street, hotspot cells.
+    exposureStyle: function () {
+      return {color: "#6a1b9a", weight: 2, fillColor: "#ab47bc", fillOpacity: 0.25};
+    },
+    exposurePoint: function (feature, latlng) {
+      return L.circleMarker(latlng, {radius: px(7), color: "#6a1b9a", weight: 2, fillColor: "#ab47bc",
+                                     fillOpacity: 0.7});
+    },
+    contactPoint: function (feature, latlng) {
+      var p = feature.properties;
+      return L.marker(latlng, {title: p.street_name, alt: p.street_name, interactive: true,
+        icon: L.divIcon({className: "cmd-contacts" + (p.to_trace > 0 ? " to-trace" : ""),
+                         iconSize: [px(30), px(20)], iconAnchor: [px(15), px(10)],
+                         html: "<span>" + esc(p.total) + "</span>"})});
+    },
+    hotspotStyle: function (feature) {
+      var k = feature.properties.kinds;
+      return {color: k >= 3 ? "#b71c1c" : "#ef6c00", weight: 2, fillColor: k >= 3 ? "#e53935" : "#ffa726",
+              fillOpacity: 0.35};
+    },
     assistPoint: function (feature, latlng) {
       var p = feature.properties;
       return L.marker(latlng, {title: p.request_no, alt: p.request_no,

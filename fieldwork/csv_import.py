@@ -1,7 +1,8 @@
 """A CSV file of contacts for one investigation: every row valid or nothing written.
 
 Columns (UTF-8, optional BOM, header row first): record_id, degree, name, id_number, phone,
-last_exposure_date, note; empty cells are absent values. A bad row is refused naming its 1-based data row
+last_exposure_date, note, and where the contact lives or was met: street (9-digit code),
+lon, lat, crs (WGS84 by default); empty cells are absent values. A bad row is refused naming its 1-based data row
 and the field; identities are never echoed in the refusal.
 """
 from __future__ import annotations
@@ -15,7 +16,8 @@ from fieldwork.errors import FieldworkError, refuse
 from fieldwork.models import ContactIn
 from store.records import SHARED_ZH, errors_of
 
-COLUMNS = ("record_id", "degree", "name", "id_number", "phone", "last_exposure_date", "note")
+COLUMNS = ("record_id", "degree", "name", "id_number", "phone", "last_exposure_date", "note", "street", "lon", "lat",
+           "crs")
 REQUIRED = ("record_id",)
 MAX_ROWS = 1000
 MAX_BYTES = 2_000_000

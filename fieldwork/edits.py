@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from accounts import audit
 from accounts.principal import Principal
 from fieldwork import identity
+from fieldwork.contact_place import locate_streets, set_place
 from fieldwork.errors import not_found, refuse
 from fieldwork.intake import new_contact
 from fieldwork.models import ContactIn, ContactStateBody, MilestoneBody
@@ -58,6 +59,8 @@ def add_contacts(session: Session, *, actor: Principal, investigation_id: int, c
                          f"第 {row} 行：密接编号 {data.record_id} 已存在", "record_id", row)
         seen.add(data.record_id)
     added = [new_contact(inv, data, key) for data in contacts]
+    locate_streets(session, [set_place(c, d, inv.district_code, row)
+                             for row, (c, d) in enumerate(zip(added, contacts, strict=True), start=1)], inv.district_code)
     session.add_all(added)
     session.flush()
     audit.record(session, actor=actor, action="fieldwork.contacts_added", object_type="investigation",

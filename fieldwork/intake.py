@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from accounts import audit
 from accounts.principal import Principal
 from fieldwork import identity
+from fieldwork.contact_place import locate_streets, set_place
 from fieldwork.errors import refuse
 from fieldwork.models import ContactIn, InvestigationIn, PlaceIn, SampleIn
 from geo.crs import to_wgs84
@@ -81,13 +82,17 @@ def new_contact(inv: Investigation, data: ContactIn, cipher: FieldCipher) -> Con
 
 def _merge_contacts(session: Session, inv: Investigation, contacts: list[ContactIn], cipher: FieldCipher) -> None:
     known = {c.record_id: c for c in session.scalars(select(Contact).where(Contact.investigation_id == inv.id))}
-    for data in contacts:
+    pending = []
+    for row, data in enumerate(contacts, start=1):
         current = known.get(data.record_id)
         if current is None:
-            session.add(new_contact(inv, data, cipher))
-            continue
-        identity.seal(current, cipher, data)
-        current.degree, current.last_exposure_date = data.degree, data.last_exposure_date
+            current = new_contact(inv, data, cipher)
+            session.add(current)
+        else:
+            identity.seal(current, cipher, data)
+            current.degree, current.last_exposure_date = data.degree, data.last_exposure_date
+        pending.append(set_place(current, data, inv.district_code, row))
+    locate_streets(session, pending, inv.district_code)
 
 
 def _fill(inv: Investigation, data: InvestigationIn) -> None:

@@ -83,8 +83,12 @@ class PlaceIn(Record, GeoPoint):
         return self
 
 
-class ContactIn(Record):
-    """A close or secondary contact; identity is stored only encrypted and never echoed."""
+class ContactIn(Record, GeoPoint):
+    """A close or secondary contact; identity is stored only encrypted and never echoed.
+
+    Where the contact lives or was met: an optional point (lon, lat in `crs`) and/or the street's 9-digit
+    code; without a street the point's street is found by point-in-polygon at intake.
+    """
 
     record_id: RecordId
     degree: Literal["close", "secondary"] = "close"
@@ -95,6 +99,7 @@ class ContactIn(Record):
     state: ContactState = "pending"
     traced_at: Happened | None = None
     note: Text | None = None
+    street: Annotated[str, Field(pattern=r"^\d{9}$")] | None = None
 
     @field_validator("id_number")
     @classmethod

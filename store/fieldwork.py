@@ -103,6 +103,9 @@ class Contact(Base):
     id_number_bidx: Mapped[bytes | None] = mapped_column(LargeBinary, index=True)
     phone_bidx: Mapped[bytes | None] = mapped_column(LargeBinary, index=True)
     last_exposure_date: Mapped[date | None] = mapped_column(Date)
+    region_code: Mapped[str | None] = mapped_column(String(12), index=True)  # the street (given or located)
+    geom: Mapped[Any] = geom_col("POINT")  # where the contact lives or was met (WGS84); never shown to masked roles
+    input_crs: Mapped[str | None] = mapped_column(String(10))
     state: Mapped[str] = mapped_column(String(12))
     listed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     traced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

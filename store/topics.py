@@ -28,6 +28,7 @@ RESOURCES = "resources"
 LABS = "labs"
 SYNDROMIC = "syndromic"
 ASSIST = "assist"  # 跨地区协查 requests (assist.live)
+FIELDWORK = "fieldwork"  # 流调: investigations, exposure places, contacts (the fieldwork API)
 INSTITUTIONS = "institutions"  # institutions, regions, diseases: bulk-loaded only (the generation bump)
 
 
@@ -49,6 +50,7 @@ EVENT_TOPICS: dict[str, str] = {
     "incident": INCIDENTS,
     "signal": SIGNALS,
     "assist": ASSIST,
+    "investigation": FIELDWORK,
     **{k: feed(k) for k in ("school_absence", "drug_sales", "weather_daily", "opinion_item")},
 }
 # Topics whose answers are split by district (a question narrowed to districts reads only theirs).

@@ -105,7 +105,8 @@ def _reference_batch() -> Example:
 
 def _contact() -> Example:
     return {"record_id": "MJ-0001", "degree": "close", "name": "李四", "id_number": "11010519491231002X",
-            "phone": "13800001234", "last_exposure_date": (now_cst() - timedelta(days=2)).date().isoformat()}
+            "phone": "13800001234", "last_exposure_date": (now_cst() - timedelta(days=2)).date().isoformat(),
+            "lon": 121.4245, "lat": 31.2203, "crs": "GCJ02"}
 
 
 def _investigation() -> Example:

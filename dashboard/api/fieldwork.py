@@ -12,7 +12,16 @@ from flask import request
 from sqlalchemy.orm import Session
 
 from dashboard.api import bp
-from dashboard.api.requests import caller, in_transaction, json_body, json_data, path_id, query_args, render
+from dashboard.api.requests import (
+    caller,
+    in_transaction,
+    json_body,
+    json_data,
+    path_id,
+    publish_committed,
+    query_args,
+    render,
+)
 from dashboard.auth import require_principal, require_signed_client
 from dashboard.errors import ApiError
 from dashboard.extensions import services
@@ -58,6 +67,12 @@ def _records() -> list[Any]:
     return records
 
 
+def _announce(investigation_id: int | str) -> None:
+    """Tell the map layers of 流调 (layers.exposure_places, contact_streets, hotspots) that 流调 data changed."""
+    publish_committed([{"kind": "investigation", "id": investigation_id,
+                        "district_code": services().settings.district_code}])
+
+
 @bp.post("/fieldwork/intake")
 @require_signed_client()
 def fieldwork_intake():
@@ -65,6 +80,8 @@ def fieldwork_intake():
     result = in_transaction(lambda s: intake_batch(s, records, actor=actor, district=svc.settings.district_code,
                                                    cipher=svc.cipher))
     status = 200 if result.rejected == 0 else (422 if result.accepted == 0 else 207)
+    if result.accepted:
+        _announce("batch")
     return render(IntakeResult, result, status)
 
 
@@ -79,6 +96,7 @@ def create_investigation():
         return {"id": inv.id, "status": status}
 
     result = in_transaction(flow)
+    _announce(result["id"])
     return render(SavedOut, result, 201 if result["status"] == "created" else 200)
 
 
@@ -91,8 +109,10 @@ def _added(inv_id: int, contacts: list[Any]) -> dict[str, Any]:
 def add_contacts(investigation_id: int):
     body, actor, cipher = json_body(ContactsIn), caller(), services().cipher
     iid = path_id(investigation_id, "fieldwork.investigation", "流调记录不存在")
-    return render(ContactsAddedOut, in_transaction(lambda s: _added(iid, edits.add_contacts(
-        s, actor=actor, investigation_id=iid, contacts=body.contacts, cipher=cipher))), 201)
+    added = in_transaction(lambda s: _added(iid, edits.add_contacts(
+        s, actor=actor, investigation_id=iid, contacts=body.contacts, cipher=cipher)))
+    _announce(iid)
+    return render(ContactsAddedOut, added, 201)
 
 
 @bp.post("/fieldwork/investigations/<int:investigation_id>/contacts.csv")
@@ -100,8 +120,10 @@ def add_contacts(investigation_id: int):
 def import_contacts(investigation_id: int):
     iid = path_id(investigation_id, "fieldwork.investigation", "流调记录不存在")
     contacts, actor, cipher = csv_import.parse_contacts(request.get_data()), caller(), services().cipher
-    return render(ContactsAddedOut, in_transaction(lambda s: _added(iid, edits.add_contacts(
-        s, actor=actor, investigation_id=iid, contacts=contacts, cipher=cipher, source="csv"))), 201)
+    added = in_transaction(lambda s: _added(iid, edits.add_contacts(
+        s, actor=actor, investigation_id=iid, contacts=contacts, cipher=cipher, source="csv")))
+    _announce(iid)
+    return render(ContactsAddedOut, added, 201)
 
 
 @bp.post("/fieldwork/contacts/<int:contact_id>/state")
@@ -115,7 +137,9 @@ def move_contact(contact_id: int):
         return {"id": c.id, "state": c.state, "traced_at": c.traced_at, "observation_start": c.observation_start,
                 "released_on": c.released_on, "became_case_at": c.became_case_at}
 
-    return render(ContactStateOut, in_transaction(flow))
+    moved = in_transaction(flow)
+    _announce(cid)
+    return render(ContactStateOut, moved)
 
 
 def _event_id(signal_id: int) -> int:

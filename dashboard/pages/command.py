@@ -21,8 +21,8 @@ from dashboard.api.requests import in_transaction, publish_committed
 from dashboard.auth import current_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import services
+from dashboard.pages import command_fieldwork, exchange_view
 from dashboard.pages import command_view as view
-from dashboard.pages import exchange_view
 from dashboard.pages.command_layout import MAP_LAYERS, TITLE, layout
 from exchange import kpis as exchange_kpis
 from gazetteer.errors import ImportRejected
@@ -62,6 +62,7 @@ def register(dash_app: Dash) -> None:
     _register_decision(dash_app)
     _register_roster(dash_app)
     _register_stock(dash_app)
+    command_fieldwork.register(dash_app)
 
 
 def _register_layers(dash_app: Dash) -> None:

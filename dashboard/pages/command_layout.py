@@ -13,6 +13,7 @@ from dashboard.basemap import current_basemap
 from dashboard.components.attrs import attrs
 from dashboard.components.wall import layer_ages, rotate_seconds, scale_width, wall_enabled, wall_shell
 from dashboard.extensions import services
+from dashboard.pages import command_fieldwork as fieldwork
 from dashboard.pages import command_view as view
 from gazetteer.labels import street_label_points
 from geo.geojson import FeatureCollection
@@ -22,7 +23,7 @@ from layers.outlines import district_bounds, district_outlines
 TITLE = "应急指挥一张图"
 NS = "onemap.command"
 MAP_LAYERS = [("teams", "应急队伍"), ("resources", "物资储备"), ("incidents", "突发事件"), ("tasks", "处置任务"),
-              ("assists", "协查请求")]
+              ("assists", "协查请求"), *fieldwork.MAP_LAYERS]
 WALL_AGES = MAP_LAYERS[:4]  # the wall's title bar holds four data ages (two by two)
 TASK_TYPES = [("epi", "流调"), ("sampling", "采样"), ("disinfection", "消杀"), ("supply", "物资调拨"),
               ("screening", "排查"), ("other", "其他")]
@@ -74,6 +75,7 @@ def command_map(wall: bool, district: str) -> Any:
             dl.GeoJSON(id="cmd-coverage", data=None, style=_fn("coverageStyle"), interactive=False),
             dl.GeoJSON(id="cmd-service", data=None, style=_fn("serviceStyle"), interactive=False),
         ]), name="发热门诊服务覆盖", checked=not wall),
+        *fieldwork.overlays(wall),
         _overlay("incidents", "突发事件", style=_fn("incidentStyle"), pointToLayer=_fn("incidentPoint")),
         _overlay("tasks", "处置任务", pointToLayer=_fn("taskPoint")),
         _overlay("assists", "协查请求", pointToLayer=_fn("assistPoint")),
@@ -100,6 +102,7 @@ def _side(wall: bool) -> list[Any]:
         html.Section([html.H3("视频连通率"), html.Div(id="cmd-video", className="cmd-video")], className="cmd-card"),
         html.Section([html.H3("处置任务"), html.Div(id="cmd-task-kpis", className="kpi-row"),
                       html.Div(id="cmd-exchange", className="cmd-exchange", role="status")], className="cmd-card"),
+        fieldwork.progress_card(),
         html.Section([html.H3("低于储备下限的物资（按类别）"), html.Div(id="cmd-below", className="cmd-below")],
                      className="cmd-card"),
         html.Section([html.H3(f"今日应急值守 · {today_cst().isoformat()}"), html.Div(id="cmd-roster"), *roster_tools],
@@ -134,6 +137,7 @@ def _tools() -> Any:
             ], className="cmd-form"),
             html.Div(id="cmd-dispatch-msg", className="cmd-msg", role="status"),
         ], className="cmd-card cmd-decision-card"),
+        fieldwork.playback_card(),
         html.Section([
             html.H3("发热门诊服务覆盖"),
             dcc.RadioItems(id="cmd-radius", options=[{"label": f"{r // 1000} 公里", "value": r} for r in (1000, 3000, 5000)],

@@ -184,3 +184,15 @@ def test_a_new_case_leaves_answers_about_other_days_alone(services: Any) -> None
     assert [x.hit() for x in askers] == [True, False, False, False, False]
     _publish(services, cache, "case_report", D1, action="updated", onset=today)
     assert [x.hit() for x in askers] == [False] * 5
+
+
+def test_a_fieldwork_change_recomputes_the_fieldwork_layers(services: Any) -> None:
+    """The fieldwork API announces 'investigation' changes: the 流调 layers recompute, other layers stay hits."""
+    cache = _cache(services, "fw1")
+    askers = [Asker(cache, layer_question(layer_id, ALL), IN_D1)
+              for layer_id in ("fieldwork.places", "fieldwork.contacts", "fieldwork.hotspots")]
+    teams = Asker(cache, layer_question("teams", ALL), IN_D1)
+    assert [a.hit() for a in (*askers, teams)] == [False] * 4
+    assert topics.event_topics(ChangeEvent(kind="investigation", id=1, district_code=D1)) == {"fieldwork"}
+    _publish(services, cache, "investigation")
+    assert [a.hit() for a in askers] == [False] * 3 and teams.hit() is True

@@ -164,6 +164,24 @@ def _feeds(db: Any, d: LayerDistrict) -> None:
                 "r": d.street, "d": d.code, "g": g})
 
 
+def _fieldwork(db: Any, d: LayerDistrict) -> None:
+    """A 流调 of the district's first case: an exposure place and two contacts where the case is (a hotspot)."""
+    case_id, (lon, lat) = next(iter(d.case_points.items()))
+    inv = db.execute(text("""INSERT INTO investigation (case_id, district_code, investigator, status, started_at)
+                             VALUES (:c, :d, '流调员', 'in_progress', :t) RETURNING id"""),
+                     {"c": case_id, "d": d.code, "t": datetime(2026, 1, 11, 2, tzinfo=UTC)}).scalar_one()
+    db.execute(text("""INSERT INTO exposure_place (investigation_id, name, kind, geom, start_time, end_time)
+                       VALUES (:i, :n, 'public', ST_GeomFromEWKT(:g), :s, :e)"""),
+               {"i": inv, "n": f"{d.marker} 暴露场所", "g": point(lon, lat), "s": datetime(2026, 1, 9, 2, tzinfo=UTC),
+                "e": datetime(2026, 1, 9, 8, tzinfo=UTC)})
+    for n in range(2):
+        db.execute(text("""INSERT INTO contact (investigation_id, record_id, degree, last_exposure_date, state,
+                           listed_at, region_code, geom) VALUES (:i, :r, 'close', :day, 'pending', :t, :s,
+                           ST_GeomFromEWKT(:g))"""),
+                   {"i": inv, "r": f"{d.marker}-M{n}", "day": date(2026, 1, 9), "t": datetime(2026, 1, 11, tzinfo=UTC),
+                    "s": d.street, "g": point(lon, lat)})
+
+
 def build_layer_world(services: Any) -> LayerWorld:
     """Commit districts X and Y (fresh codes and markers) and a user of every role in each."""
     tag = uuid.uuid4().hex[:6].upper()
@@ -178,6 +196,7 @@ def build_layer_world(services: Any) -> LayerWorld:
             _signals(db, d)
             _response(db, d)
             _feeds(db, d)
+            _fieldwork(db, d)
         db.commit()
     users: dict[str, tuple[Any, str]] = {}
     for d, label in ((x, "X"), (y, "Y")):

@@ -1,0 +1,58 @@
+"""The progress of a district's open 流调 for the command panels and the wall: counts only, never identities.
+
+Over the contacts of investigations not yet completed: how many are listed, traced (past 待追踪), still to
+trace, under medical observation, become cases; and the overdue follow-ups among them: a contact still to
+trace more than TRACE_HOURS after it was listed (追踪超时), and one still under observation more than
+OBSERVATION_DAYS after its last exposure (观察期满未解除).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy.orm import Session
+
+from fieldwork.timeliness import day_of
+from store.fieldwork import Contact, Investigation
+
+TRACE_HOURS = 24
+OBSERVATION_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Progress:
+    investigations: int  # open (planned or in progress)
+    contacts: int
+    traced: int
+    to_trace: int
+    observing: int
+    became_case: int
+    overdue_trace: int
+    overdue_release: int
+
+    @property
+    def overdue(self) -> int:
+        return self.overdue_trace + self.overdue_release
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.count(case((condition, 1)))
+
+
+def contact_progress(session: Session, *, district_code: str | None, now: datetime) -> Progress:
+    """The district's (None: the city's) open investigations and their contacts' follow-up, as of `now`."""
+    late_listed = now - timedelta(hours=TRACE_HOURS)
+    observed_since = day_of(now) - timedelta(days=OBSERVATION_DAYS)
+    stmt = select(
+        func.count(func.distinct(Investigation.id)), func.count(Contact.id),
+        _count(Contact.state != "pending"), _count(Contact.state == "pending"), _count(Contact.state == "observing"),
+        _count(Contact.state == "became_case"),
+        _count(and_(Contact.state == "pending", Contact.listed_at < late_listed)),
+        _count(and_(Contact.state == "observing", Contact.last_exposure_date < observed_since)),
+    ).select_from(Investigation).outerjoin(Contact, Contact.investigation_id == Investigation.id).where(
+        Investigation.status != "completed")
+    if district_code is not None:
+        stmt = stmt.where(Investigation.district_code == district_code)
+    row = session.execute(stmt).one()
+    return Progress(*(int(v or 0) for v in row))
