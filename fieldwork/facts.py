@@ -76,8 +76,9 @@ def _derived(session: Session, event_id: int) -> dict[str, datetime]:
 
 
 def milestones(session: Session, event_id: int) -> dict[str, datetime]:
-    recorded = dict(session.execute(select(ResponseMilestone.kind, ResponseMilestone.done_at)
-                                    .where(ResponseMilestone.signal_id == event_id)).tuples().all())
+    rows = session.execute(select(ResponseMilestone.kind, ResponseMilestone.done_at)
+                           .where(ResponseMilestone.signal_id == event_id)).all()
+    recorded = {kind: at for kind, at in rows}
     return {**_derived(session, event_id), **recorded}
 
 
