@@ -112,7 +112,7 @@ def test_upsert_from_intake_and_a_bulk_insert_keep_the_rollup_exact(db: Session)
 def test_truncate_empties_the_rollup(db: Session) -> None:
     _world(db)
     _insert(db, 4, prefix="tr-", onset=reference_date())
-    db.execute(text("TRUNCATE case_report"))
+    db.execute(text("TRUNCATE case_report CASCADE"))  # investigations refer to case reports (fieldwork)
     assert db.execute(text("SELECT count(*) FROM case_daily")).scalar_one() == 0
     assert differences(db) == []
 
