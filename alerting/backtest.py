@@ -26,6 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerting import series as sq
+from alerting.cluster_alarms import MODEL as CLUSTER_MODEL
+from alerting.cluster_alarms import clusters_by_district, read_cases
 from alerting.config import WarnConfig, load_config
 from alerting.detectors.cusum import cusum
 from alerting.detectors.ears import ears_c
@@ -264,6 +266,7 @@ def run_backtest(session: Session, *, district_code: str, start: date | None = N
         _moving_percentile(report, frame, dates, cfg)
     _cusum(report, streets, dates, cfg)
     _count_thresholds(report, streets, dates, cfg)
+    _case_clusters(session, report, start, end, cfg)
     for frame, level in ((streets, "street"), (districts, "district")):
         if level in cfg.farrington.levels and cfg.farrington.enabled:
             _farrington(report, frame, dates, cfg)
@@ -326,6 +329,24 @@ def _count_thresholds(report: BacktestReport, streets: pd.DataFrame, dates: pd.D
             r = res.series(j)
             _record(report, BtSeries("count_threshold", "cases", region, np.asarray(r.alarm), r.observed,
                                      r.threshold, disease=disease), dates, cfg.dedup_days)
+
+
+def _case_clusters(session: Session, report: BacktestReport, start: date, end: date, cfg: WarnConfig) -> None:
+    """Case clusters replayed day by day (as the runner's `cluster_alarms`, all reports known)."""
+    for disease, rule in cfg.case_clusters.items():
+        cases = read_cases(session, disease=disease, rule=rule, start=start, end=end, district_code=report.district)
+        last: dict[str, date] = {}
+        for day in range(start.toordinal(), end.toordinal() + 1):
+            for district, cl in clusters_by_district(cases, day, rule):
+                streets, when = cases.streets(cl), date.fromordinal(day)
+                report.facts[when].append(AlarmFact(
+                    model=CLUSTER_MODEL, source="cases", district=district, place=streets[0], day=when,
+                    disease=disease, members=tuple(streets), observed=float(len(cl.members)),
+                    label=f"{CLUSTER_MODEL} {streets[0]}"))
+                if streets[0] not in last or (when - last[streets[0]]).days > cfg.dedup_days:
+                    report.signals.append(BtSignal(model=CLUSTER_MODEL, day=when, region=streets[0], disease=disease,
+                                                   members=tuple(streets)))
+                last[streets[0]] = when
 
 
 def _farrington(report: BacktestReport, frame: pd.DataFrame, dates: pd.DatetimeIndex, cfg: WarnConfig) -> None:

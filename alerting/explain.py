@@ -39,6 +39,13 @@ def _count_threshold(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any])
             f"{_n(ev.get('observed'))} 达到设定阈值 {_n(p.get('min_cases'))} 例。")
 
 
+def _case_cluster(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
+    streets = "、".join((ev.get("cluster") or {}).get("location_names") or []) or _where(sig)
+    return (f"{model_name('case_cluster')}：{streets}截至 {ev.get('alarm_day')} 的近{p.get('days', 1)}天内，"
+            f"{_n(ev.get('observed'))} 例{_n(p.get('max_age'))}岁及以下{_disease(sig)}病例的住址在 {_n(p.get('radius_m'))} 米"
+            f"范围内，达到聚集性病例阈值 {_n(p.get('min_cases'))} 例（托幼机构聚集的征象）。")
+
+
 def _moving_percentile(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
     used = [w for w in (ev.get("baseline_windows") or []) if w is not None]
     return (f"{model_name('moving_percentile')}：{_where(sig)}{_disease(sig)}截至 {ev.get('alarm_day')} 的近{p.get('window', 7)}天病例数 "
@@ -127,7 +134,8 @@ def _event(sig: dict[str, Any], ev: dict[str, Any], p: dict[str, Any]) -> str:
 
 _MISSING = re.compile(r"(?<![A-Za-z])None(?![A-Za-z])")
 _EXPLAIN: dict[str, Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], str]] = {
-    "single_case": _single_case, "count_threshold": _count_threshold, "moving_percentile": _moving_percentile,
+    "single_case": _single_case, "count_threshold": _count_threshold, "case_cluster": _case_cluster,
+    "moving_percentile": _moving_percentile,
     "ears_c1": _ears, "ears_c2": _ears, "ears_c3": _ears, "cusum": _cusum, "scan": _scan, "event": _event,
     "farrington_flexible": _farrington,
 }

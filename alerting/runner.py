@@ -1,6 +1,7 @@
 """Run every warning model over the database for one day and turn alarms into signals.
 
-Models: single-case list and per-disease count thresholds (fixed threshold), the CIDARS moving
+Models: single-case list and per-disease count thresholds (fixed threshold), case clusters of children's homes
+(`alerting.cluster_alarms`, HFMD by default), the CIDARS moving
 percentile per region × disease (streets and districts), Farrington flexible on ISO-week counts per
 region × disease (`alerting.farrington_alarms`), EARS C1/C2/C3 on syndromic counts per sentinel
 institution, CUSUM per street × disease, and the space-time permutation scan over a district's streets.
@@ -27,6 +28,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from alerting import series as sq
+from alerting.cluster_alarms import case_cluster_alarms
 from alerting.config import WarnConfig, load_config
 from alerting.detectors.base import DetectionResult
 from alerting.detectors.cusum import cusum
@@ -43,7 +45,7 @@ from store.cases import CaseReport, Disease
 from store.places import Region
 
 SYNDROME_ZH = {"fever": "发热", "diarrhoea": "腹泻", "ili": "流感样病例", "ari": "急性呼吸道感染"}
-MODELS = ("single_case", "count_threshold", "moving_percentile", "farrington_flexible", "ears", "cusum", "scan")
+MODELS = ("single_case", "count_threshold", "case_cluster", "moving_percentile", "farrington_flexible", "ears", "cusum", "scan")
 
 
 @dataclass
@@ -412,6 +414,8 @@ def collect_alarms(session: Session, *, as_of: date, district_code: str | None, 
         alarms += _timed(report, "single_case", lambda: single_case_alarms(ctx))
     if "count_threshold" in models:
         alarms += _timed(report, "count_threshold", lambda: count_threshold_alarms(ctx, streets))
+    if "case_cluster" in models:
+        alarms += _timed(report, "case_cluster", lambda: case_cluster_alarms(ctx))
     if "moving_percentile" in models:
         alarms += _timed(report, "moving_percentile", lambda: moving_percentile_alarms(ctx, streets_long, "street")
                          + moving_percentile_alarms(ctx, districts_long, "district"))

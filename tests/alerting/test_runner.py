@@ -78,7 +78,8 @@ def test_every_model_signal_explains_itself_on_the_page(daily_runs: dict[str, An
     assert {"moving_percentile", "ears_c1", "ears_c2", "ears_c3", "cusum", "scan"} <= set(by_model)
     words = {"moving_percentile": "百分位数", "ears_c1": "EARS-C1", "ears_c2": "EARS-C2", "ears_c3": "C3 统计量",
              "cusum": "决策界限", "scan": "对数似然比", "single_case": "单病例", "count_threshold": "设定阈值",
-             "farrington_flexible": "准泊松回归"}  # from test_farrington_runner's district when run in one package
+             "farrington_flexible": "准泊松回归",  # from test_farrington_runner's district when run in one package
+             "case_cluster": "聚集性病例阈值"}
     viewer = Principal(user_id=0, username="tester", role="city_admin", org_id=0, region_code="310000")
     with app.test_request_context("/signals"):
         g.principal = viewer
