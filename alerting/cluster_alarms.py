@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from geoalchemy2.shape import to_shape
@@ -18,22 +18,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerting import series as sq
-from alerting.config import CaseClusterCfg, WarnConfig
+from alerting.config import CaseClusterCfg
 from alerting.detectors.case_cluster import CaseCluster, cluster_on, to_metres
 from alerting.evidence import Evidence
+from alerting.run_context import RunContext
 from alerting.service import Alarm
 from store.cases import CaseReport
 
 MODEL = "case_cluster"
-
-
-class RunContext(Protocol):
-    session: Session
-    cfg: WarnConfig
-    as_of: date
-    district_code: str | None
-    diseases: dict[str, Any]
-    regions: dict[str, Any]
 
 
 @dataclass(frozen=True)

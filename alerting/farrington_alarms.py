@@ -13,31 +13,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from geoalchemy2.shape import to_shape
-from sqlalchemy.orm import Session
 
 from alerting import series as sq
-from alerting.config import FarringtonCfg, WarnConfig
+from alerting.config import FarringtonCfg
 from alerting.detectors.farrington import farrington_flexible
 from alerting.evidence import Evidence, json_number
+from alerting.run_context import RunContext
 from alerting.service import Alarm
 
 MODEL = "farrington_flexible"
 EVIDENCE_WEEKS = 12
 log = logging.getLogger(__name__)
-
-
-class RunContext(Protocol):
-    session: Session
-    cfg: WarnConfig
-    as_of: date
-    district_code: str | None
-    diseases: dict[str, Any]
-    regions: dict[str, Any]
 
 
 @dataclass(frozen=True)
