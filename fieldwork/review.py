@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from accounts import audit
 from accounts.principal import Principal
-from alerting.service import transition
+from alerting.service import Publish, transition
 from fieldwork.edits import ensure_staff, load_event
 from fieldwork.errors import refuse
 from fieldwork.facts import load_facts
@@ -32,10 +32,10 @@ def _audit(session: Session, actor: Principal, event: Signal, step: str, detail:
 
 
 def close_event(session: Session, *, actor: Principal, signal_id: int, summary: str,
-                ip: str | None = None) -> EventReview:
+                ip: str | None = None, publish: Publish | None = None) -> EventReview:
     """Close a responding event with its disposal summary (commanders, as the signal's state machine says)."""
     event = load_event(session, actor=actor, signal_id=signal_id)
-    transition(session, actor=actor, signal_id=event.id, to="closed", reason=summary, ip=ip)
+    transition(session, actor=actor, signal_id=event.id, to="closed", reason=summary, ip=ip, publish=publish)
     if _review_of(session, event) is not None:  # closed once before: the state machine has no way back
         raise refuse("conflict", "review_exists", "the event already has a review", "该事件已有闭环记录")
     now = now_utc()

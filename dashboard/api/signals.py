@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accounts.principal import Principal
 from alerting import service
 from alerting.city_fusion import fuse_city_signal
 from alerting.config import load_config
@@ -39,6 +41,8 @@ from dashboard.api.requests import (
 from dashboard.auth import require_principal, require_signed_client
 from dashboard.openapi import RouteRow, register_operation
 from exchange import inbound
+from fieldwork.review import close_event
+from store.signals import Signal
 
 TAGS = ("signals 预警信号",)
 
@@ -64,14 +68,22 @@ def get_signal(signal_id: int):
     return render(SignalDetail, in_transaction(lambda s: service.signal_detail(s, actor=actor, signal_id=sid)))
 
 
+def move_signal(s: Session, *, actor: Principal, signal_id: int, to: str, reason: str, ip: str | None = None) -> None:
+    """A signal's transition; closing a warning event is the closed loop's first step (issue 20): the reason is its
+    disposal summary (处置说明), recorded with the close so evaluation and review can follow."""
+    if to == "closed" and s.scalar(select(Signal.kind).where(Signal.id == signal_id)) == "event":
+        close_event(s, actor=actor, signal_id=signal_id, summary=reason, ip=ip, publish=publish_one)
+        return
+    service.transition(s, actor=actor, signal_id=signal_id, to=to, reason=reason, ip=ip, publish=publish_one)
+
+
 @bp.post("/signals/<int:signal_id>/transition")
 @require_principal()
 def transition_signal(signal_id: int):
     body, actor, sid = json_body(TransitionRequest), caller(), _signal_id(signal_id)
 
     def flow(s: Session) -> dict[str, Any]:
-        service.transition(s, actor=actor, signal_id=sid, to=body.to, reason=body.reason, ip=request.remote_addr,
-                           publish=publish_one)
+        move_signal(s, actor=actor, signal_id=sid, to=body.to, reason=body.reason, ip=request.remote_addr)
         return service.signal_detail(s, actor=actor, signal_id=sid)
 
     return render(SignalDetail, in_transaction(flow))

@@ -16,6 +16,7 @@ from alerting.explain import explain
 from alerting.schemas import STATE_ZH, SignalQuery, TransitionRequest
 from alerting.service import ROLES_FOR_STATE, TRANSITIONS, SignalError
 from dashboard.api.requests import publish_one
+from dashboard.api.signals import move_signal
 from dashboard.auth import current_principal
 from dashboard.basemap import current_basemap
 from dashboard.components import identity_panel
@@ -222,8 +223,7 @@ def act(signal_id: int, to: str, reason: str | None) -> str:
             # Starting verification is routine for the duty officer: a note is welcome, not required.
             note = (reason or "").strip() or (VERIFY_DEFAULT_NOTE if to == "verifying" else "")
             body = TransitionRequest(to=to, reason=note)
-            service.transition(s, actor=principal, signal_id=signal_id, to=body.to, reason=body.reason,
-                               publish=publish_one)
+            move_signal(s, actor=principal, signal_id=signal_id, to=body.to, reason=body.reason)
             return f"已{TO_ZH.get(to, to)}"
     except ValidationError:
         return f"请先在上方填写处置说明，再点击「{TO_ZH.get(to, to)}」"

@@ -221,3 +221,14 @@ def test_district_aggregate(client: Any, world: World) -> None:
     assert detection["met"] == sum(1 for e in decided if e["steps"][0]["met"])
     bad = client.get("/api/v1/fieldwork/timeliness?from=2026-13-01", headers=world.auth("analyst"))
     assert bad.status_code == 422
+
+
+def test_closing_an_event_from_the_signal_list_records_its_summary(client: Any, world: World) -> None:
+    sid = world.event(raised=utc("2026-03-06T02:00:00"), verified=utc("2026-03-06T08:00:00"))
+    closed = client.post(f"/api/v1/signals/{sid}/transition", json={"to": "closed", "reason": "疫点消毒完成，无续发病例"},
+                         headers=world.auth("commander"))
+    assert closed.status_code == 200 and closed.json["state"] == "closed", closed.json
+    assert _scalar(world, "SELECT summary FROM event_review WHERE signal_id = :s", s=sid) == "疫点消毒完成，无续发病例"
+    evaluated = client.post(f"/api/v1/fieldwork/events/{sid}/evaluation", json={"effectiveness": "及时", "lessons": "无"},
+                            headers=world.auth("analyst"))
+    assert evaluated.status_code == 200, evaluated.json
