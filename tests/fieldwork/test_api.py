@@ -2,7 +2,6 @@
 and the closed-loop review — over the app, with refusals naming row and field and nothing half-written."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import uuid
 from typing import Any
@@ -106,7 +105,6 @@ def test_contacts_are_masked_and_clear_reading_is_audited(client: Any, world: Wo
     assert client.get(f"/api/v1/fieldwork/events/{sid}", headers=world.auth("xuhui")).status_code == 404
 
 
-@pytest.mark.skipif(shutil.which("pg_dump") is None, reason="pg_dump not installed")
 def test_pg_dump_holds_no_contact_identity_in_clear(settings: Any, client: Any, world: World, event_id: int) -> None:
     assert _intake(client, world, [_record(event_id)]).status_code == 200
     url = make_url(settings.database_url)
