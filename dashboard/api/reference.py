@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from dashboard.api import bp
-from dashboard.api.requests import caller, in_transaction, json_body
+from dashboard.api.requests import announce_bulk_committed, caller, in_transaction, json_body
 from dashboard.auth import require_signed_client
 from dashboard.errors import ApiError
 from dashboard.openapi import ErrorBody, register_operation
@@ -25,6 +25,8 @@ def land_reference(kind: str):
                        "不支持的参考数据类型", field="kind")
     body, actor = json_body(ReferenceBatchIn), caller()
     result = in_transaction(lambda s: land_batch(s, kind=kind, records=body.records, actor=actor))
+    if any(r.status in ("created", "updated") for r in result.results):
+        announce_bulk_committed()  # institutions, regions, diseases are read by cached layers and lists
     status = 200 if result.rejected == 0 else (422 if result.accepted == 0 else 207)
     return jsonify(result.model_dump(mode="json")), status
 

@@ -19,7 +19,7 @@ from dashboard.auth import current_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import services
 from dashboard.read_routing import read_session
-from ingest.events import ChangeEvent, publish_changes
+from ingest.events import ChangeEvent, announce_bulk_change, publish_changes
 
 log = logging.getLogger(__name__)
 MAX_ID = 2**31 - 1  # the largest id a PostgreSQL integer column holds
@@ -98,6 +98,15 @@ def publish_committed(changes: Iterable[dict[str, Any]]) -> None:
     except Exception as exc:  # committed already: screens catch up on their next refresh
         log.warning("live push of %d changes (%s) failed: %s", len(changes),
                     ", ".join(f"{c.get('kind')} {c.get('id')}" for c in changes[:5]), exc)
+
+
+def announce_bulk_committed() -> None:
+    """After a committed write that publishes no per-record events (reference data): cached answers expire."""
+    svc = services()
+    try:
+        announce_bulk_change(svc.redis, svc.settings.redis_namespace)
+    except Exception as exc:  # committed already: cached answers run out by their TTL
+        log.warning("bulk change announcement failed: %s", exc)
 
 
 def publish_one(change: dict[str, Any]) -> None:

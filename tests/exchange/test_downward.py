@@ -203,3 +203,18 @@ def test_at_most_one_landing_of_a_version_under_concurrency(standin, services) -
     assert sorted(statuses(a[1])[0] for a in answers) == ["created", "duplicate"], answers
     assert scalar(services, "SELECT count(*) FROM exchange_inbound WHERE record_key = :c AND outcome = 'created'",
                   c=code) == 1
+
+
+def test_a_landing_that_changed_something_expires_cached_answers(standin, services) -> None:
+    from ingest.events import generation_key
+
+    def generation() -> int:
+        return int(services.redis.get(generation_key(services.settings.redis_namespace)) or 0)
+
+    code = f"DG{new_district()}"
+    before = generation()
+    land(standin, "diseases", disease(code))
+    after_created = generation()
+    assert after_created > before  # the institution, region and disease lists cached before it are stale now
+    land(standin, "diseases", disease(code))  # a duplicate changes nothing
+    assert generation() == after_created
