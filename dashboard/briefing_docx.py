@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, request
 from pydantic import ValidationError
 
 from accounts.scope import ScopeError
+from dashboard import briefing_fieldwork
 from dashboard.audit_trail import audit_denied, audit_read
 from dashboard.auth import current_principal
 from dashboard.read_routing import read_only
@@ -31,7 +32,7 @@ QC_LABELS = (("incidence", "报告发病率(/10万)"), ("death_rate", "死亡率
              ("report_timeliness", "报告及时率(%)"), ("audit_timeliness", "审核及时率(%)"), ("completeness", "完整率(%)"))
 
 
-def _table(doc: Any, header: list[str], rows: list[list[str]]) -> None:
+def add_table(doc: Any, header: list[str], rows: list[list[str]]) -> None:
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, header, strict=True):
@@ -41,16 +42,26 @@ def _table(doc: Any, header: list[str], rows: list[list[str]]) -> None:
             cell.text = text
 
 
-def _chinese_font(doc: Any) -> None:
+def chinese_font(doc: Any) -> None:
     style = doc.styles["Normal"]
     style.font.name, style.font.size = FONT, Pt(11)
     style.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
 
 
+def _fieldwork(doc: Any, section: dict[str, Any]) -> None:
+    """五、7-1-7: the district's aggregate, the events closed in the period and those in response."""
+    doc.add_heading(f"五、{briefing_fieldwork.TITLE}", level=1)
+    doc.add_paragraph(briefing_fieldwork.headline(section))
+    add_table(doc, briefing_fieldwork.STEP_HEADER, briefing_fieldwork.step_rows(section))
+    for caption, events in (("统计期内结案的事件", section["closed"]), ("处置中的事件", section["responding"])):
+        doc.add_paragraph(caption)
+        add_table(doc, briefing_fieldwork.EVENT_HEADER, briefing_fieldwork.event_rows(events) or [["无", "", "", "", "", ""]])
+
+
 def build_docx(title: str, subtitle: str, data: dict[str, Any]) -> bytes:
     """The Word document of one briefing."""
     doc = Document()
-    _chinese_font(doc)
+    chinese_font(doc)
     doc.add_heading(title, level=0).alignment = WD_ALIGN_PARAGRAPH.CENTER
     doc.add_paragraph(subtitle).alignment = WD_ALIGN_PARAGRAPH.CENTER
     doc.add_heading("摘要", level=1)
@@ -58,23 +69,25 @@ def build_docx(title: str, subtitle: str, data: dict[str, Any]) -> bytes:
         doc.add_paragraph(paragraph)
     fig, k, words = data["fig"], data["k"], data["words"]
     doc.add_heading("一、病例报告概况", level=1)
-    _table(doc, ["指标", "病例数", "同比"], [
+    add_table(doc, ["指标", "病例数", "同比"], [
         [f"{words.this}报告", briefing.fmt_count(fig["cases"]), briefing.fmt_change(fig["yoy_pct"])],
         [f"{words.previous}报告", briefing.fmt_count(fig["previous"]), "—"],
         ["近28天", briefing.fmt_count(k["days28"]["cases"]), briefing.fmt_change(k["days28"]["yoy_pct"])],
         ["活动预警信号", briefing.fmt_count(fig["signals_open"]), f"待核实 {fig['signals_pending']}"]])
     doc.add_heading("二、主要病种（按发病日期）", level=1)
-    _table(doc, ["序号", "病种", "类别", "病例数", "发病率（/10万）"],
+    add_table(doc, ["序号", "病种", "类别", "病例数", "发病率（/10万）"],
            [[str(i), r["name"], r["klass"], briefing.fmt_count(r["cases"]), briefing.fmt_rate(r["rate"])]
             for i, r in enumerate(data["top"], 1)] or [["—", "期间内无病例", "", "", ""]])
     doc.add_heading("三、报告质量", level=1)
-    _table(doc, [label for _, label in QC_LABELS], [[briefing.fmt_rate(data["q"]["values"][key])
+    add_table(doc, [label for _, label in QC_LABELS], [[briefing.fmt_rate(data["q"]["values"][key])
                                                       for key, _ in QC_LABELS]])
     doc.add_heading("四、预警事件", level=1)
-    _table(doc, ["等级", "事件", "模型", "状态", "观测/阈值"],
+    add_table(doc, ["等级", "事件", "模型", "状态", "观测/阈值"],
            [[s.get("grade_zh") or "", s["title"], s["model_zh"], s["state_zh"],
              f"{briefing.fmt_number(s['observed'])} / {briefing.fmt_number(s['threshold'])}"]
             for s in data["signals"]] or [["统计期内无活动预警事件", "", "", "", ""]])
+    if data.get("fieldwork") is not None:
+        _fieldwork(doc, data["fieldwork"])
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
@@ -102,6 +115,7 @@ def briefing_docx() -> Any:
         with read_only() as session:
             sig = signals_layer(session, principal, filters)
             data = briefing.collect(session, principal, filters, q.period, sig["features"])
+            data["fieldwork"] = briefing_fieldwork.collect(session, principal, since, end)
     except ScopeError as exc:
         audit_denied(principal, "scope.denied", object_type="briefing", object_id=request.path,
                      detail={"query": request.args.to_dict(), "reason": str(exc)})

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, abort, render_template_string, request, s
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from accounts.scope import ScopeError
-from dashboard import form_errors, markup
+from dashboard import briefing_fieldwork, form_errors, markup
 from dashboard.audit_trail import audit_denied, audit_read
 from dashboard.auth import auth_method, current_principal, web_session
 from dashboard.basemap import current_basemap
@@ -229,6 +229,14 @@ style="background:{{ s.grade_color }};color:{{ s.grade_text_color }};padding:0 6
 <td>{{ s.title }}</td><td>{{ s.model_zh }}</td><td>{{ s.state_zh }}</td>
 <td>{{ num(s.observed) }} / {{ num(s.threshold) }}</td>
 <td>{{ when(s.last_fired_at) }}</td></tr>{% else %}<tr><td colspan="6">统计期内无活动预警事件</td></tr>{% endfor %}</table>
+{% if fw %}<h2>七、{{ fw_title }}</h2><div id="b-717"><p class="summary" id="b-717-headline">{{ fw_headline }}</p>
+<table><tr>{% for h in fw_step_header %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for r in fw_steps %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
+{% for caption, rows in fw_events %}<p class="note">{{ caption }}</p><table id="b-717-{{ loop.index }}">
+<tr>{% for h in fw_event_header %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for r in rows %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>{% else %}<tr><td colspan="6">无</td></tr>{% endfor %}
+</table>{% endfor %}
+<p class="note">7-1-7：发生→发现 ≤7天，发现→报告 ≤1天，报告→早期响应完成 ≤7天；按北京时间日历日计算。</p></div>{% endif %}
 </main>{% if script_url %}<script src="{{ script_url }}"></script>{% endif %}</body></html>"""
 
 QC_LABELS = (("incidence", "报告发病率(/10万)"), ("death_rate", "死亡率(/10万)"), ("cfr", "病死率(%)"),
@@ -243,6 +251,17 @@ def _docx_url() -> str:
     """The Word download of the same briefing (same query)."""
     query = urlencode({k: v for k, v in request.args.items() if k in BriefingQuery.model_fields})
     return f"/reports/briefing.docx?{query}" if query else "/reports/briefing.docx"
+
+
+def _fieldwork(section: dict[str, Any] | None) -> dict[str, Any]:
+    """The template's 7-1-7 section (absent when the viewer's district is out of scope)."""
+    if section is None:
+        return {"fw": None}
+    return {"fw": section, "fw_title": briefing_fieldwork.TITLE, "fw_headline": briefing_fieldwork.headline(section),
+            "fw_step_header": briefing_fieldwork.STEP_HEADER, "fw_steps": briefing_fieldwork.step_rows(section),
+            "fw_event_header": briefing_fieldwork.EVENT_HEADER,
+            "fw_events": [("统计期内结案的事件", briefing_fieldwork.event_rows(section["closed"])),
+                          ("处置中的事件", briefing_fieldwork.event_rows(section["responding"]))]}
 
 
 def _error(status: int, message: str) -> Response:
@@ -269,7 +288,8 @@ def briefing() -> Any:
             choro = incidence_layer(session, principal, filters)
             sig = signals_layer(session, principal, filters)
             ctx = dict(curve=epicurve_svg(indicators.epicurve(session, principal, filters)),
-                       **figures.collect(session, principal, filters, q.period, sig["features"]))
+                       **figures.collect(session, principal, filters, q.period, sig["features"]),
+                       **_fieldwork(briefing_fieldwork.collect(session, principal, since, end)))
     except ScopeError as exc:
         audit_denied(principal, "scope.denied", object_type="briefing", object_id=request.path,
                      detail={"query": request.args.to_dict(), "reason": str(exc)})

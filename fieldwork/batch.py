@@ -23,7 +23,8 @@ MAX_BATCH = 200
 _ZH = {**SHARED_ZH, "id_number_format": "身份证号格式不正确", "id_number_checksum": "身份证号校验位错误",
        "time_order": "时间先后顺序不合理", "place_shape": "须提供点坐标或区域之一",
        "subject_missing": "须指明预警事件或病例", "status_mismatch": "完成时间与状态不一致",
-       "duplicate_key": "编号在同一流调中重复", "source_id.missing": "市级流调系统记录须带来源编号"}
+       "duplicate_key": "编号在同一流调中重复",
+       "case_without_became_case": "仅转为病例的密接可填写病例编号", "source_id.missing": "市级流调系统记录须带来源编号"}
 
 
 class IntakeResult(BaseModel):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from accounts import audit
 from accounts.principal import Principal
 from fieldwork import identity
+from fieldwork.case_link import check_case, check_link, link_contacts
 from fieldwork.contact_place import locate_streets, set_place
 from fieldwork.errors import not_found, refuse
 from fieldwork.intake import new_contact
@@ -61,6 +62,7 @@ def add_contacts(session: Session, *, actor: Principal, investigation_id: int, c
     added = [new_contact(inv, data, key) for data in contacts]
     locate_streets(session, [set_place(c, d, inv.district_code, row)
                              for row, (c, d) in enumerate(zip(added, contacts, strict=True), start=1)], inv.district_code)
+    link_contacts(session, list(zip(added, contacts, strict=True)), inv.district_code, dotted=False)
     session.add_all(added)
     session.flush()
     audit.record(session, actor=actor, action="fieldwork.contacts_added", object_type="investigation",
@@ -69,7 +71,7 @@ def add_contacts(session: Session, *, actor: Principal, investigation_id: int, c
     return added
 
 
-def _apply_state(contact: Contact, to: str, at: datetime) -> None:
+def _apply_state(contact: Contact, to: str, at: datetime, case_id: int | None) -> None:
     contact.state = to
     if to == "traced":
         contact.traced_at = at
@@ -78,7 +80,7 @@ def _apply_state(contact: Contact, to: str, at: datetime) -> None:
     elif to == "released":
         contact.released_on = day_of(at)
     else:
-        contact.became_case_at = at
+        contact.became_case_at, contact.became_case_id = at, case_id
 
 
 def move_contact(session: Session, *, actor: Principal, contact_id: int, body: ContactStateBody) -> Contact:
@@ -89,17 +91,19 @@ def move_contact(session: Session, *, actor: Principal, contact_id: int, body: C
     if contact is None or inv is None or not actor.may_see_district(inv.district_code):
         raise not_found("contact", contact_id, "密切接触者")
     check_contact_move(contact.state, body.to)
+    check_link(body.to, body.case_id)
+    case_id = None if body.case_id is None else check_case(session, body.case_id, inv.district_code)
     at = body.at or now_utc()
     if contact.traced_at is not None and at < contact.traced_at:
         raise refuse("invalid", "time_order", "the step lies before the contact was traced", "时间早于追踪时间", "at")
     from_state = contact.state
-    _apply_state(contact, body.to, at)
+    _apply_state(contact, body.to, at, case_id)
     if body.note:
         contact.note = body.note
     session.flush()
     audit.record(session, actor=actor, action="fieldwork.contact_state", object_type="contact",
                  object_id=str(contact.id), district_code=inv.district_code,
-                 detail={"from": from_state, "to": body.to, "at": at.isoformat()})
+                 detail={"from": from_state, "to": body.to, "at": at.isoformat(), "case_id": case_id})
     return contact
 
 

@@ -33,6 +33,11 @@ def _evidence_cases(session: Session, event: Signal) -> list[dict[str, Any]]:
     return cases
 
 
+def evidence_case_ids(session: Session, event: Signal) -> tuple[int, ...]:
+    """The ids of the cases in the evidence of the event and of its linked alarms, in order of mention."""
+    return tuple(dict.fromkeys(int(c["id"]) for c in _evidence_cases(session, event) if isinstance(c.get("id"), int)))
+
+
 def _evidence_onsets(session: Session, cases: list[dict[str, Any]]) -> list[date]:
     """Onsets of the evidence's cases: from the case reports where they still exist, else as the evidence says."""
     ids = {int(c["id"]) for c in cases if isinstance(c.get("id"), int)}

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from accounts import audit
 from accounts.principal import Principal
 from fieldwork import identity
+from fieldwork.case_link import link_contacts
 from fieldwork.contact_place import locate_streets, set_place
 from fieldwork.errors import refuse
 from fieldwork.models import ContactIn, InvestigationIn, PlaceIn, SampleIn
@@ -82,7 +83,7 @@ def new_contact(inv: Investigation, data: ContactIn, cipher: FieldCipher) -> Con
 
 def _merge_contacts(session: Session, inv: Investigation, contacts: list[ContactIn], cipher: FieldCipher) -> None:
     known = {c.record_id: c for c in session.scalars(select(Contact).where(Contact.investigation_id == inv.id))}
-    pending = []
+    pending, listed = [], []
     for row, data in enumerate(contacts, start=1):
         current = known.get(data.record_id)
         if current is None:
@@ -92,7 +93,9 @@ def _merge_contacts(session: Session, inv: Investigation, contacts: list[Contact
             identity.seal(current, cipher, data)
             current.degree, current.last_exposure_date = data.degree, data.last_exposure_date
         pending.append(set_place(current, data, inv.district_code, row))
+        listed.append((current, data))
     locate_streets(session, pending, inv.district_code)
+    link_contacts(session, listed, inv.district_code, dotted=True)
 
 
 def _fill(inv: Investigation, data: InvestigationIn) -> None:

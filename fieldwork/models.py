@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from geo.dates import PastDate, QueryDate, RecordedDateTime
@@ -14,6 +14,8 @@ from geo.schemas import GeoPoint
 from store.records import Record, recorded_time, rule_error
 
 MAX_ID = 2**31 - 1
+MAX_CASE_ID = 2**63 - 1  # case_report.id is a bigint
+CaseId = Annotated[int, Field(ge=1, le=MAX_CASE_ID)]
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 
@@ -100,11 +102,20 @@ class ContactIn(Record, GeoPoint):
     traced_at: Happened | None = None
     note: Text | None = None
     street: Annotated[str, Field(pattern=r"^\d{9}$")] | None = None
+    case_id: CaseId | None = None  # the case report a contact in state became_case became (same district)
 
     @field_validator("id_number")
     @classmethod
     def _id_number(cls, value: str | None) -> str | None:
         return None if value is None else check_id_number(value)
+
+    @field_validator("case_id")
+    @classmethod
+    def _case_of_became_case(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get("state") != "became_case":
+            raise PydanticCustomError("case_without_became_case", "case_id is only given with state became_case",
+                                      {"message_zh": "仅转为病例的密接可填写病例编号"})
+        return value
 
     @model_validator(mode="after")
     def _traced(self) -> ContactIn:
@@ -176,10 +187,13 @@ class ContactsIn(BaseModel):
 
 
 class ContactStateBody(BaseModel):
+    """One step of a contact's follow-up; `case_id` names the case report it became (only with became_case)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     to: ContactState
     at: Happened | None = None  # default: now
     note: Text | None = None
+    case_id: CaseId | None = None
 
 
 class MilestoneBody(BaseModel):

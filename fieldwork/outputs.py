@@ -63,6 +63,7 @@ class ContactOut(BaseModel):
     observation_start: date | None
     released_on: date | None
     became_case_at: datetime | None
+    became_case_id: int | None
     note: str | None
 
 
@@ -161,3 +162,40 @@ class ContactStateOut(BaseModel):
     observation_start: date | None
     released_on: date | None
     became_case_at: datetime | None
+    became_case_id: int | None
+
+
+class ChainNodeOut(BaseModel):
+    id: str
+    kind: str  # event | index_case | contact | secondary_case
+    kind_zh: str
+    label: str
+    case_id: int | None
+    contact_id: int | None
+    degree: str | None
+    state: str | None
+    state_zh: str | None
+    onset_date: date | None
+    disease: str | None
+
+
+class ChainEdgeOut(BaseModel):
+    source: str
+    target: str
+    kind: str  # evidence | exposure | became_case
+    kind_zh: str
+    investigation_id: int | None
+
+
+class ChainCountsOut(BaseModel):
+    index_cases: int
+    contacts: int
+    secondary_cases: int
+
+
+class ChainOut(BaseModel):
+    event_id: int
+    title: str
+    nodes: list[ChainNodeOut]
+    edges: list[ChainEdgeOut]
+    counts: ChainCountsOut

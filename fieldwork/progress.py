@@ -40,19 +40,33 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.count(case((condition, 1)))
 
 
-def contact_progress(session: Session, *, district_code: str | None, now: datetime) -> Progress:
-    """The district's (None: the city's) open investigations and their contacts' follow-up, as of `now`."""
+def _columns(now: datetime) -> tuple[ColumnElement[int], ...]:
+    """The contact counts of `Progress` after the investigations' count, as of `now`."""
     late_listed = now - timedelta(hours=TRACE_HOURS)
     observed_since = day_of(now) - timedelta(days=OBSERVATION_DAYS)
-    stmt = select(
-        func.count(func.distinct(Investigation.id)), func.count(Contact.id),
-        _count(Contact.state != "pending"), _count(Contact.state == "pending"), _count(Contact.state == "observing"),
-        _count(Contact.state == "became_case"),
-        _count(and_(Contact.state == "pending", Contact.listed_at < late_listed)),
-        _count(and_(Contact.state == "observing", Contact.last_exposure_date < observed_since)),
-    ).select_from(Investigation).outerjoin(Contact, Contact.investigation_id == Investigation.id).where(
-        Investigation.status != "completed")
+    return (func.count(Contact.id),
+            _count(Contact.state != "pending"), _count(Contact.state == "pending"), _count(Contact.state == "observing"),
+            _count(Contact.state == "became_case"),
+            _count(and_(Contact.state == "pending", Contact.listed_at < late_listed)),
+            _count(and_(Contact.state == "observing", Contact.last_exposure_date < observed_since)))
+
+
+def contact_progress(session: Session, *, district_code: str | None, now: datetime) -> Progress:
+    """The district's (None: the city's) open investigations and their contacts' follow-up, as of `now`."""
+    stmt = select(func.count(func.distinct(Investigation.id)), *_columns(now)).select_from(Investigation).outerjoin(
+        Contact, Contact.investigation_id == Investigation.id).where(Investigation.status != "completed")
     if district_code is not None:
         stmt = stmt.where(Investigation.district_code == district_code)
     row = session.execute(stmt).one()
     return Progress(*(int(v or 0) for v in row))
+
+
+def investigation_progress(session: Session, investigation_ids: list[int], *, now: datetime) -> dict[int, Progress]:
+    """Each investigation's contacts' follow-up as of `now` (`investigations` is 1 while it is open, else 0)."""
+    if not investigation_ids:
+        return {}
+    stmt = select(Investigation.id, Investigation.status, *_columns(now)).select_from(
+        Investigation).outerjoin(Contact, Contact.investigation_id == Investigation.id).where(
+        Investigation.id.in_(investigation_ids)).group_by(Investigation.id)
+    return {int(iid): Progress(int(status != "completed"), *(int(v or 0) for v in rest))
+            for iid, status, *rest in session.execute(stmt).all()}

@@ -33,7 +33,7 @@ def _contact(c: Contact, shown: dict[str, Any]) -> dict[str, Any]:
     return {"id": c.id, "record_id": c.record_id, "degree": c.degree, "state": c.state, **shown,
             "last_exposure_date": c.last_exposure_date, "listed_at": c.listed_at, "traced_at": c.traced_at,
             "observation_start": c.observation_start, "released_on": c.released_on,
-            "became_case_at": c.became_case_at, "note": c.note}
+            "became_case_at": c.became_case_at, "became_case_id": c.became_case_id, "note": c.note}
 
 
 def _sample(s: Sample) -> dict[str, Any]:

@@ -112,6 +112,9 @@ class Contact(Base):
     observation_start: Mapped[date | None] = mapped_column(Date)
     released_on: Mapped[date | None] = mapped_column(Date)
     became_case_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the case report the contact became (migration 0009): the contact → case edge of the transmission chain
+    became_case_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("case_report.id", ondelete="SET NULL", name="fk_contact_became_case_id"), index=True)
     note: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[Any] = updated_col()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from sqlalchemy.orm import Session
 
 from dashboard.api import bp
@@ -23,11 +23,15 @@ from dashboard.api.requests import (
     render,
 )
 from dashboard.auth import require_principal, require_signed_client
+from dashboard.briefing_docx import DOCX_MIME
 from dashboard.errors import ApiError
 from dashboard.extensions import services
 from dashboard.openapi import RouteRow, register_operation
+from dashboard.review_docx import build_review_docx
 from fieldwork import csv_import, edits, review, views
 from fieldwork.batch import MAX_BATCH, IntakeResult, intake_batch
+from fieldwork.chain import build_chain
+from fieldwork.chain_facts import load_chain_facts
 from fieldwork.intake import save_investigation
 from fieldwork.models import (
     CloseBody,
@@ -42,6 +46,7 @@ from fieldwork.models import (
     TimelinessQuery,
 )
 from fieldwork.outputs import (
+    ChainOut,
     ContactsAddedOut,
     ContactStateOut,
     DistrictTimelinessOut,
@@ -50,6 +55,7 @@ from fieldwork.outputs import (
     ReviewOut,
     SavedOut,
 )
+from fieldwork.review_report import review_report
 
 TAGS = ("fieldwork 流调与闭环",)
 STAFF = ("district_commander", "district_analyst", "city_admin")
@@ -135,7 +141,7 @@ def move_contact(contact_id: int):
     def flow(s: Session) -> dict[str, Any]:
         c = edits.move_contact(s, actor=actor, contact_id=cid, body=body)
         return {"id": c.id, "state": c.state, "traced_at": c.traced_at, "observation_start": c.observation_start,
-                "released_on": c.released_on, "became_case_at": c.became_case_at}
+                "released_on": c.released_on, "became_case_at": c.became_case_at, "became_case_id": c.became_case_id}
 
     moved = in_transaction(flow)
     _announce(cid)
@@ -164,6 +170,14 @@ def event_fieldwork(signal_id: int):
     query, actor, sid, cipher = query_args(EventQuery), caller(), _event_id(signal_id), services().cipher
     return render(EventFieldworkOut, in_transaction(lambda s: views.event_detail(
         s, actor=actor, signal_id=sid, cipher=cipher, clear=query.clear, purpose=query.purpose)))
+
+
+@bp.get("/fieldwork/events/<int:signal_id>/chain")
+@require_principal()
+def event_chain(signal_id: int):
+    query, actor, sid, cipher = query_args(EventQuery), caller(), _event_id(signal_id), services().cipher
+    return render(ChainOut, in_transaction(lambda s: build_chain(load_chain_facts(
+        s, actor=actor, signal_id=sid, cipher=cipher, clear=query.clear, purpose=query.purpose))))
 
 
 @bp.get("/fieldwork/timeliness")
@@ -198,6 +212,15 @@ def review_event(signal_id: int):
         s, actor=actor, signal_id=sid, body=body))))
 
 
+@bp.get("/fieldwork/events/<int:signal_id>/review.docx")
+@require_principal()
+def review_document(signal_id: int):
+    actor, sid = caller(), _event_id(signal_id)
+    body = build_review_docx(in_transaction(lambda s: review_report(s, actor=actor, signal_id=sid)))
+    return Response(body, mimetype=DOCX_MIME, headers={
+        "Content-Disposition": f"attachment; filename=review-event-{sid}.docx", "Cache-Control": "no-store"})
+
+
 # ---------------------------------------------------------------- OpenAPI
 
 _P = "/api/v1/fieldwork"
@@ -212,16 +235,21 @@ _ROUTES: list[RouteRow] = [
     (f"{_I}/contacts", "post", "追加密切接触者（全部成功或全部拒绝）", ContactsIn, ContactsAddedOut, {"status": 201}),
     (f"{_I}/contacts.csv", "post", "导入密切接触者 CSV 文件（全部成功或全部拒绝）", None, ContactsAddedOut,
      {"status": 201, "description": _CSV}),
-    (f"{_P}/contacts/<int:contact_id>/state", "post", "密接追踪状态变更（待追踪→已追踪→医学观察→解除/转为病例）",
+    (f"{_P}/contacts/<int:contact_id>/state", "post",
+     "密接追踪状态变更（待追踪→已追踪→医学观察→解除/转为病例；转为病例时可填 case_id 关联本区病例报告）",
      ContactStateBody, ContactStateOut, {}),
     (f"{_E}/milestones", "post", "记录早期响应节点完成时间", MilestoneBody, MilestoneOut, {}),
     (_E, "get", "事件的流调、响应节点、7-1-7 时效与闭环（密接身份默认脱敏）", None, EventFieldworkOut,
+     {"query_model": EventQuery}),
+    (f"{_E}/chain", "get", "事件传播链（病例→密接→病例；密接默认脱敏为“密接1”等编号）", None, ChainOut,
      {"query_model": EventQuery}),
     (f"{_P}/timeliness", "get", "本区 7-1-7 时效汇总（达标率、中位天数、瓶颈环节）", None, DistrictTimelinessOut,
      {"query_model": TimelinessQuery}),
     (f"{_E}/close", "post", "填写处置说明并结案", CloseBody, ReviewOut, {}),
     (f"{_E}/evaluation", "post", "事件评价（7-1-7 时效自动填入）", EvaluationBody, ReviewOut, {}),
     (f"{_E}/review", "post", "复核（须由评价人以外的另一角色进行）", ReviewBody, ReviewOut, {}),
+    (f"{_E}/review.docx", "get", "导出已复核事件的复盘报告（Word）；未复核时 409 fieldwork.review_not_finished", None, None,
+     {"response_content": {DOCX_MIME: {"schema": {"type": "string", "format": "binary"}}}}),
 ]
 for _path, _method, _summary, _req, _resp, _opts in _ROUTES:
     register_operation(_path, _method, _summary, _req, _resp, TAGS, **_opts)

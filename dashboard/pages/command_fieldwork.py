@@ -17,6 +17,7 @@ from accounts.principal import Principal
 from dashboard.api.command import READ_ROLES, district_of
 from dashboard.auth import current_principal
 from dashboard.extensions import services
+from dashboard.pages import command_chain
 from dashboard.pages import command_fieldwork_view as view
 from fieldwork.errors import FieldworkError
 from fieldwork.progress import contact_progress
@@ -100,6 +101,7 @@ def register(dash_app: Dash) -> None:
     _register_layers(dash_app)
     _register_playback(dash_app)
     _register_progress(dash_app)
+    command_chain.register(dash_app)
 
 
 def _register_layers(dash_app: Dash) -> None:

@@ -13,6 +13,7 @@ from dashboard.basemap import current_basemap
 from dashboard.components.attrs import attrs
 from dashboard.components.wall import layer_ages, rotate_seconds, scale_width, wall_enabled, wall_shell
 from dashboard.extensions import services
+from dashboard.pages import command_chain as chain
 from dashboard.pages import command_fieldwork as fieldwork
 from dashboard.pages import command_view as view
 from gazetteer.labels import street_label_points
@@ -110,8 +111,8 @@ def _side(wall: bool) -> list[Any]:
     ]
 
 
-def _tools() -> Any:
-    """Decision panel, coverage and stock tools (not on the video wall)."""
+def _tools(chain_card: Any) -> Any:
+    """Decision panel, coverage and stock tools, the 传播链 card (not on the video wall)."""
     return html.Div([
         html.Section([
             html.H3("辅助决策与调度"),
@@ -138,6 +139,7 @@ def _tools() -> Any:
             html.Div(id="cmd-dispatch-msg", className="cmd-msg", role="status"),
         ], className="cmd-card cmd-decision-card"),
         fieldwork.playback_card(),
+        chain_card,
         html.Section([
             html.H3("发热门诊服务覆盖"),
             dcc.RadioItems(id="cmd-radius", options=[{"label": f"{r // 1000} 公里", "value": r} for r in (1000, 3000, 5000)],
@@ -160,6 +162,12 @@ def _tools() -> Any:
     ], className="cmd-tools")
 
 
+def _event(query: dict[str, str]) -> int | None:
+    """`?event=<id>`: the warning event whose 传播链 is shown (the signal page links here)."""
+    value = query.get("event", "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
 def layout(query: dict[str, str]) -> Any:
     principal = current_principal()
     if principal is None:
@@ -178,7 +186,7 @@ def layout(query: dict[str, str]) -> Any:
                                                                   children=view.legend())], className="cmd-header"),
         html.Div([html.Div(command_map(wall, district_of(principal)), className="cmd-map-wrap"),
                   html.Div(_side(wall), className="cmd-side")], className="cmd-main"),
-        html.Div(_tools(), hidden=wall),
+        html.Div(_tools(chain.card(principal, _event(query))), hidden=wall),
         html.Div() if wall else layer_ages(MAP_LAYERS, prefix="cmd"),
     ], className="page page-command" + (" is-wall" if wall else ""), id="cmd-page")
     if not wall:

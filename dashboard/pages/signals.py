@@ -24,6 +24,7 @@ from dashboard.components.attrs import attrs
 from dashboard.components.charts import DATE_TICKS, GRAPH_CONFIG
 from dashboard.components.grade import alarm_table, detail_alarms, grade_badge
 from dashboard.extensions import services
+from dashboard.pages import signal_fieldwork
 from dashboard.read_routing import read_only
 from geo import beijing
 from geo.geojson import feature, feature_collection
@@ -202,6 +203,8 @@ def detail_view(signal_id: int, notice: str | None = None) -> Any:
         _chart(detail),
         _map(detail),
         *([html.H3(f"关联模型报警（{len(detail['alarms'])}）"), alarm_table(detail_alarms(detail))]
+          if detail.get("kind") == "event" and principal.role != "institution_user" else []),
+        *(signal_fieldwork.section(signal_id, principal)
           if detail.get("kind") == "event" and principal.role != "institution_user" else []),
         identity_panel.case_list(cases, principal),  # each case with 查看身份信息 (purpose asked, audited)
         html.H3("处置"), _actions(detail, principal, notice),

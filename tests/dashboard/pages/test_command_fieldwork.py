@@ -4,9 +4,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from dashboard.pages import command_chain
 from dashboard.pages import command_fieldwork as page
 from dashboard.pages import command_fieldwork_view as view
 from dashboard.pages.command_layout import MAP_LAYERS
+from fieldwork.chain import CaseFact, ChainFacts, ContactFact, build_chain
 from fieldwork.progress import Progress
 from tests.dashboard.pages.test_tasks import _callback, _find, _login, _route
 from tests.factories.dispatch import World
@@ -71,3 +73,35 @@ def test_the_command_page_has_the_fieldwork_overlays(app: Any, world: World) -> 
                            [{"id": "url", "property": "pathname", "value": "/command"},
                             {"id": "url", "property": "search", "value": ""}], changed=["url.pathname"]),
                  "cmd-fw-progress") is not None
+
+
+def test_chain_elements_class_nodes_and_edges_by_kind() -> None:
+    chain = build_chain(ChainFacts(event_id=5, title="某校聚集", evidence_case_ids=(1,), investigation_cases={9: 1},
+                                   contacts=(ContactFact(20, 9, "close", "became_case", 2),),
+                                   cases={1: CaseFact(1), 2: CaseFact(2)}))
+    elements = command_chain.elements(chain)
+    classes = {e["data"]["id"]: e["classes"] for e in elements}
+    assert classes == {"event-5": "event", "case-1": "index_case", "contact-20": "contact became_case",
+                       "case-2": "secondary_case", "event-5>case-1": "evidence", "case-1>contact-20": "exposure",
+                       "contact-20>case-2": "became_case"}
+    assert command_chain.summary(chain) == "某校聚集：指示病例 1 例，密切接触者 1 人，续发病例 1 例"
+    assert command_chain.layout_for(chain)["roots"] == '[id = "event-5"]'
+    assert {s["selector"] for s in command_chain.STYLESHEET} >= {".event", ".index_case", ".contact", ".secondary_case"}
+
+
+def test_the_command_page_has_the_chain_card(app: Any, world: World) -> None:
+    client = _login(app, world, "commander")
+    page_json = _route(client, "/command", "?event=123456789")
+    for cid in ("cmd-chain-event", "cmd-chain-graph", "cmd-chain-legend"):
+        assert f'"{cid}"' in page_json, cid
+    assert "指示病例" in page_json and "续发病例" in page_json and "123456789" in page_json
+    empty = _callback(client, [("cmd-chain-graph", "elements"), ("cmd-chain-graph", "layout"),
+                               ("cmd-chain-summary", "children")],
+                      [{"id": "cmd-chain-event", "property": "value", "value": None},
+                       {"id": "cmd-refresh", "property": "data", "value": 0}])["response"]
+    assert empty["cmd-chain-graph"]["elements"] == [] and "传播链" in empty["cmd-chain-summary"]["children"]
+    unknown = _callback(client, [("cmd-chain-graph", "elements"), ("cmd-chain-graph", "layout"),
+                                 ("cmd-chain-summary", "children")],
+                        [{"id": "cmd-chain-event", "property": "value", "value": 123456789},
+                         {"id": "cmd-refresh", "property": "data", "value": 0}])["response"]
+    assert unknown["cmd-chain-summary"]["children"] == "预警事件不存在"

@@ -153,3 +153,48 @@ def test_briefing_screens_and_docx_text(app, server, browser) -> None:  # type: 
         assert s.errors == []
     finally:
         s.close()
+
+
+@pytest.fixture
+def fieldwork_events(services, world) -> Any:  # type: ignore[no-untyped-def]
+    """Two warning events of D1: one closed on the report's last day (raised two days before), one in response."""
+    from datetime import datetime, time, timedelta
+
+    from geo.dates import CST
+    from store.fieldwork import EventReview
+    from store.signals import Signal
+
+    noon = datetime.combine(world.today, time(12), tzinfo=CST)
+    with services.session_factory() as s, s.begin():
+        ids = []
+        for key, state in (("closed", "closed"), ("responding", "responding")):
+            sig = Signal(dedup_key=f"tb717-{key}", origin="model", model="fusion", kind="event", district_code=D1,
+                         state=state, title=f"简报测试事件{key}", first_fired_at=noon - timedelta(days=2),
+                         last_fired_at=noon - timedelta(days=2), evidence={}, params={})
+            s.add(sig)
+            s.flush()
+            ids.append(sig.id)
+        s.add(EventReview(signal_id=ids[0], state="closed", summary="已处置", closed_at=noon))
+    yield ids
+    with services.session_factory() as s, s.begin():
+        s.execute(text("DELETE FROM event_review WHERE signal_id = ANY(:i)"), {"i": ids})
+        s.execute(text("DELETE FROM signal WHERE id = ANY(:i)"), {"i": ids})
+
+
+def test_weekly_briefing_and_docx_have_the_7_1_7_section(client, world, login, fieldwork_events) -> None:  # type: ignore[no-untyped-def]
+    _analyst(client, login)
+    closed, responding = fieldwork_events
+    query = f"date={world.today}&period=week"
+    page = client.get(f"/reports/briefing?{query}").get_data(as_text=True)
+    section = _main_text("<main>" + page.split('id="b-717"', 1)[1])
+    assert "七、7-1-7 时效与事件处置" in _main_text(page)
+    raised = re.search(r"统计期内本区发现预警事件 (\d+) 起", section)
+    assert raised is not None and int(raised.group(1)) >= 2 and "瓶颈环节" in section
+    for text_ in ("发生→发现", "≤7 天", "发现→报告", "≤1 天", "报告→早期响应完成", "达标率", "中位天数",
+                  f"#{closed} 简报测试事件closed", "已结案待评价", f"#{responding} 简报测试事件responding", "处置中"):
+        assert text_ in section, text_
+    doc = Document(io.BytesIO(client.get(f"/reports/briefing.docx?{query}").data))
+    paragraphs = [p.text for p in doc.paragraphs]
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    assert "五、7-1-7 时效与事件处置" in paragraphs and raised.group(0) in "".join(paragraphs)
+    assert f"#{closed} 简报测试事件closed" in cells and "报告→早期响应完成" in cells and "处置中" in cells
