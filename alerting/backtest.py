@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerting import series as sq
+from alerting.backtest_truth import detection_row, event_detection, format_detections, ground_truth
 from alerting.cluster_alarms import MODEL as CLUSTER_MODEL
 from alerting.cluster_alarms import clusters_by_district, read_cases
 from alerting.config import WarnConfig, load_config
@@ -36,12 +37,9 @@ from alerting.detectors.moving_percentile import moving_percentile
 from alerting.detectors.scan import space_time_permutation_scan
 from alerting.detectors.threshold import count_threshold
 from alerting.event_facts import disease_infos, populations
-from alerting.events import AlarmFact, EventBook, EventState, grade_rank, max_grade
+from alerting.events import AlarmFact, EventBook, EventState
 from alerting.farrington_alarms import first_full_monday, last_completed_sunday, to_weeks
-from store.accounts import Setting
 from store.places import Institution, Region
-
-GRACE_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -100,21 +98,17 @@ class BacktestReport:
         return round(len(self.inbox_events()) / weeks, 3) if weeks > 0 else 0.0
 
     def outbreak_events(self) -> dict[str, dict[str, Any] | None]:
-        """Per outbreak: its first event at or above the inbox grade, as (day offset from first onset, grade).
+        """Per outbreak: its first event at or above the inbox grade (`backtest_truth.detection_row`).
 
         The event must carry an alarm of the outbreak (its disease, or its sentinel syndrome, at its street, on or
         after the first onset); it counts from the later of that alarm's day and the day the event reached the
-        inbox grade. `new_event` tells whether the event began with the outbreak or was open already.
+        inbox grade. `day_offset` is in days after the first case's onset; `new_event` tells whether the event
+        began with the outbreak or was open already.
         """
         out: dict[str, dict[str, Any] | None] = {}
         for o in self.outbreaks:
-            hits = [h for e in self.inbox_events() if (h := _event_detection(e, o, self.inbox_min_grade))]
-            best = min(hits, key=lambda h: h["day"]) if hits else None
-            out[o["key"]] = None if best is None else {
-                "day_offset": (best["day"] - o["start"]).days, "grade": best["grade"],
-                "first_day": best["event"].first_day.isoformat(), "place": best["event"].place,
-                "group": best["event"].group, "alarms": len(best["event"].facts),
-                "new_event": best["event"].first_day >= o["start"] - timedelta(days=GRACE_DAYS)}
+            hits = [h for e in self.inbox_events() if (h := event_detection(e, o, self.inbox_min_grade))]
+            out[o["key"]] = detection_row(o, min(hits, key=lambda h: h["day"]) if hits else None)
         return out
 
     def as_json(self) -> dict[str, Any]:
@@ -148,8 +142,7 @@ class BacktestReport:
             lines.append(f"  {key}: {shown}")
         lines += ["", f"预警事件 (warning events): {len(self.events)}，达到推送等级 {len(self.inbox_events())}，"
                       f"events_per_district_week = {self.events_per_district_week()}"]
-        for key, ev in self.outbreak_events().items():
-            lines.append(f"  {key}: " + ("未达到推送等级" if ev is None else f"+{ev['day_offset']}d {ev['grade']}"))
+        lines += format_detections(self.outbreak_events())
         return "\n".join(lines)
 
 
@@ -206,38 +199,6 @@ def _fuse(session: Session, report: BacktestReport, cfg: WarnConfig) -> None:
     report.events = book.events
 
 
-def _ground_truth(session: Session) -> tuple[date | None, list[dict[str, Any]]]:
-    seeded = session.get(Setting, "demo.seeded")
-    rows = session.get(Setting, "demo.outbreaks")
-    if seeded is None or rows is None:
-        return None, []
-    end = date.fromisoformat(seeded.value["end"])
-    out = []
-    for o in rows.value:
-        start = end - timedelta(days=int(o["starts_days_before_end"]))
-        out.append({**o, "start": start, "stop": start + timedelta(days=int(o["duration_days"]) + GRACE_DAYS)})
-    return end, out
-
-
-def _event_detection(e: EventState, o: dict[str, Any], min_grade: str) -> dict[str, Any] | None:
-    """When (and at which grade) the event flagged the outbreak, or None."""
-    street = o["street_code"]
-
-    def about(f: AlarmFact) -> bool:
-        if not o["start"] <= f.day <= o["stop"] or street not in f.places():
-            return False
-        return f.disease == o["disease_code"] or (f.source == "syndromic" and f.syndrome == o.get("syndrome"))
-
-    days = [f.day for f in e.facts if about(f)]
-    if not days:
-        return None
-    for d in sorted(set(days) | {h for h, _ in e.history}):
-        grade = max_grade(*(g for h, g in e.history if h <= d))
-        if d >= min(days) and grade_rank(grade) >= grade_rank(min_grade):
-            return {"day": d, "grade": grade, "event": e}
-    return None
-
-
 def _matches(s: BtSignal, o: dict[str, Any]) -> bool:
     if not o["start"] <= s.day <= o["stop"]:
         return False
@@ -253,7 +214,7 @@ def run_backtest(session: Session, *, district_code: str, start: date | None = N
                  config: WarnConfig | None = None, scan_every_days: int = 7, scan_replications: int = 99) -> BacktestReport:
     """All models over the history of one district; signals per model and month and their match to the truth."""
     cfg = config or load_config(session)
-    truth_end, outbreaks = _ground_truth(session)
+    truth_end, outbreaks = ground_truth(session)
     first = sq.first_case_day(session, district_code=district_code)
     end = end or truth_end or date.today()
     start = start or first or end - timedelta(days=365)

@@ -88,7 +88,7 @@ def _seed(session: Session, cipher: FieldCipher, end: date, keys_dir: Path | Non
     _write_diseases(session, report)
     inst = _write_institutions(session, rng_inst, regions, report)
     progress("case reports")
-    _write_cases(session, rng_cases, rng_pii, cipher, regions, inst, end, cutoff, report, progress)
+    first_onsets = _write_cases(session, rng_cases, rng_pii, cipher, regions, inst, end, cutoff, report, progress)
     progress("syndromic counts and lab results")
     _write_syndromic(session, rng_synd, inst, end, report)
     _write_lab_results(session, rng_synd, inst, end, cutoff, report)
@@ -98,7 +98,8 @@ def _seed(session: Session, cipher: FieldCipher, end: date, keys_dir: Path | Non
     report.counts.update(seed_feeds(session, rng=rng_feeds, end=end, regions=regions))
     if keys_dir is not None:
         report.counts["app_user"] = _write_users(session, keys_dir)
-    session.add(Setting(key=OUTBREAKS_KEY, value=[o.as_json() for o in OUTBREAKS]))
+    session.add(Setting(key=OUTBREAKS_KEY, value=[{**o.as_json(), "first_onset": first_onsets.get(o.key)}
+                                                  for o in OUTBREAKS]))
     session.add(Setting(key=SEEDED_KEY, value={"end": end.isoformat(), "seed": SEED, "counts": report.counts}))
     session.flush()
     report.seconds = time.perf_counter() - started
@@ -171,7 +172,8 @@ def _reporters(inst: dict[str, tuple[int, institutions.InstitutionSeed]], distri
 
 def _write_cases(session: Session, rng: np.random.Generator, rng_pii: np.random.Generator, cipher: FieldCipher,
                  regions: Regions, inst: dict[str, tuple[int, institutions.InstitutionSeed]], end: date,
-                 cutoff: datetime, report: SeedReport, progress: Progress) -> None:
+                 cutoff: datetime, report: SeedReport, progress: Progress) -> dict[str, str]:
+    """Write the case reports; returns each planted outbreak's first onset (ISO date) of the cases written."""
     days = np.arange(np.datetime64(end - timedelta(days=HISTORY_DAYS - 1)), np.datetime64(end + timedelta(days=1)))
     batches = []
     for d in regions.districts:
@@ -216,6 +218,14 @@ def _write_cases(session: Session, rng: np.random.Generator, rng_pii: np.random.
             if k % 100_000 == 0 and k:
                 progress(f"case reports {k:,}/{n:,}")
     report.counts["case_report"] = n
+    return _first_onsets(c)
+
+
+def _first_onsets(c: casegen.CaseBatch) -> dict[str, str]:
+    """The earliest onset of each planted outbreak's cases: the triangular curve starts at zero, so the
+    first case often falls a day or two after the nominal start (`starts_days_before_end`)."""
+    return {str(key): str(np.datetime_as_string(c.onset[c.outbreak == key].min(), unit="D"))
+            for key in np.unique(c.outbreak[c.outbreak != ""])}
 
 
 _NO_PII = (None,) * 6

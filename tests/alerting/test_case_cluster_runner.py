@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from alerting.backtest import _ground_truth
+from alerting.backtest_truth import ground_truth
 from alerting.config import load_config
 from alerting.event_facts import fact_of
 from alerting.explain import explain
@@ -13,7 +13,7 @@ from alerting.runner import RunReport, collect_alarms
 
 def test_a_run_during_the_hfmd_outbreak_raises_a_case_cluster_at_its_street(demo_data: Any, services: Any) -> None:
     with services.session_factory() as db:
-        _, outbreaks = _ground_truth(db)
+        _, outbreaks = ground_truth(db)
         hfmd = next(o for o in outbreaks if o["disease_code"] == "hfmd")
         as_of = hfmd["start"] + timedelta(days=6)
         cfg = load_config(db)
