@@ -5,7 +5,9 @@ commit and by the time since the primary stood at a WAL position the replica has
 measured at most once per `probe_every` seconds.
 With no fresh replica (or none configured) reads use the primary. A read that fails because its replica
 went away is run again on the primary, so a stopped replica costs no error. Read-your-writes: whoever
-wrote recently (`RecentWrites`) reads from the primary for the lag bound.
+wrote recently (`RecentWrites`) reads from the primary for the lag bound. Besides, a read never misses what this
+process committed before it (`WriteHorizon`): after a local write the replica is used only once it has replayed
+the primary's WAL position of that moment (checked on the replica, waited for briefly), else the primary.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis as redis_lib
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -80,21 +82,102 @@ class WalLag:
 
 @dataclass(eq=False)
 class Replica:
-    """One read replica: its engine, sessions, and the last measured lag (None: unreachable)."""
+    """One read replica: its engine, sessions, the last measured lag (None: unreachable), and the WAL position
+    it was last seen to have replayed (by a caught-up check)."""
 
     name: str
     engine: Engine
     session_factory: sessionmaker[Session]
     lag: float | None = None
+    replayed: int = 0
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "COPY", "WITH", "CREATE", "ALTER", "DROP", "TRUNCATE")
+_WROTE = "onemap_wrote"
+_REPLAYED = text("""SELECT CASE WHEN pg_is_in_recovery() THEN COALESCE(pg_last_wal_replay_lsn() - '0/0'::pg_lsn, 0)
+                          ELSE pg_current_wal_lsn() - '0/0'::pg_lsn END""")  # not a standby: holds its own writes
+CATCH_UP_SECONDS = 0.25  # longest wait for a replica to replay this process's last write, then the primary
+
+
+class WriteHorizon:
+    """The primary's WAL position after this process's last committed write (one per primary database, shared by
+    every engine on it in the process): a replica read must not start before the replica has replayed it.
+
+    A connection that executed a data-changing statement marks the horizon dirty when it goes back to the pool
+    (after its commit); the next replica read asks the primary for its current position once."""
+
+    _all: dict[str, WriteHorizon] = {}
+    _all_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.position = 0
+        self.dirty = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, engine: Engine) -> WriteHorizon:
+        """The horizon of `engine`'s database, its write tracking installed on `engine` (once)."""
+        key = engine.url.render_as_string(hide_password=True)
+        with cls._all_lock:
+            horizon = cls._all.setdefault(key, cls())
+        if not engine.dialect.name.startswith("postgres"):
+            return horizon
+        if not event.contains(engine, "before_cursor_execute", _note_write):
+            event.listen(engine, "before_cursor_execute", _note_write)
+            event.listen(engine.pool, "checkin", horizon._checked_in)
+        return horizon
+
+    def _checked_in(self, _dbapi_conn: Any, record: Any) -> None:
+        if record is not None and record.info.pop(_WROTE, False):
+            self.dirty = True
+
+    def needed(self, primary: Engine) -> int:
+        """The WAL position a replica must have replayed (0: nothing written by this process)."""
+        if self.dirty:
+            with self._lock:
+                if self.dirty:
+                    self.dirty = False  # a write checked in from now on marks it again
+                    position = primary_position(primary)
+                    if position is None:
+                        self.dirty = True
+                        return self.position
+                    self.position = max(self.position, position)
+        return self.position
+
+
+def _note_write(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    if statement.lstrip()[:12].upper().startswith(_WRITES):
+        conn.info[_WROTE] = True
+
+
+class _Behind(Exception):
+    """The replica has not replayed this process's last write yet."""
+
+
+def caught_up(session: Session, replica: Replica, needed: int, wait: float = CATCH_UP_SECONDS) -> bool:
+    """True once `replica` (in `session`) has replayed WAL position `needed`; waits at most `wait` seconds."""
+    if replica.replayed >= needed:
+        return True
+    deadline = time.monotonic() + wait
+    while True:
+        replica.replayed = max(replica.replayed, int(session.scalar(_REPLAYED) or 0))
+        if replica.replayed >= needed:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
 
 
 class ReadRouter:
     """Chooses the session factory of a read: a fresh replica (round robin) or the primary."""
 
     def __init__(self, primary: sessionmaker[Session], primary_engine: Engine, replicas: Sequence[Replica] = (),
-                 *, max_lag: float = 5.0, probe: LagProbe | None = None, probe_every: float = 1.0) -> None:
+                 *, max_lag: float = 5.0, probe: LagProbe | None = None, probe_every: float = 1.0,
+                 horizon: WriteHorizon | None = None) -> None:
         self.primary, self.primary_engine = primary, primary_engine
         self.replicas = list(replicas)
+        self.horizon = horizon  # None: no causal check (only the lag bound)
+        self.behind = 0  # reads sent to the primary because the replica had not replayed a local write
         self.max_lag, self.probe, self.probe_every = max_lag, probe or WalLag(), probe_every
         self._probed_at = -math.inf
         self._lock = threading.Lock()
@@ -136,8 +219,11 @@ class ReadRouter:
         """`fn(session)` in a read transaction on the chosen database; re-run on the primary if a replica fails."""
         replica = self.choose(recent_writer)
         if replica is not None:
+            needed = self.horizon.needed(self.primary_engine) if self.horizon else 0
             try:
-                return _run(replica.session_factory, fn)
+                return _run(replica.session_factory, fn, replica, needed)
+            except _Behind:
+                self.behind += 1
             except DB_DOWN:
                 self.mark_down(replica)
                 self.fallbacks += 1
@@ -147,10 +233,14 @@ class ReadRouter:
         """A session on the chosen database, already connected (a replica that cannot connect: the primary)."""
         replica = self.choose(recent_writer)
         if replica is not None:
+            needed = self.horizon.needed(self.primary_engine) if self.horizon else 0
             session = replica.session_factory()
             try:
                 session.connection()
-                return session
+                if not needed or caught_up(session, replica, needed):
+                    return session
+                session.close()
+                self.behind += 1
             except DB_DOWN:
                 session.close()
                 self.mark_down(replica)
@@ -161,8 +251,11 @@ class ReadRouter:
         return [{"name": r.name, "lag_seconds": r.lag, "fresh": r in self.fresh()} for r in self.replicas]
 
 
-def _run(factory: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
+def _run(factory: sessionmaker[Session], fn: Callable[[Session], T], replica: Replica | None = None,
+         needed: int = 0) -> T:
     with factory() as session, session.begin():
+        if replica is not None and needed and not caught_up(session, replica, needed):
+            raise _Behind
         return fn(session)
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import redis
@@ -10,7 +10,7 @@ from redis.sentinel import Sentinel
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.replicas import ReadRouter, RecentWrites, Replica
+from config.replicas import ReadRouter, RecentWrites, Replica, WriteHorizon
 from config.settings import Settings, require_blind_index_key
 from geo.db import make_engine, make_session_factory
 from security.pii import FieldCipher
@@ -56,7 +56,8 @@ def build_reads(settings: Settings, engine: Engine, factory: sessionmaker[Sessio
         replica_engine = make_engine(url, pool_size=pool_size, max_overflow=20, connect_args={"connect_timeout": 2})
         name = urlsplit(url.replace("+psycopg", "")).netloc.rpartition("@")[2]
         replicas.append(Replica(name=name, engine=replica_engine, session_factory=make_session_factory(replica_engine)))
-    return ReadRouter(factory, engine, replicas, max_lag=settings.replica_max_lag_seconds)
+    return ReadRouter(factory, engine, replicas, max_lag=settings.replica_max_lag_seconds,
+                      horizon=WriteHorizon.of(engine) if replicas else None)
 
 
 def sentinel_addresses(value: str) -> list[tuple[str, int]]:
@@ -79,6 +80,18 @@ def build_redis(settings: Settings) -> redis.Redis:
     master = sentinel.master_for(settings.redis_master_name, db=db,  # type: ignore[no-untyped-call]
                                  socket_timeout=5, socket_connect_timeout=2)
     return cast(redis.Redis, master)
+
+
+def limiter_storage(settings: Settings) -> tuple[str, dict[str, Any]]:
+    """Storage URI and options of the rate limiter (Flask-Limiter): the same Redis as `build_redis`, i.e. with
+    Sentinels the master they name (counters read from it too, never a lagging replica), else REDIS_URL."""
+    options: dict[str, Any] = {"key_prefix": f"{settings.redis_namespace}:limits"}  # every key under the namespace
+    if not settings.redis_sentinels:
+        return settings.redis_url, options
+    hosts = ",".join(f"{host}:{port}" for host, port in sentinel_addresses(settings.redis_sentinels))
+    options.update(use_replicas=False, db=int(urlsplit(settings.redis_url).path.strip("/") or 0),
+                   socket_timeout=5, socket_connect_timeout=2, sentinel_kwargs={"socket_timeout": 1})
+    return f"redis+sentinel://{hosts}/{settings.redis_master_name}", options
 
 
 def build_services(settings: Settings, pool_size: int = 10) -> Services:

@@ -15,6 +15,7 @@ from limits import parse
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from accounts.audit import AuditSigner, reset_client_address, set_checkpoint_signer, set_client_address
+from config.runtime import limiter_storage
 from dashboard.auth import auth_method, current_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import services
@@ -185,9 +186,10 @@ def install_security(app: Flask, dash_app: Dash) -> None:
     hops = settings.proxy_hops  # PROXY_HOPS: trusted reverse proxies in front of the app (0: none)
     if hops:  # behind the reverse proxy: the client address (for rate limits, audit) comes from X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    storage_uri, storage_options = limiter_storage(settings)  # through the Sentinels when configured
     app.extensions[LIMITER_KEY] = Limiter(
-        get_remote_address, app=app, storage_uri=settings.redis_url, key_prefix=f"{settings.redis_namespace}:limiter",
-        storage_options={"key_prefix": f"{settings.redis_namespace}:limits"},  # every Redis key under the namespace
+        get_remote_address, app=app, storage_uri=storage_uri, key_prefix=f"{settings.redis_namespace}:limiter",
+        storage_options=storage_options,
         strategy="fixed-window", default_limits=[], swallow_errors=True, headers_enabled=False,
     )
     app.before_request(_bind_client_address)

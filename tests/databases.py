@@ -33,6 +33,11 @@ __all__ = ["settings", "services", "app", "principal_token", "login", "demo_data
 
 BASE_DB_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# With replica and Sentinel settings (issue 21, `make test-ha`): a streaming replica of the TEST_DATABASE_URL
+# cluster (each test database is read there under the same name) and the Sentinels in front of TEST_REDIS_URL.
+REPLICA_URL = os.environ.get("TEST_REPLICA_URL", "")
+REDIS_SENTINELS = os.environ.get("TEST_REDIS_SENTINELS", "")
+REDIS_MASTER_NAME = os.environ.get("TEST_REDIS_MASTER_NAME", "onemap")
 
 
 def _admin_engine():  # type: ignore[no-untyped-def]
@@ -49,10 +54,30 @@ def make_test_settings(database: str, **overrides: object) -> Settings:
         blind_index_key=secrets.token_hex(32),
         testing=True,
     )
+    values.update(ha_settings(str(values.get("database_url", ""))))
     values.update(overrides)
     # Every field explicitly: tests never pick up the developer's or CI's environment (var/secrets.env).
     defaults = {name: field.default for name, field in Settings.model_fields.items()}
     return Settings(**{**defaults, **values})  # type: ignore[arg-type]
+
+
+def ha_settings(database_url: str) -> dict[str, object]:
+    """The replica and Sentinel settings of a test database on the TEST_DATABASE_URL cluster (none without
+    TEST_REPLICA_URL / TEST_REDIS_SENTINELS; no replica for a database on another cluster, e.g. a chaos test's own)."""
+    out: dict[str, object] = {}
+    url, base = make_url(database_url), make_url(BASE_DB_URL)
+    if REPLICA_URL and (url.host, url.port) == (base.host, base.port):
+        replica = make_url(REPLICA_URL).set(database=url.database)
+        out["replica_urls"] = replica.render_as_string(hide_password=False)
+    if REDIS_SENTINELS:
+        out.update(redis_sentinels=REDIS_SENTINELS, redis_master_name=REDIS_MASTER_NAME)
+    return out
+
+
+def ha_env(settings: Settings) -> dict[str, str]:
+    """The replica and Sentinel settings as the environment of an `onemap` subprocess (empty: none)."""
+    return {"REPLICA_URLS": settings.replica_urls, "REPLICA_MAX_LAG_SECONDS": str(settings.replica_max_lag_seconds),
+            "REDIS_SENTINELS": settings.redis_sentinels, "REDIS_MASTER_NAME": settings.redis_master_name}
 
 
 def create_database(name: str) -> None:

@@ -16,7 +16,9 @@ def test_healthz_reports_postgis_and_redis(client, principal_token) -> None:  # 
 def test_healthz_names_what_is_down(settings) -> None:  # type: ignore[no-untyped-def]
     from dashboard import create_app
 
-    broken = make_test_settings("unused", database_url=settings.database_url, redis_url="redis://127.0.0.1:1/0")
+    # Redis unreachable: REDIS_URL, and with Sentinels (`make test-ha`) the Sentinels too
+    broken = make_test_settings("unused", database_url=settings.database_url, redis_url="redis://127.0.0.1:1/0",
+                                redis_sentinels="127.0.0.1:1" if settings.redis_sentinels else "")
     resp = create_app(broken).test_client().get("/healthz")
     assert resp.status_code == 503
     assert resp.get_json()["down"] == ["redis"]

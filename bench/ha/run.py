@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bench.ha import scenarios
-from bench.ha.topology import DATABASE, MASTER_NAME, SENTINELS, WEB_PORTS, Topology
+from bench.ha.topology import DATABASE, MASTER_NAME, Topology
 from config.runtime import Services, build_services
 from config.settings import Settings
 from tests.databases import migrate
@@ -38,8 +38,8 @@ def migrated_database(topo: Topology, keys: dict[str, str]) -> Settings:
         conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
     admin.dispose()
     settings = Settings(database_url=topo.primary.url(), replica_urls=topo.replica.url(),
-                        replica_max_lag_seconds=topo.max_lag, redis_url="redis://127.0.0.1/0",
-                        redis_sentinels=",".join(f"127.0.0.1:{p}" for p in SENTINELS), redis_master_name=MASTER_NAME,
+                        replica_max_lag_seconds=topo.max_lag, redis_url=f"redis://127.0.0.1:{topo.ports.redis_master}/0",
+                        redis_sentinels=topo.sentinels, redis_master_name=MASTER_NAME,
                         redis_namespace="ha", secret_key=keys["SECRET_KEY"], pii_keys=keys["PII_KEYS"],
                         blind_index_key=keys["BLIND_INDEX_KEY"])
     migrate(settings)
@@ -57,7 +57,7 @@ def run_all(topo: Topology) -> list[dict[str, Any]]:
     topo.start_data()
     svc, world = prepare(topo, keys)
     topo.start_apps(keys)
-    bases = [f"http://127.0.0.1:{p}" for p in WEB_PORTS]
+    bases = topo.bases
     city = world.tokens["city"]
     return [scenarios.read_your_writes(topo, world, bases),
             scenarios.replica_lag(topo, svc, city, bases),

@@ -174,7 +174,8 @@ def test_healthz_hides_versions_from_anonymous_callers(app, world: World) -> Non
 
 
 def test_healthz_down_names_component_without_the_error(settings) -> None:  # type: ignore[no-untyped-def]
-    resp = _other_app(settings, redis_url="redis://127.0.0.1:1/0").test_client().get("/healthz")
+    dead = {"redis_url": "redis://127.0.0.1:1/0", "redis_sentinels": "127.0.0.1:1" if settings.redis_sentinels else ""}
+    resp = _other_app(settings, **dead).test_client().get("/healthz")
     assert resp.status_code == 503
     assert resp.get_json()["checks"]["redis"] == "down" and resp.get_json()["down"] == ["redis"]
 

@@ -53,7 +53,10 @@ def test_layers_and_summary_answer_through_the_router(routed_app, intake_world) 
         assert resp.status_code in (200, 403), (path, resp.status_code)
 
 
-def test_no_replica_settings_no_routing_header(app, intake_world) -> None:  # type: ignore[no-untyped-def]
-    resp = app.test_client().get(SIGNALS, headers=intake_world.auth("city"))
+def test_no_replica_settings_no_routing_header(settings, intake_world) -> None:  # type: ignore[no-untyped-def]
+    from dashboard import create_app
+
+    single = create_app(settings.model_copy(update={"replica_urls": ""}))  # pinned: the single-node setup
+    resp = single.test_client().get(SIGNALS, headers=intake_world.auth("city"))
     assert resp.status_code == 200
     assert "X-Onemap-Read" not in resp.headers

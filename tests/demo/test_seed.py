@@ -124,7 +124,7 @@ def test_pg_dump_holds_no_clear_personal_data(demo_data, settings, services) -> 
                for r in rows for v, f in zip(r, ("name", "id_number", "phone"), strict=True)]
     assert len(secrets) == 600
     url = make_url(settings.database_url)
-    dump = subprocess.run(["pg_dump", "-h", url.host or "127.0.0.1", "-U", url.username or "postgres",
+    dump = subprocess.run(["pg_dump", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres",
                            "--data-only", url.database], capture_output=True, check=True,
                           env={**os.environ, "PGPASSWORD": url.password or ""}).stdout.decode("utf-8", "replace")
     assert len(dump) > 10_000_000

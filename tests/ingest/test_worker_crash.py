@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from ingest.bus import intake_stats, submit_many
+from tests.databases import ha_env
 from tests.factories.intake import World, case
 from tests.paths import REPO_ROOT
 
@@ -21,7 +22,7 @@ N = 10_000
 def worker_env(settings, namespace: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
             "REDIS_NAMESPACE": namespace, "PII_KEYS": settings.pii_keys.get_secret_value(),
-            "BLIND_INDEX_KEY": settings.blind_index_key.get_secret_value()}
+            "BLIND_INDEX_KEY": settings.blind_index_key.get_secret_value(), **ha_env(settings)}
 
 
 def start_worker(env: dict[str, str], *args: str) -> subprocess.Popen:  # type: ignore[type-arg]

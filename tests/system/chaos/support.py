@@ -21,6 +21,7 @@ from typing import Any
 import redis as redis_lib
 import requests
 
+from tests.databases import ha_env
 from tests.paths import REPO_ROOT
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
@@ -127,7 +128,7 @@ def service_env(settings: Any, **extra: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
             "REDIS_NAMESPACE": settings.redis_namespace, "PII_KEYS": settings.pii_keys.get_secret_value(),
             "BLIND_INDEX_KEY": settings.blind_index_key.get_secret_value(),
-            "SECRET_KEY": settings.secret_key.get_secret_value(), **extra}
+            "SECRET_KEY": settings.secret_key.get_secret_value(), **ha_env(settings), **extra}
 
 
 def start_worker(settings: Any, *args: str, log_path: str | None = None) -> subprocess.Popen[bytes]:

@@ -29,7 +29,8 @@ def test_redis_killed_and_restarted_mid_intake(settings, own_redis: OwnRedis, le
                                                tmp_path) -> None:  # type: ignore[no-untyped-def]
     from dashboard import create_app
 
-    s = settings.model_copy(update={"redis_url": own_redis.url,
+    # a single Redis killed and restarted: pinned to it, without Sentinels (with them the app would follow them)
+    s = settings.model_copy(update={"redis_url": own_redis.url, "redis_sentinels": "",
                                     "redis_namespace": f"{settings.redis_namespace}:redis-{uuid.uuid4().hex[:6]}"})
     svc = build_services(s, pool_size=2)
     world = build_world(svc)
