@@ -3,13 +3,14 @@ SHELL := /bin/bash
 VENV := .venv/bin
 ENV := set -a; [ -f var/secrets.env ] && . var/secrets.env; set +a;
 
-.PHONY: run test bench chaos provision ha
+.PHONY: run test bench chaos provision ha test-ha
 
 run:
 	scripts/provision.sh
 	$(ENV) $(VENV)/onemap db upgrade
 	$(ENV) $(VENV)/onemap seed --demo
 	$(ENV) $(VENV)/onemap warn run
+	$(ENV) $(VENV)/onemap demo fieldwork
 	$(ENV) scripts/run-demo.sh
 
 # The application packages (type-checked: strict for core and domain, see [tool.mypy] in pyproject.toml).
@@ -42,3 +43,6 @@ chaos: ; scripts/provision.sh --test && { $(ENV) CHAOS_FULL=1 $(VENV)/python -m 
 # Issue 21: PostgreSQL primary + streaming replica, Redis master + replica + 3 Sentinels, 2 web, 2 workers on
 # local ports under var/ha/; runs the failover scenarios, prints their figures, stops everything it started.
 ha: ; scripts/provision.sh --test && scripts/ha/run.sh
+# Issue 21: the whole test suite with replica and Sentinel settings (a PostgreSQL primary + streaming replica and a
+# Redis master + replica + 3 Sentinels under var/ha-tests/, stopped afterwards); ~25-40 min.
+test-ha: ; scripts/provision.sh --test && scripts/ha/test-suite.sh

@@ -12,6 +12,7 @@ from cli.assist import assist
 from cli.city import city_standin
 from cli.context import CliContext
 from cli.db import db
+from cli.demo import demo
 from cli.dispatch import dispatch
 from cli.exchange import exchange
 from cli.feeds import feeds  # also adds `onemap import feed`
@@ -40,6 +41,6 @@ def _os_user() -> str:
         return "unknown"
 
 
-for command in (db, seed, import_, serve, worker, simulate, *WARN_COMMANDS, feeds, dispatch, exchange, assist, city_standin, rollups,
+for command in (db, seed, import_, serve, worker, simulate, *WARN_COMMANDS, feeds, dispatch, exchange, assist, city_standin, rollups, demo,
                 *SECURITY_COMMANDS):
     cli.add_command(command)
