@@ -28,6 +28,7 @@ STYLESHEET: list[dict[str, Any]] = [
                                    "text-margin-y": "4px", "width": "22px", "height": "22px", "color": "#1d2733"}},
     *({"selector": f".{kind}", "style": {"background-color": color, "shape": SHAPES[kind]}}
       for kind, color in COLORS.items()),
+    {"selector": ".index_case.group", "style": {"width": "34px", "height": "34px", "font-weight": "bold"}},
     {"selector": ".contact.became_case", "style": {"border-width": "3px", "border-color": COLORS["secondary_case"]}},
     {"selector": "edge", "style": {"width": 2, "line-color": "#9aa5b1", "target-arrow-color": "#9aa5b1",
                                    "target-arrow-shape": "triangle", "curve-style": "bezier"}},
@@ -61,13 +62,31 @@ def card(principal: Principal, event: int | None) -> Any:
     ], className="cmd-card cmd-chain-card", id="cmd-chain-card")
 
 
+MAX_LEAF_CASES = 5  # more index cases without contacts of their own than this are drawn as one node
+
+
+def grouped(chain: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The chain's nodes and edges with its leaf index cases (no contacts of their own) as one node 指示病例 N 例
+    when there are more than MAX_LEAF_CASES: an event's evidence may hold dozens, which would crowd the chain."""
+    sources = {e["source"] for e in chain["edges"]}
+    leaves = {n["id"] for n in chain["nodes"] if n["kind"] == "index_case" and n["id"] not in sources}
+    if len(leaves) <= MAX_LEAF_CASES:
+        return chain["nodes"], chain["edges"]
+    group = {"id": "index-cases", "kind": "index_case", "state": "group", "kind_zh": "指示病例",
+             "label": f"指示病例 {len(leaves)} 例"}
+    nodes = [*(n for n in chain["nodes"] if n["id"] not in leaves), group]
+    edges = [*(e for e in chain["edges"] if e["target"] not in leaves),
+             {"source": f"event-{chain['event_id']}", "target": group["id"], "kind": "evidence"}]
+    return nodes, edges
+
+
 def elements(chain: dict[str, Any]) -> list[dict[str, Any]]:
     """Cytoscape elements of a chain: nodes classed by kind (and a contact by its state), edges by kind."""
-    nodes = [{"data": {"id": n["id"], "label": n["label"], "kind_zh": n["kind_zh"]},
-              "classes": " ".join(filter(None, (n["kind"], n["state"])))} for n in chain["nodes"]]
-    edges = [{"data": {"id": f"{e['source']}>{e['target']}", "source": e["source"], "target": e["target"]},
-              "classes": e["kind"]} for e in chain["edges"]]
-    return [*nodes, *edges]
+    nodes, edges = grouped(chain)
+    return [*({"data": {"id": n["id"], "label": n["label"], "kind_zh": n["kind_zh"]},
+               "classes": " ".join(filter(None, (n["kind"], n["state"])))} for n in nodes),
+            *({"data": {"id": f"{e['source']}>{e['target']}", "source": e["source"], "target": e["target"]},
+               "classes": e["kind"]} for e in edges)]
 
 
 def summary(chain: dict[str, Any]) -> str:

@@ -89,6 +89,19 @@ def test_chain_elements_class_nodes_and_edges_by_kind() -> None:
     assert {s["selector"] for s in command_chain.STYLESHEET} >= {".event", ".index_case", ".contact", ".secondary_case"}
 
 
+def test_many_leaf_index_cases_are_drawn_as_one_node() -> None:
+    evidence = tuple(range(1, 30))  # an event's 29 evidence cases, one of them with an investigation of its own
+    chain = build_chain(ChainFacts(event_id=5, title="聚集", evidence_case_ids=evidence, investigation_cases={9: 1},
+                                   contacts=(ContactFact(20, 9, "close", "traced"),),
+                                   cases={i: CaseFact(i) for i in evidence}))
+    elements = command_chain.elements(chain)
+    ids = {e["data"]["id"] for e in elements}
+    assert {"case-1", "index-cases", "event-5>index-cases", "case-1>contact-20"} <= ids
+    assert not ids & {f"case-{i}" for i in range(2, 30)}
+    assert next(e for e in elements if e["data"]["id"] == "index-cases")["data"]["label"] == "指示病例 28 例"
+    assert command_chain.summary(chain).endswith("指示病例 29 例，密切接触者 1 人，续发病例 0 例")
+
+
 def test_the_command_page_has_the_chain_card(app: Any, world: World) -> None:
     client = _login(app, world, "commander")
     page_json = _route(client, "/command", "?event=123456789")
