@@ -16,13 +16,13 @@ from command import actions, decision, roster, stock, summary
 from command.errors import CommandError
 from command.models import DispatchPlan, IncidentIn
 from dashboard import markup
-from dashboard.api.command import READ_ROLES, WRITE_ROLES, dispatch_now, district_of
+from dashboard.api.command import WRITE_ROLES, dispatch_now, district_of
 from dashboard.api.requests import in_transaction, publish_committed
-from dashboard.auth import current_principal
 from dashboard.errors import ApiError
 from dashboard.extensions import services
 from dashboard.pages import command_fieldwork, exchange_view
 from dashboard.pages import command_view as view
+from dashboard.pages.command_access import reader
 from dashboard.pages.command_layout import MAP_LAYERS, TITLE, layout
 from exchange import kpis as exchange_kpis
 from gazetteer.errors import ImportRejected
@@ -43,12 +43,6 @@ PATH = "/command"
 RADII: list[float] = [500, 1000, 3000]
 EMPTY = feature_collection([])
 
-
-def _principal() -> Principal:
-    principal = current_principal()
-    if principal is None or principal.role not in READ_ROLES:
-        raise PreventUpdate
-    return principal
 
 
 # ---------------------------------------------------------------- callbacks
@@ -73,7 +67,7 @@ def _register_layers(dash_app: Dash) -> None:
         Output("cmd-incidents", "data"), Output("cmd-tasks", "data"), Output("cmd-assists", "data"), Output("cmd-sync", "data"),
         Input("cmd-poll", "n_intervals"), Input("cmd-live", "n_clicks"), Input("cmd-refresh", "data"))
     def refresh_layers(_tick: Any, _live: Any, _refresh: Any) -> tuple[Any, ...]:
-        principal = _principal()
+        principal = reader()
         with services().session_factory() as s:
             teams = teams_geojson(s, principal)
             for f in teams["features"]:
@@ -101,7 +95,7 @@ def _register_panels(dash_app: Dash) -> None:
         Output("cmd-below", "children"), Output("cmd-roster", "children"),
         Input("cmd-poll", "n_intervals"), Input("cmd-live", "n_clicks"), Input("cmd-refresh", "data"))
     def refresh_panels(_tick: Any, _live: Any, _refresh: Any) -> tuple[Any, ...]:
-        principal = _principal()
+        principal = reader()
         district = district_of(principal)
         cipher = services().cipher
         with services().session_factory() as s:
@@ -131,7 +125,7 @@ def _register_coverage(dash_app: Dash) -> None:
         Output("cmd-coverage", "data"), Output("cmd-service", "data"), Output("cmd-coverage-table", "children"),
         Input("cmd-radius", "value"))
     def show_coverage(radius: int) -> tuple[Any, ...]:
-        principal = _principal()
+        principal = reader()
         with services().session_factory() as s:
             fc = coverage_geojson(s, principal, radius_m=float(radius or 3000), district_code=district_of(principal))
         service_area = feature(fc["service_area"], {}) if fc["service_area"] else EMPTY
@@ -190,7 +184,7 @@ def _register_decision(dash_app: Dash) -> None:
         Output("cmd-alloc", "value"),
         Input("cmd-map", "clickData"), Input("cmd-incidents", "clickData"), prevent_initial_call=True)
     def decide(map_click: Any, incident_click: Any) -> tuple[Any, ...]:
-        principal = _principal()
+        principal = reader()
         district = district_of(principal)
         lon, lat, incident_id = _picked_point(map_click, incident_click)
         with services().session_factory() as s:
@@ -210,7 +204,7 @@ def _register_decision(dash_app: Dash) -> None:
         State("cmd-hours", "value"), prevent_initial_call=True)
     def act(_n: int, _m: int, point: Any, team_ids: Any, alloc: Any, qty: Any, title: Any, kind: Any,
             hours: Any) -> tuple[Any, ...]:
-        principal = _principal()
+        principal = reader()
         if not point:
             return "请先在地图上点选位置或事件", no_update
         try:
@@ -247,7 +241,7 @@ def _register_roster(dash_app: Dash) -> None:
         Output("cmd-roster-msg", "children"), Output("cmd-refresh", "data", allow_duplicate=True),
         Input("cmd-roster-upload", "contents"), State("cmd-roster-upload", "filename"), prevent_initial_call=True)
     def upload_roster(contents: str | None, filename: str | None) -> tuple[Any, ...]:
-        principal = _principal()
+        principal = reader()
         if not contents:
             raise PreventUpdate
         if principal.role not in WRITE_ROLES:
@@ -295,7 +289,7 @@ def _register_stock(dash_app: Dash) -> None:
         Output("cmd-stock-table", "children"), Output("cmd-stock-line", "options"),
         Input("cmd-refresh", "data"), Input("cmd-live", "n_clicks"))
     def stock_table(_r: Any, _l: Any) -> tuple[Any, ...]:
-        principal = _principal()
+        principal = reader()
         with services().session_factory() as s:
             rows = stock.levels(s, district_code=district_of(principal))
         options = [{"label": f"{r['site_name']} · {r['item_name']}（{r['quantity']:g}{r['unit']}）",
@@ -308,7 +302,7 @@ def _register_stock(dash_app: Dash) -> None:
         Input("cmd-stock-save", "n_clicks"), Input("cmd-stock-line", "value"),
         State("cmd-stock-kind", "value"), State("cmd-stock-qty", "value"), prevent_initial_call=True)
     def stock_move(_n: int, line: str | None, kind: str, qty: Any) -> tuple[Any, ...]:
-        principal = _principal()
+        principal = reader()
         if not line:
             raise PreventUpdate
         site_id, item_code = int(line.split("|")[0]), line.split("|")[1]

@@ -10,13 +10,12 @@ from typing import Any
 
 import dash_cytoscape as cyto
 from dash import Dash, Input, Output, dcc, html
-from dash.exceptions import PreventUpdate
 
 from accounts.principal import Principal
 from alerting.schemas import STATE_ZH
-from dashboard.api.command import READ_ROLES, district_of
-from dashboard.auth import current_principal
+from dashboard.api.command import district_of
 from dashboard.extensions import services
+from dashboard.pages.command_access import reader
 from fieldwork.chain import KIND_ZH, build_chain
 from fieldwork.chain_facts import chain_events, load_chain_facts
 from fieldwork.errors import FieldworkError
@@ -100,24 +99,18 @@ def layout_for(chain: dict[str, Any]) -> dict[str, Any]:
             "roots": f"[id = \"event-{chain['event_id']}\"]"}
 
 
-def _principal() -> Principal:
-    principal = current_principal()
-    if principal is None or principal.role not in READ_ROLES:
-        raise PreventUpdate
-    return principal
-
 
 def register(dash_app: Dash) -> None:
     @dash_app.callback(Output("cmd-chain-event", "options"), Input("cmd-poll", "n_intervals"),
                        Input("cmd-refresh", "data"), prevent_initial_call=True)
     def refresh_options(_tick: Any, _refresh: Any) -> list[dict[str, Any]]:
-        return event_options(_principal())
+        return event_options(reader())
 
     @dash_app.callback(Output("cmd-chain-graph", "elements"), Output("cmd-chain-graph", "layout"),
                        Output("cmd-chain-summary", "children"), Input("cmd-chain-event", "value"),
                        Input("cmd-refresh", "data"))
     def draw(event: int | None, _refresh: Any) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
-        principal = _principal()
+        principal = reader()
         if not event:
             return [], {"name": "breadthfirst"}, "选择一个预警事件查看其传播链（病例→密接→病例）。"
         try:

@@ -11,14 +11,13 @@ from typing import Any
 
 import dash_leaflet as dl
 from dash import Dash, Input, Output, State, dcc, html
-from dash.exceptions import PreventUpdate
 
 from accounts.principal import Principal
-from dashboard.api.command import READ_ROLES, district_of
-from dashboard.auth import current_principal
+from dashboard.api.command import district_of
 from dashboard.extensions import services
 from dashboard.pages import command_chain
 from dashboard.pages import command_fieldwork_view as view
+from dashboard.pages.command_access import reader
 from fieldwork.errors import FieldworkError
 from fieldwork.progress import contact_progress
 from fieldwork.views import district_timeliness
@@ -76,12 +75,6 @@ def window(mode: str | None, offset: int | None, today: date) -> tuple[date, dat
     return day, day
 
 
-def _principal() -> Principal:
-    principal = current_principal()
-    if principal is None or principal.role not in READ_ROLES:
-        raise PreventUpdate
-    return principal
-
 
 def _layers(principal: Principal, places: LayerFilters, recent: LayerFilters) -> tuple[Any, ...]:
     fmt = {"fieldwork.places": view.place_tooltip, "fieldwork.contacts": view.contacts_tooltip,
@@ -112,7 +105,7 @@ def _register_layers(dash_app: Dash) -> None:
         Input("cmd-fw-mode", "value"), Input("cmd-fw-day", "value"))
     def refresh_fieldwork(_tick: Any, _live: Any, _refresh: Any, mode: str | None, offset: int | None
                           ) -> tuple[Any, ...]:
-        principal = _principal()
+        principal = reader()
         today = today_cst()
         since, until = window(mode, offset, today)
         recent = LayerFilters(since=today - timedelta(days=DEFAULT_DAYS - 1), until=today)
@@ -144,7 +137,7 @@ def _register_progress(dash_app: Dash) -> None:
     @dash_app.callback(Output("cmd-fw-progress", "children"), Output("cmd-fw-717", "children"),
                        Input("cmd-poll", "n_intervals"), Input("cmd-live", "n_clicks"), Input("cmd-refresh", "data"))
     def refresh_progress(_tick: Any, _live: Any, _refresh: Any) -> tuple[Any, str]:
-        principal = _principal()
+        principal = reader()
         district = district_of(principal)
         since = today_cst() - timedelta(days=TIMELINESS_DAYS - 1)
         with services().session_factory() as s:
