@@ -8,15 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v redis-server >/dev/null || { echo "ha: redis-server missing (scripts/provision.sh installs it)"; exit 1; }
 [ -x /usr/lib/postgresql/15/bin/pg_basebackup ] || { echo "ha: PostgreSQL 15 binaries missing"; exit 1; }
-cleanup() {
-  # only what bench/ha started: the clusters in var/ha/pg-* and the processes whose pid files are there
-  for d in var/ha/pg-55433 var/ha/pg-55432; do
-    if [ -f "$d/postmaster.pid" ]; then
-      if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$d" -m immediate stop >/dev/null 2>&1 || true
-      else /usr/lib/postgresql/15/bin/pg_ctl -D "$d" -m immediate stop >/dev/null 2>&1 || true; fi
-    fi
-  done
-}
+. scripts/ha/clusters.sh
+# only what bench/ha started: the clusters in var/ha/pg-* (replica first)
+cleanup() { stop_clusters var/ha/pg-55433 var/ha/pg-55432; }
 trap cleanup EXIT
 set -a; [ -f var/secrets.env ] && . var/secrets.env; set +a
 if [ "${1:-}" = cpu-share ]; then shift; .venv/bin/python -m bench.ha.cpu_share "$@"

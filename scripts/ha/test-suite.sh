@@ -8,15 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v redis-server >/dev/null || { echo "test-ha: redis-server missing (scripts/provision.sh installs it)"; exit 1; }
 [ -x /usr/lib/postgresql/15/bin/pg_basebackup ] || { echo "test-ha: PostgreSQL 15 binaries missing"; exit 1; }
-cleanup() {
-  # only the clusters bench/ha/test_suite.py made, in var/ha-tests/pg-* (replica first)
-  for d in $(ls -d var/ha-tests/pg-* 2>/dev/null | sort -r); do
-    if [ -f "$d/postmaster.pid" ]; then
-      if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$d" -m immediate stop >/dev/null 2>&1 || true
-      else /usr/lib/postgresql/15/bin/pg_ctl -D "$d" -m immediate stop >/dev/null 2>&1 || true; fi
-    fi
-  done
-}
+. scripts/ha/clusters.sh
+# only the clusters bench/ha/test_suite.py made, in var/ha-tests/pg-* (replica first)
+cleanup() { stop_clusters $(ls -d var/ha-tests/pg-* 2>/dev/null | sort -r); }
 trap cleanup EXIT
 set -a; [ -f var/secrets.env ] && . var/secrets.env; set +a
 .venv/bin/python -m bench.ha.test_suite "$@"
