@@ -53,9 +53,9 @@ def _fieldwork(doc: Any, section: dict[str, Any]) -> None:
     doc.add_heading(f"五、{briefing_fieldwork.TITLE}", level=1)
     doc.add_paragraph(briefing_fieldwork.headline(section))
     add_table(doc, briefing_fieldwork.STEP_HEADER, briefing_fieldwork.step_rows(section))
-    for caption, events in (("统计期内结案的事件", section["closed"]), ("处置中的事件", section["responding"])):
+    for caption, rows in briefing_fieldwork.event_tables(section):
         doc.add_paragraph(caption)
-        add_table(doc, briefing_fieldwork.EVENT_HEADER, briefing_fieldwork.event_rows(events) or [["无", "", "", "", "", ""]])
+        add_table(doc, briefing_fieldwork.EVENT_HEADER, rows or [["无", "", "", "", "", ""]])
 
 
 def build_docx(title: str, subtitle: str, data: dict[str, Any]) -> bytes:
@@ -76,16 +76,16 @@ def build_docx(title: str, subtitle: str, data: dict[str, Any]) -> bytes:
         ["活动预警信号", briefing.fmt_count(fig["signals_open"]), f"待核实 {fig['signals_pending']}"]])
     doc.add_heading("二、主要病种（按发病日期）", level=1)
     add_table(doc, ["序号", "病种", "类别", "病例数", "发病率（/10万）"],
-           [[str(i), r["name"], r["klass"], briefing.fmt_count(r["cases"]), briefing.fmt_rate(r["rate"])]
-            for i, r in enumerate(data["top"], 1)] or [["—", "期间内无病例", "", "", ""]])
+              [[str(i), r["name"], r["klass"], briefing.fmt_count(r["cases"]), briefing.fmt_rate(r["rate"])]
+               for i, r in enumerate(data["top"], 1)] or [["—", "期间内无病例", "", "", ""]])
     doc.add_heading("三、报告质量", level=1)
     add_table(doc, [label for _, label in QC_LABELS], [[briefing.fmt_rate(data["q"]["values"][key])
-                                                      for key, _ in QC_LABELS]])
+                                                         for key, _ in QC_LABELS]])
     doc.add_heading("四、预警事件", level=1)
     add_table(doc, ["等级", "事件", "模型", "状态", "观测/阈值"],
-           [[s.get("grade_zh") or "", s["title"], s["model_zh"], s["state_zh"],
-             f"{briefing.fmt_number(s['observed'])} / {briefing.fmt_number(s['threshold'])}"]
-            for s in data["signals"]] or [["统计期内无活动预警事件", "", "", "", ""]])
+              [[s.get("grade_zh") or "", s["title"], s["model_zh"], s["state_zh"],
+                f"{briefing.fmt_number(s['observed'])} / {briefing.fmt_number(s['threshold'])}"]
+               for s in data["signals"]] or [["统计期内无活动预警事件", "", "", "", ""]])
     if data.get("fieldwork") is not None:
         _fieldwork(doc, data["fieldwork"])
     out = io.BytesIO()

@@ -57,3 +57,8 @@ def _days(steps: list[dict[str, Any]]) -> str:
 def event_rows(events: list[dict[str, Any]]) -> list[list[str]]:
     return [[f"#{e['id']} {e['title']}", e["raised"].isoformat(), e["closed"].isoformat() if e["closed"] else "—",
              e["review_zh"], _days(e["steps"]), e["all_met_zh"]] for e in events]
+
+
+def event_tables(section: dict[str, Any]) -> list[tuple[str, list[list[str]]]]:
+    """(caption, rows) of the two event tables: closed in the period, still in response."""
+    return [("统计期内结案的事件", event_rows(section["closed"])), ("处置中的事件", event_rows(section["responding"]))]

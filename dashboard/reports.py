@@ -260,8 +260,7 @@ def _fieldwork(section: dict[str, Any] | None) -> dict[str, Any]:
     return {"fw": section, "fw_title": briefing_fieldwork.TITLE, "fw_headline": briefing_fieldwork.headline(section),
             "fw_step_header": briefing_fieldwork.STEP_HEADER, "fw_steps": briefing_fieldwork.step_rows(section),
             "fw_event_header": briefing_fieldwork.EVENT_HEADER,
-            "fw_events": [("统计期内结案的事件", briefing_fieldwork.event_rows(section["closed"])),
-                          ("处置中的事件", briefing_fieldwork.event_rows(section["responding"]))]}
+            "fw_events": briefing_fieldwork.event_tables(section)}
 
 
 def _error(status: int, message: str) -> Response:

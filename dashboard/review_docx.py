@@ -37,7 +37,7 @@ def build_review_docx(report: dict[str, Any]) -> bytes:
     doc.add_heading("二、评价", level=1)
     doc.add_paragraph("7-1-7 时效（评价时计算）：")
     add_table(doc, ["环节", "起", "止", "用时", "目标", "结果"],
-           timeliness_rows(report["timeliness"]) or [["—", "", "", "", "", ""]])
+              timeliness_rows(report["timeliness"]) or [["—", "", "", "", "", ""]])
     doc.add_paragraph(f"处置效果：{report['effectiveness'] or '—'}")
     doc.add_paragraph(f"经验教训：{report['lessons'] or '—'}")
     doc.add_paragraph(f"评价：{report['evaluated_by']}，{beijing.minute(report['evaluated_at'])}")

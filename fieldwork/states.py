@@ -13,6 +13,7 @@ CONTACT_MOVES: dict[str, frozenset[str]] = {
 }
 CONTACT_STATE_ZH = {"pending": "待追踪", "traced": "已追踪", "observing": "医学观察", "released": "解除",
                     "became_case": "转为病例"}
+INVESTIGATION_STATUS_ZH = {"planned": "计划中", "in_progress": "进行中", "completed": "已完成"}
 MILESTONE_ZH = {"investigation_started": "流调启动", "samples_taken": "采样", "contacts_listed": "密接判定",
                 "contacts_traced": "密接追踪完成", "control_measures": "防控措施落实", "communication": "风险沟通"}
 # 处置说明 (closed) → 评价 (evaluated) → 复核 (reviewed); a review may send the evaluation back (returned)

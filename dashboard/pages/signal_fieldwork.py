@@ -17,13 +17,12 @@ from fieldwork.edits import load_event
 from fieldwork.errors import FieldworkError
 from fieldwork.facts import load_facts
 from fieldwork.progress import OBSERVATION_DAYS, TRACE_HOURS, Progress, investigation_progress
-from fieldwork.states import MILESTONE_ZH, REVIEW_STATE_ZH
+from fieldwork.states import INVESTIGATION_STATUS_ZH, MILESTONE_ZH, REVIEW_STATE_ZH
 from fieldwork.timeliness import STEP_ZH, Step, Timeliness, compute, day_of
 from geo import beijing
 from geo.dates import now_utc
 from store.fieldwork import EventReview, Investigation
 
-STATUS_ZH = {"planned": "计划中", "in_progress": "进行中", "completed": "已完成"}
 MET_ZH = {True: "达标", False: "未达标", None: "进行中"}
 
 
@@ -53,7 +52,7 @@ def progress_table(investigations: list[tuple[int, str, str]], progress: dict[in
     for iid, investigator, status in investigations:
         p = progress.get(iid, Progress(0, 0, 0, 0, 0, 0, 0, 0))
         overdue = f"{p.overdue}（追踪超时 {p.overdue_trace}，观察期满 {p.overdue_release}）" if p.overdue else "0"
-        rows.append(html.Tr([html.Td(f"#{iid} {investigator}"), html.Td(STATUS_ZH.get(status, status)),
+        rows.append(html.Tr([html.Td(f"#{iid} {investigator}"), html.Td(INVESTIGATION_STATUS_ZH.get(status, status)),
                              *(html.Td(str(v)) for v in (p.contacts, p.traced, p.to_trace, p.observing, p.became_case)),
                              html.Td(overdue, className="bad" if p.overdue else None)], id=f"sig-fw-inv-{iid}"))
     note = f"逾期随访：待追踪超过{TRACE_HOURS}小时，或医学观察超过末次暴露后{OBSERVATION_DAYS}天仍未解除。"
