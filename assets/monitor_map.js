@@ -218,9 +218,12 @@
                                       className: "live-case"});
       // The case id on the drawn element: the live-latency benchmark sees which case became visible.
       m.on("add", function () {
-        if (m.getElement()) { m.getElement().setAttribute("data-case-id", String(feature.id)); }
+        var el = m.getElement();
+        if (el) { el.setAttribute("data-case-id", String(feature.id)); }
+        var live = window.onemap.liveCases;
+        if (el && (m.onemapPulse || (live && live.pulses(feature.id)))) { el.classList.add("live-pulse"); }
         // the Dash layer's own marker replaces the one assets/monitor_live.js drew at once
-        if (!m.onemapDirect && window.onemap.liveCases) { window.onemap.liveCases.drawnByLayer(feature.id); }
+        if (!m.onemapDirect && live) { live.drawnByLayer(feature.id); }
       });
       return m;
     },

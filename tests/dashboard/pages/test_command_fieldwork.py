@@ -105,16 +105,16 @@ def test_many_leaf_index_cases_are_drawn_as_one_node() -> None:
 def test_the_command_page_has_the_chain_card(app: Any, world: World) -> None:
     client = _login(app, world, "commander")
     page_json = _route(client, "/command", "?event=123456789")
-    for cid in ("cmd-chain-event", "cmd-chain-graph", "cmd-chain-legend"):
+    for cid in ("cmd-chain-event", "cmd-chain-body", "cmd-chain-legend"):
         assert f'"{cid}"' in page_json, cid
+    assert '"cmd-chain-graph"' not in page_json  # mounted only while a chain is drawn
     assert "指示病例" in page_json and "续发病例" in page_json and "123456789" in page_json
-    empty = _callback(client, [("cmd-chain-graph", "elements"), ("cmd-chain-graph", "layout"),
-                               ("cmd-chain-summary", "children")],
-                      [{"id": "cmd-chain-event", "property": "value", "value": None},
-                       {"id": "cmd-refresh", "property": "data", "value": 0}])["response"]
-    assert empty["cmd-chain-graph"]["elements"] == [] and "传播链" in empty["cmd-chain-summary"]["children"]
-    unknown = _callback(client, [("cmd-chain-graph", "elements"), ("cmd-chain-graph", "layout"),
-                                 ("cmd-chain-summary", "children")],
-                        [{"id": "cmd-chain-event", "property": "value", "value": 123456789},
-                         {"id": "cmd-refresh", "property": "data", "value": 0}])["response"]
+    outputs = [("cmd-chain-body", "children"), ("cmd-chain-drawn", "data"), ("cmd-chain-summary", "children")]
+    empty = _callback(client, outputs, [{"id": "cmd-chain-event", "property": "value", "value": None},
+                                        {"id": "cmd-refresh", "property": "data", "value": 0}],
+                      state=[{"id": "cmd-chain-drawn", "property": "data", "value": None}])["response"]
+    assert empty["cmd-chain-body"]["children"] is None and "传播链" in empty["cmd-chain-summary"]["children"]
+    unknown = _callback(client, outputs, [{"id": "cmd-chain-event", "property": "value", "value": 123456789},
+                                          {"id": "cmd-refresh", "property": "data", "value": 0}],
+                        state=[{"id": "cmd-chain-drawn", "property": "data", "value": None}])["response"]
     assert unknown["cmd-chain-summary"]["children"] == "预警事件不存在"

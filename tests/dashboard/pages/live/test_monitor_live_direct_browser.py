@@ -110,3 +110,25 @@ def test_one_marker_per_case_and_none_while_the_overlay_is_off(  # noqa: F811  (
     assert _markers_of(page, hidden) == 1 and _markers_of(page, shown) == 1
     screen.ctx.close()
     assert not screen.errors, screen.errors
+
+
+def _pulses(page: Any, event_id: int) -> bool:
+    return bool(page.evaluate("(id) => document.querySelector(`path.live-case[data-case-id='${id}']`)"
+                              ".classList.contains('live-pulse')", event_id))
+
+
+def test_a_new_case_pulses_on_a_quiet_map_and_not_in_a_burst(  # noqa: F811  (fixtures)
+        app, base_url, browser, live_world) -> None:  # type: ignore[no-untyped-def]
+    screen = _open_monitor(app, base_url, browser, live_world)
+    page = screen.page
+    first = _event_id(page, _post_case(base_url, live_world, 121.3366, 31.2366))
+    _wait_ms(page, f"() => document.querySelector(`path.live-case[data-case-id='{first}']`) !== null")
+    assert _pulses(page, first)  # the first new case on a quiet map draws the eye
+    second = _event_id(page, _post_case(base_url, live_world, 121.3377, 31.2377))
+    _wait_ms(page, f"() => document.querySelector(`path.live-case[data-case-id='{second}']`) !== null")
+    assert not _pulses(page, second)  # a second within 10 s: a burst, drawn without the costly pulse
+    page.wait_for_function(f"() => ({DASH_LIVE_IDS_JS})().includes({second})", timeout=10_000)
+    page.wait_for_timeout(300)
+    assert not _pulses(page, second)  # nor once the Dash layer has drawn its own marker
+    screen.ctx.close()
+    assert not screen.errors, screen.errors
