@@ -96,13 +96,7 @@ def record(session: Session, *, actor: Principal | None, action: str, object_typ
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
     last = session.execute(select(AuditLog.id, AuditLog.row_hash).order_by(AuditLog.id.desc()).limit(1)).first()
     new_id = session.execute(text("SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))")).scalar_one()
-    row = AuditLog(
-        id=new_id, time=datetime.now(UTC), actor_user_id=actor.user_id if actor else None,
-        actor_name=actor.username if actor else None, action=action, object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        district_code=district_code[:6] if district_code else None, ip=(ip or _client_address.get() or "-")[:45],
-        detail=_jsonable(detail),
-    )
+    row = _row(new_id, AuditEntry(actor, action, object_type, object_id, district_code, detail, ip))
     row.prev_hash = last.row_hash if last else GENESIS
     row.row_hash = row_hash(row.prev_hash, row)
     session.add(row)
@@ -111,6 +105,54 @@ def record(session: Session, *, actor: Principal | None, action: str, object_typ
         last_cp = session.scalar(select(func.max(AuditCheckpoint.last_audit_id)))
         if new_id - (last_cp or 0) >= CHECKPOINT_EVERY:
             _sign(session, _signer, row.id, row.row_hash, "head")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One action for `record_many`: the arguments of `record` but the session."""
+
+    actor: Principal | None
+    action: str
+    object_type: str | None = None
+    object_id: str | None = None
+    district_code: str | None = None
+    detail: dict[str, Any] | None = None
+    ip: str | None = None
+
+
+def _row(new_id: int, e: AuditEntry) -> AuditLog:
+    return AuditLog(
+        id=new_id, time=datetime.now(UTC), actor_user_id=e.actor.user_id if e.actor else None,
+        actor_name=e.actor.username if e.actor else None, action=e.action, object_type=e.object_type,
+        object_id=None if e.object_id is None else str(e.object_id),
+        district_code=e.district_code[:6] if e.district_code else None,
+        ip=(e.ip or _client_address.get() or "-")[:45], detail=_jsonable(e.detail))
+
+
+def record_many(session: Session, entries: list[AuditEntry]) -> None:
+    """Append several actions to the chain at once, in order: the rows, links and checkpoints `record` would
+    write one by one, with one lock, one id fetch and one insert."""
+    if not entries:
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
+    last = session.execute(select(AuditLog.id, AuditLog.row_hash).order_by(AuditLog.id.desc()).limit(1)).first()
+    ids = sorted(session.execute(text("SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) "
+                                      "FROM generate_series(1, :n)"), {"n": len(entries)}).scalars())
+    prev = last.row_hash if last else GENESIS
+    rows = []
+    for new_id, entry in zip(ids, entries, strict=True):
+        row = _row(new_id, entry)
+        row.prev_hash, row.row_hash = prev, row_hash(prev, row)
+        prev = row.row_hash
+        rows.append(row)
+    session.add_all(rows)
+    session.flush()
+    if _signer is not None:
+        last_cp = session.scalar(select(func.max(AuditCheckpoint.last_audit_id))) or 0
+        for row in rows:
+            if row.id - last_cp >= CHECKPOINT_EVERY:
+                _sign(session, _signer, row.id, row.row_hash, "head")
+                last_cp = row.id
 
 
 def _message(kind: str, audit_id: int, digest: bytes) -> bytes:

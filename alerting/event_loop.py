@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from alerting.config import WarnConfig
 from alerting.event_facts import disease_infos, fact_of, populations
 from alerting.events import GRADE_ZH, GROUP_ZH, AlarmFact, EventBook, EventState, explanation, grade, grade_rank
-from alerting.service import STAFF_ROLE, Alarm, Publish, SignalChange, _inbox, _record, push, utcnow
+from alerting.service import STAFF_ROLE, Alarm, Publish, SignalChange, _inbox, push, record_many, utcnow
 from geo.srid import SRID
 from store.places import Region
 from store.signals import Signal
@@ -98,16 +98,22 @@ def fuse_alarms(session: Session, raised: Sequence[tuple[Alarm, Signal]], *, as_
             touched[id(ev)] = ev
     run = _Fusion(session, book, rows, _names(session, {e.place for e in touched.values()}), diseases, geoms,
                   {sig.id: sig for _, sig in raised}, cfg, now, publish, report, as_of)
-    for ev in touched.values():
-        if before.get(id(ev)) == (len(ev.facts), ev.grade, ev.last_day):
-            continue
-        _save(run, ev, before.get(id(ev), (0, None, None))[1])
+    saved = [(ev, before.get(id(ev), (0, None, None))[1]) for ev in touched.values()
+             if before.get(id(ev)) != (len(ev.facts), ev.grade, ev.last_day)]
+    written = [(ev, old, *_row(run, ev)) for ev, old in saved]
+    session.flush()  # the new event rows get their ids in one go
+    record_many(session, [change for ev, old, sig, created, reasons in written
+                          if (change := _file(run, ev, old, sig, created, reasons)) is not None])
+    for ev, old, sig, created, _ in written:
+        _notify(session, sig, ev, old, created, cfg, run.now)
+        if _reached(ev.grade, cfg) and not _reached(old, cfg):
+            report.notified += 1
     return report
 
 
-def _save(run: _Fusion, ev: EventState, old_grade: str | None) -> None:
-    """Write the event's row (created or updated), record its creation or grade rise, push and inbox it."""
-    session, rows, cfg, now, report, as_of = run.session, run.rows, run.cfg, run.now, run.report, run.as_of
+def _row(run: _Fusion, ev: EventState) -> tuple[Signal, bool, list[str]]:
+    """The event's row, created (not yet flushed) or updated, whether it is new, and its grade's reasons."""
+    session, rows, cfg, now = run.session, run.rows, run.cfg, run.now
     info = run.diseases.get(ev.disease or "")
     g = grade([f for f in ev.facts if f.day > ev.last_day - timedelta(days=cfg.events.evidence_days)] or ev.facts,
               disease=info, population=run.book.population_of(ev), cfg=cfg.events)
@@ -141,26 +147,29 @@ def _save(run: _Fusion, ev: EventState, old_grade: str | None) -> None:
     sig.disease_code, sig.fire_count = ev.disease, len(ev.facts)
     if geom is not None:
         sig.geom = geom
-    session.flush()
+    return sig, created, g.reasons
+
+
+def _file(run: _Fusion, ev: EventState, old_grade: str | None, sig: Signal, created: bool,
+          reasons: list[str]) -> tuple[Signal, SignalChange, Publish | None] | None:
+    """After the flush: link the event and its alarm rows; its creation or grade rise to record, if any."""
     ev.id = sig.id
-    rows[sig.id] = sig
+    run.rows[sig.id] = sig
     for f in ev.facts:
         if f.alarm_id in run.alarm_rows:
             run.alarm_rows[f.alarm_id].event_id = sig.id
-    report.event_ids.append(sig.id)
-    publish = run.publish if _reached(ev.grade, cfg) else None
+    run.report.event_ids.append(sig.id)
+    publish = run.publish if _reached(ev.grade, run.cfg) else None
     if created:
-        report.created += 1
-        _record(session, sig, None, SignalChange(
-            "created", data={"as_of": as_of.isoformat(), "model": "event", "grade": ev.grade}), publish=publish)
-    elif ev.grade != old_grade:
-        report.graded += 1
-        _record(session, sig, None, SignalChange(
-            "graded", from_state=sig.state, reason="；".join(g.reasons),
-            data={"from_grade": old_grade, "to_grade": ev.grade, "as_of": as_of.isoformat()}), publish=publish)
-    _notify(session, sig, ev, old_grade, created, cfg, now)
-    if _reached(ev.grade, cfg) and not _reached(old_grade, cfg):
-        report.notified += 1
+        run.report.created += 1
+        return sig, SignalChange("created", data={"as_of": run.as_of.isoformat(), "model": "event",
+                                                  "grade": ev.grade}), publish
+    if ev.grade != old_grade:
+        run.report.graded += 1
+        return sig, SignalChange("graded", from_state=sig.state, reason="；".join(reasons),
+                                 data={"from_grade": old_grade, "to_grade": ev.grade,
+                                       "as_of": run.as_of.isoformat()}), publish
+    return None
 
 
 def _reached(grade_name: str | None, cfg: WarnConfig) -> bool:

@@ -6,8 +6,9 @@ percentile per region × disease (streets and districts), Farrington flexible on
 region × disease (`alerting.farrington_alarms`), EARS C1/C2/C3 on syndromic counts per sentinel
 institution, CUSUM per street × disease, and the space-time permutation scan over a district's streets.
 An alarm on any of the last `lookback_days` days counts; its day is the signal's `window_end`, so a
-re-run of the same data changes nothing (dedup in `service.raise_alarm`). Every alarm's evidence is one
-`alerting.evidence.Evidence`.
+re-run of the same data changes nothing (dedup: `service.raise_alarm`'s rules, applied to the whole run at once by
+`alerting.alarm_writes`), and while no input changed the last run's alarms are taken again (`alerting.run_reuse`).
+Every alarm's evidence is one `alerting.evidence.Evidence`.
 Alarms are kept as evidence (signal kind 'alarm') and fused into graded warning events
 (`alerting.event_loop`), which alone enter the loop, the inbox and the push to institutions.
 """
@@ -27,7 +28,9 @@ from shapely.ops import unary_union
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from alerting import run_reuse
 from alerting import series as sq
+from alerting.alarm_writes import raise_alarms
 from alerting.cluster_alarms import case_cluster_alarms
 from alerting.config import WarnConfig, load_config
 from alerting.detectors.base import DetectionResult
@@ -39,7 +42,7 @@ from alerting.detectors.threshold import count_threshold
 from alerting.event_loop import fuse_alarms
 from alerting.evidence import Evidence, json_number, series_tail
 from alerting.farrington_alarms import farrington_alarms
-from alerting.service import Alarm, Publish, raise_alarm
+from alerting.service import Alarm, Publish
 from geo.dates import CST
 from store.cases import CaseReport, Disease
 from store.places import Region
@@ -67,6 +70,7 @@ class RunReport:
     events_notified: int = 0
     event_ids: list[int] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # model → why it did not run
+    reused: bool = False  # the models' alarms are those of the last run of the same inputs (`run_reuse`)
 
     def as_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "district_code": self.district_code,
@@ -75,7 +79,7 @@ class RunReport:
                 "series": self.series, "alarms": self.alarms, "created": self.created, "refired": self.refired,
                 "unchanged": self.unchanged, "events_created": self.events_created,
                 "events_graded": self.events_graded, "events_notified": self.events_notified,
-                "skipped": self.skipped}
+                "skipped": self.skipped, "reused": self.reused}
 
 
 @dataclass
@@ -321,14 +325,19 @@ def scan_alarms(ctx: _Ctx, district: str, streets: pd.DataFrame) -> list[Alarm]:
         return []
     recent = streets.loc[:, pd.Timestamp(start):]
     totals = recent.groupby(level="disease_code").sum().sum(axis=1)
-    alarms = []
-    for disease in sorted(totals[totals >= sc.min_cases].index):
-        data = sq.scan_counts(ctx.session, disease_code=disease, start=start, end=ctx.as_of, district_code=district)
+    alarms: list[Alarm] = []
+    diseases = sorted(totals[totals >= sc.min_cases].index)
+    if not diseases:
+        return alarms
+    counts = sq.district_scan_counts(ctx.session, start=start, end=ctx.as_of, district_code=district)
+    for disease in diseases:
+        data = counts.of(disease)
         if data.counts.to_numpy().sum() < sc.min_cases or data.counts.shape[0] < 2:
             continue
         seed = int(ctx.as_of.strftime("%Y%m%d"))
+        # stop_above_p: the replicates of a scan that cannot reach alpha any more are not drawn (same alarms)
         res = space_time_permutation_scan(data.counts, data.coords, max_share=sc.max_share, max_days=sc.max_days,
-                                          replications=sc.replications, seed=seed)
+                                          replications=sc.replications, seed=seed, stop_above_p=sc.alpha)
         for cl in res.significant(sc.alpha):
             alarms.append(_cluster_alarm(ctx, district, disease, cl, res.params, start))
     return alarms
@@ -433,30 +442,52 @@ def collect_alarms(session: Session, *, as_of: date, district_code: str | None, 
     return alarms
 
 
+def _model_alarms(session: Session, report: RunReport, *, cfg: WarnConfig, models: tuple[str, ...],
+                  reuse: bool) -> list[Alarm]:
+    """The models' alarms: those of the last run of the same inputs, else computed (and kept for the next run)."""
+    as_of, district_code = report.as_of, report.district_code
+    if not reuse:
+        return collect_alarms(session, as_of=as_of, district_code=district_code, cfg=cfg, report=report, models=models)
+    t0 = time.perf_counter()
+    run_reuse.prune_changes(session)
+    print_ = run_reuse.fingerprint(session, district_code=district_code, as_of=as_of, cfg=cfg, models=models)
+    stored = run_reuse.load(session, district_code=district_code, as_of=as_of, print_=print_)
+    if stored is not None:
+        report.series, report.alarms, report.skipped = (stored.report["series"], stored.report["alarms"],
+                                                        stored.report["skipped"])
+        report.reused = True
+        report.model_seconds["reused"] = time.perf_counter() - t0
+        return stored.alarms
+    alarms = collect_alarms(session, as_of=as_of, district_code=district_code, cfg=cfg, report=report, models=models)
+    run_reuse.save(session, district_code=district_code, as_of=as_of, print_=print_, alarms=alarms,
+                   report={"series": report.series, "alarms": report.alarms, "skipped": report.skipped})
+    return alarms
+
+
 # Alarms from elsewhere (other departments' feeds): called as source(session, as_of=, district_code=, config=).
 AlarmSource = Callable[..., list[Alarm]]
 
 
 def run_all(session: Session, *, as_of: date, district_code: str | None, publish: Publish | None = None,
             config: WarnConfig | None = None, now: datetime | None = None,
-            models: Iterable[str] = MODELS, sources: Sequence[AlarmSource] = ()) -> RunReport:
+            models: Iterable[str] = MODELS, sources: Sequence[AlarmSource] = (), reuse: bool = True) -> RunReport:
     """Run all models for `as_of` over one district (or every district) and raise their signals; caller commits.
 
-    `sources` add alarms computed outside this package (the feeds' detectors), raised the same way.
+    `sources` add alarms computed outside this package (the feeds' detectors), raised the same way. With
+    `reuse`, the models' alarms of the last completed run of the same inputs are taken again (`run_reuse`).
     """
     started = time.perf_counter()
     report = RunReport(as_of=as_of, district_code=district_code)
     cfg = config or load_config(session)
     # one run per district at a time, so concurrent runs cannot open the same signal twice
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"onemap-warn:{district_code or '*'}"})
-    alarms = collect_alarms(session, as_of=as_of, district_code=district_code, cfg=cfg, report=report, models=models)
+    alarms = _model_alarms(session, report, cfg=cfg, models=tuple(models), reuse=reuse)
     for source in sources:
         alarms += source(session, as_of=as_of, district_code=district_code, config=cfg)
     t0 = time.perf_counter()
     raised = []
-    for alarm in alarms:
-        signal, outcome = raise_alarm(session, alarm, verify_hours=cfg.verify_hours, dedup_days=cfg.dedup_days,
-                                      now=now, kind="alarm")
+    for alarm, (signal, outcome) in zip(alarms, raise_alarms(session, alarms, dedup_days=cfg.dedup_days, now=now),
+                                        strict=True):
         setattr(report, outcome, getattr(report, outcome) + 1)
         report.signal_ids.append(signal.id)
         raised.append((alarm, signal))

@@ -41,10 +41,28 @@ def _pivot(rows: list[Any], keys: list[str], start: date, end: date) -> pd.DataF
     if not rows:
         index = pd.MultiIndex.from_tuples([], names=keys) if len(keys) > 1 else pd.Index([], name=keys[0])
         return pd.DataFrame(np.zeros((0, len(cols))), index=index, columns=cols)
-    df = pd.DataFrame(rows, columns=[*keys, "day", "n"])
-    df["day"] = pd.to_datetime(df["day"])
-    wide = df.pivot_table(index=keys, columns="day", values="n", aggfunc="sum", fill_value=0)
-    return wide.reindex(columns=cols, fill_value=0).astype(float)
+    return _sum_by_key_and_day(rows, keys, start, cols)
+
+
+def _sum_by_key_and_day(rows: list[Any], keys: list[str], start: date, cols: pd.DatetimeIndex) -> pd.DataFrame:
+    """`pivot_table(index=keys, columns="day", values="n", aggfunc="sum", fill_value=0)` on `cols`, in numpy:
+    rows whose key has a None (which pivot_table drops) or whose day is outside `cols` are left out."""
+    parts = list(zip(*rows, strict=True))
+    ok = np.ones(len(rows), dtype=bool)
+    for part in parts[:len(keys)]:
+        ok &= np.fromiter((v is not None for v in part), dtype=bool, count=len(rows))
+    offset = (np.array(parts[len(keys)], dtype="datetime64[D]") - np.datetime64(start, "D")).astype(np.int64)
+    ok &= (offset >= 0) & (offset < len(cols))
+    codes, levels = zip(*(pd.Index([v for v, keep in zip(part, ok, strict=True) if keep]).factorize(sort=True)
+                          for part in parts[:len(keys)]), strict=True)
+    flat = np.ravel_multi_index(codes, [max(len(lv), 1) for lv in levels]) if codes[0].size else np.zeros(0, int)
+    present, row = np.unique(flat, return_inverse=True)
+    values = np.zeros((present.size, len(cols)))
+    np.add.at(values, (row, offset[ok]), np.array(parts[len(keys) + 1], dtype=float)[ok])
+    tuples = np.unravel_index(present, [max(len(lv), 1) for lv in levels])
+    labels = [lv.take(t) for lv, t in zip(levels, tuples, strict=True)]
+    index = pd.MultiIndex.from_arrays(labels, names=keys) if len(keys) > 1 else pd.Index(labels[0], name=keys[0])
+    return pd.DataFrame(values, index=index, columns=cols)
 
 
 def first_case_day(session: Session, *, district_code: str | None) -> date | None:
@@ -73,8 +91,8 @@ def case_counts(session: Session, *, level: Level, start: date, end: date, distr
     if principal is not None and principal.role == "institution_user":
         return _pivot(_raw_case_counts(session, level=level, start=start, end=end, district_code=district_code,
                                        principal=principal, disease_codes=disease_codes), keys, start, end)
-    wide = _pivot(_rollup_case_counts(session, level=level, start=start, end=end, district_code=district_code,
-                                      principal=principal, disease_codes=disease_codes), keys, start, end)
+    wide = _rollup_case_wide(session, level=level, start=start, end=end, district_code=district_code,
+                             principal=principal, disease_codes=disease_codes)
     wide = wide[(wide != 0).any(axis=1)]  # series whose every case was reported after `end`
     return wide if not wide.empty else _pivot([], keys, start, end)
 
@@ -91,10 +109,9 @@ def _case_filters(district: Any, disease: Any, *, district_code: str | None, pri
     return out
 
 
-def _rollup_case_counts(session: Session, *, level: Level, start: date, end: date, district_code: str | None,
-                        principal: Principal | None, disease_codes: list[str] | None) -> list[Any]:
-    """Onset-day counts from case_daily and, negative, those of the cases not yet reported by `end` (`_pivot`
-    sums them; a series may then be 0 on every day)."""
+def _rollup_case_rows(*, level: Level, start: date, end: date, district_code: str | None,
+                      principal: Principal | None, disease_codes: list[str] | None) -> Any:
+    """The rows of `_rollup_case_counts` as one statement: (place, disease, day, n)."""
     place = CaseDaily.district_code if level == "district" else CaseDaily.region_code
     known = select(place, CaseDaily.disease_code, CaseDaily.day, cast(func.sum(CaseDaily.n), Integer))
     if level != "district":
@@ -112,8 +129,39 @@ def _rollup_case_counts(session: Session, *, level: Level, start: date, end: dat
                       *_case_filters(CaseReport.district_code, CaseReport.disease_code, district_code=district_code,
                                      principal=principal, disease_codes=disease_codes)
                       ).group_by(region, CaseReport.disease_code, CaseReport.onset_date)
-    result: Any = session.execute(union_all(known, late))
+    return union_all(known, late)
+
+
+def _rollup_case_counts(session: Session, *, level: Level, start: date, end: date, district_code: str | None,
+                        principal: Principal | None, disease_codes: list[str] | None) -> list[Any]:
+    """Onset-day counts from case_daily and, negative, those of the cases not yet reported by `end` (`_pivot`
+    sums them; a series may then be 0 on every day)."""
+    result: Any = session.execute(_rollup_case_rows(level=level, start=start, end=end, district_code=district_code,
+                                                    principal=principal, disease_codes=disease_codes))
     return [tuple(r) for r in result]
+
+
+def _rollup_case_wide(session: Session, *, level: Level, start: date, end: date, district_code: str | None,
+                      principal: Principal | None, disease_codes: list[str] | None) -> pd.DataFrame:
+    """`_pivot(_rollup_case_counts(...), ["region_code", "disease_code"], start, end)`, each series read as one
+    row of day offsets and counts (arrays), not one row per day."""
+    rows = _rollup_case_rows(level=level, start=start, end=end, district_code=district_code, principal=principal,
+                             disease_codes=disease_codes).subquery()
+    place, disease, day, n = rows.c
+    stmt = select(place, disease, func.array_agg(cast(day - start, Integer)), func.array_agg(n)).group_by(place, disease)
+    series = sorted((r for r in session.execute(stmt) if r[0] is not None and r[1] is not None),
+                    key=lambda r: (r[0], r[1]))
+    cols = day_columns(start, end)
+    values = np.zeros((len(series), len(cols)))
+    for i, (_, _, offsets, counts) in enumerate(series):
+        at = np.asarray(offsets, dtype=np.int64)
+        keep = (at >= 0) & (at < len(cols))
+        np.add.at(values[i], at[keep], np.asarray(counts, dtype=float)[keep])
+    keys = ["region_code", "disease_code"]
+    if not series:
+        return _pivot([], keys, start, end)
+    return pd.DataFrame(values, index=pd.MultiIndex.from_tuples([(r[0], r[1]) for r in series], names=keys),
+                        columns=cols)
 
 
 def _raw_case_counts(session: Session, *, level: Level, start: date, end: date, district_code: str | None,
@@ -155,14 +203,50 @@ class ScanInput:
     coords: np.ndarray
 
 
-def scan_counts(session: Session, *, disease_code: str, start: date, end: date, district_code: str,
-                unit: Literal["street", "grid"] = "street") -> ScanInput:
-    """Cases of one disease per street (or grid cell) of a district and onset day, for the space-time scan."""
-    locs = session.execute(
+def _scan_locations(session: Session, district_code: str, unit: str) -> list[Any]:
+    """(code, lon, lat) of the district's streets (or grid cells), by code."""
+    return list(session.execute(
         select(Region.code, func.ST_X(func.coalesce(Region.label_point, func.ST_PointOnSurface(Region.geom))),
                func.ST_Y(func.coalesce(Region.label_point, func.ST_PointOnSurface(Region.geom))))
         .where(Region.level == unit, Region.district_code == district_code).order_by(Region.code)
-    ).all()
+    ).all())
+
+
+def _scan_input(wide: pd.DataFrame, locs: list[Any]) -> ScanInput:
+    codes = [code for code, _, _ in locs]
+    coords = np.array([[lon, lat] for _, lon, lat in locs], dtype=float).reshape(-1, 2)
+    return ScanInput(wide.reindex(codes, fill_value=0), coords)
+
+
+@dataclass(frozen=True)
+class DistrictScanCounts:
+    """Every disease's street counts of one district over the scan's study period, read in one query."""
+
+    by_disease: dict[str, pd.DataFrame]  # disease → (street × day), streets with cases only
+    locations: list[Any]
+    start: date
+    end: date
+
+    def of(self, disease_code: str) -> ScanInput:
+        """What `scan_counts(disease_code=…, unit="street")` returns for the same district and days."""
+        wide = self.by_disease.get(disease_code)
+        return _scan_input(wide if wide is not None else _pivot([], ["location"], self.start, self.end),
+                           self.locations)
+
+
+def district_scan_counts(session: Session, *, start: date, end: date, district_code: str) -> DistrictScanCounts:
+    """Cases per disease, street of the district and onset day (the street scans of all its diseases at once)."""
+    wide = _rollup_case_wide(session, level="street", start=start, end=end, district_code=district_code,
+                             principal=None, disease_codes=None)
+    by_disease = {str(d): part.droplevel("disease_code").rename_axis("location")
+                  for d, part in wide.groupby(level="disease_code", sort=False)}
+    return DistrictScanCounts(by_disease, _scan_locations(session, district_code, "street"), start, end)
+
+
+def scan_counts(session: Session, *, disease_code: str, start: date, end: date, district_code: str,
+                unit: Literal["street", "grid"] = "street") -> ScanInput:
+    """Cases of one disease per street (or grid cell) of a district and onset day, for the space-time scan."""
+    locs = _scan_locations(session, district_code, unit)
     if unit == "street":
         rows: list[Any] = [(region, day, n) for region, _, day, n in _rollup_case_counts(
             session, level="street", start=start, end=end, district_code=district_code, principal=None,
@@ -176,11 +260,7 @@ def scan_counts(session: Session, *, disease_code: str, start: date, end: date, 
                        CaseReport.onset_date >= start, CaseReport.onset_date <= end,
                        CaseReport.report_time < end_of_day(end)))
         rows = [tuple(r) for r in session.execute(stmt)]
-    wide = _pivot(rows, ["location"], start, end)
-    codes = [code for code, _, _ in locs]
-    wide = wide.reindex(codes, fill_value=0)
-    coords = np.array([[lon, lat] for _, lon, lat in locs], dtype=float).reshape(-1, 2)
-    return ScanInput(wide, coords)
+    return _scan_input(_pivot(rows, ["location"], start, end), locs)
 
 
 def institutions_of(session: Session, ids: list[int]) -> dict[int, Institution]:

@@ -145,6 +145,24 @@ def _record(session: Session, signal: Signal, actor: Principal | None, change: S
     return ev
 
 
+def record_many(session: Session, changes: Sequence[tuple[Signal, SignalChange, Publish | None]]) -> None:
+    """`_record` of several system changes (no actor) at once, in order: their signal events in one flush,
+    their audit rows in one batch (`audit.record_many`), their live events queued."""
+    if not changes:
+        return
+    session.add_all([SignalEvent(signal_id=s.id, actor_user_id=None, action=c.action, from_state=c.from_state,
+                                 to_state=s.state, reason=c.reason, data=c.data or {}) for s, c, _ in changes])
+    session.flush()
+    audit.record_many(session, [
+        audit.AuditEntry(None, f"signal.{c.action}", object_type="signal", object_id=str(s.id),
+                         district_code=s.district_code, ip=c.ip,
+                         detail={"from": c.from_state, "to": s.state, "reason": c.reason, **(c.data or {})})
+        for s, c, _ in changes])
+    for s, c, publish in changes:
+        _queue_publish(session, publish, _live(s, "created" if c.action in ("created", "received") else "updated",
+                                               c.action))
+
+
 def _inbox(session: Session, signal: Signal, kind: str, title: str, *, role: str | None = None,
            user_id: int | None = None, institution_id: int | None = None) -> None:
     session.add(InboxItem(kind=kind, district_code=signal.district_code, recipient_role=role,

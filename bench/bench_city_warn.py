@@ -6,7 +6,10 @@ Builds a synthetic city in an empty migrated database on the benchmark cluster (
 sentinel institutions with syndromic counts, Poisson case counts with a seasonal term and a few
 injected outbreaks in the last days), COPYs it in, then times `alerting.runner.run_all` for the whole
 city (every model: single case, thresholds, moving percentile on streets and districts, EARS, CUSUM,
-space-time scan per district) and a second run of the same day (dedup: nothing new).
+space-time scan per district), a second run of the same day (dedup: nothing new; the inputs are unchanged,
+so the first run's alarms are reused, `alerting.run_reuse`) and a third with reuse off (computed again).
+`--dump FILE` writes the signals after the first two runs; `--compare BEFORE AFTER` compares two such files
+(e.g. of two versions of the engine on the same city: the same seed and day give the same data).
 The matrix speed of each detector alone is bench/bench_detectors.py.
 """
 from __future__ import annotations
@@ -16,6 +19,7 @@ import io
 import json
 import time
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -125,45 +129,119 @@ def build_city(database_url: str, *, streets_per_district: int, diseases: int, y
     return counts
 
 
+SIGNAL_FIELDS = ("kind", "dedup_key", "model", "district_code", "region_code", "disease_code", "state", "title",
+                 "observed", "threshold", "window_start", "window_end", "fire_count", "grade", "params", "evidence",
+                 "geom_wkt", "event_key")
+
+
+def signal_rows(conn: Any) -> list[dict[str, Any]]:
+    """Every signal (alarms and events) with what the run decides, its event by dedup key; sorted, ids left out."""
+    rows = conn.execute(text(
+        "SELECT s.kind, s.dedup_key, s.model, s.district_code, s.region_code, s.disease_code, s.state, s.title, "
+        "s.observed, s.threshold, s.window_start::text, s.window_end::text, s.fire_count, s.grade, s.params, "
+        "s.evidence, ST_AsText(s.geom) AS geom_wkt, e.dedup_key AS event_key "
+        "FROM signal s LEFT JOIN signal e ON e.id = s.event_id")).mappings().all()
+    return sorted((dict(r) for r in rows), key=lambda r: (r["kind"], r["dedup_key"], r["window_end"] or ""))
+
+
+def side_rows(conn: Any) -> dict[str, Any]:
+    """How many signal events (by action) and audit rows (by action) the runs wrote."""
+    events = dict(conn.execute(text("SELECT action, count(*) FROM signal_event GROUP BY action")).all())
+    audits = dict(conn.execute(text("SELECT action, count(*) FROM audit_log WHERE action LIKE 'signal.%' "
+                                    "OR action LIKE 'event.%' GROUP BY action")).all())
+    return {"signal_event": events, "audit": audits}
+
+
+def dump_signals(database_url: str, path: str, runs: list[Any]) -> None:
+    """Write the signals after both runs (JSON), so two versions of the engine can be compared."""
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        out = {"signals": signal_rows(conn), "side": side_rows(conn),
+               "runs": [{k: v for k, v in r.as_dict().items() if k not in ("seconds", "model_seconds")}
+                        for _, r in runs]}
+    engine.dispose()
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(out, fh, ensure_ascii=False, indent=0, sort_keys=True, default=str)
+
+
+def compare_dumps(before_path: str, after_path: str) -> bool:
+    """Print how two dumps differ (signals by kind, dedup key and day; every column; signal events and audit rows
+    by action; the runs' reports); True when they are the same."""
+    before, after = (json.loads(Path(p).read_text(encoding="utf-8")) for p in (before_path, after_path))
+    rows = [{(s["kind"], s["dedup_key"], s["window_end"]): s for s in d["signals"]} for d in (before, after)]
+    differing = sorted({f for k in rows[0].keys() & rows[1].keys() for f in SIGNAL_FIELDS
+                        if rows[0][k][f] != rows[1][k][f]})
+    strip = [[{k: v for k, v in r.items() if k != "reused"} for r in d["runs"]] for d in (before, after)]
+    print(f"signals {len(rows[0])} → {len(rows[1])}: only before {len(rows[0].keys() - rows[1].keys())}, only after "
+          f"{len(rows[1].keys() - rows[0].keys())}, columns differing {differing or 'none'}; signal events and "
+          f"audit rows {'same' if before['side'] == after['side'] else 'DIFFERENT'}; "
+          f"run reports {'same' if strip[0] == strip[1] else 'DIFFERENT'}")
+    return rows[0].keys() == rows[1].keys() and not differing and before["side"] == after["side"] \
+        and strip[0] == strip[1]
+
+
+def _timed_run(svc: Any, end: date, **kw: Any) -> tuple[float, Any]:
+    from alerting.runner import run_all
+
+    with svc.session_factory() as session:
+        t0 = time.perf_counter()
+        report = run_all(session, as_of=end, district_code=None, **kw)
+        session.commit()
+        return time.perf_counter() - t0, report
+
+
+def _phases(report: Any, alarms: bool = True) -> None:
+    for name, secs in sorted(report.model_seconds.items(), key=lambda kv: -kv[1]):
+        print(f"    {name:<20s} {secs:7.2f} s" + (f"   alarms {report.alarms.get(name, '-')}" if alarms else ""))
+
+
+def _print(counts: dict[str, int], args: Any, end: date, build_s: float, runs: list[tuple[float, Any]]) -> None:
+    (first_s, r), (second_s, again), (third_s, computed) = runs
+    print(f"synthetic city: {len(DISTRICTS)} districts, {counts['streets']} streets, {args.diseases} diseases, "
+          f"{args.years} years daily to {end}: {counts['case_report']:,} case reports, "
+          f"{counts['syndromic_count']:,} syndromic counts at {counts['institution']} sentinels (built in {build_s:.0f} s)")
+    print(f"  series: {r.series}")
+    print(f"  whole-city warning run (all models, signals written): {first_s:6.1f} s   "
+          f"created {r.created}, refired {r.refired}, unchanged {r.unchanged}")
+    _phases(r)
+    print(f"  same day again (dedup):                                {second_s:6.1f} s   "
+          f"created {again.created}, unchanged {again.unchanged}, alarms reused {again.reused}")
+    _phases(again, alarms=False)
+    print(f"  same day again, computed (reuse off):                  {third_s:6.1f} s   "
+          f"created {computed.created}, unchanged {computed.unchanged}, same alarm rows "
+          f"{computed.signal_ids == again.signal_ids}")
+    _phases(computed, alarms=False)
+    print("RESULT " + json.dumps({"counts": counts, "years": args.years, "first_s": first_s, "second_s": second_s,
+                                  "computed_again_s": third_s, "second_model_seconds": again.model_seconds,
+                                  "created": r.created, "second_created": again.created,
+                                  "model_seconds": r.model_seconds, "alarms": r.alarms}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streets-per-district", type=int, default=13)
     parser.add_argument("--diseases", type=int, default=40)
     parser.add_argument("--years", type=int, default=3)
+    parser.add_argument("--dump", help="write the signals after the first two runs to this JSON file")
+    parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="compare two dumps and exit")
     args = parser.parse_args()
+    if args.compare:
+        raise SystemExit(0 if compare_dumps(*args.compare) else 1)
     end = datetime.now(CST).date() - timedelta(days=1)
     with bench_database("warn", seeded=False) as settings:
         t0 = time.perf_counter()
         counts = build_city(settings.database_url, streets_per_district=args.streets_per_district,
                             diseases=args.diseases, years=args.years, end=end)
         build_s = time.perf_counter() - t0
-        from alerting.runner import run_all
         from config.runtime import build_services
 
         svc = build_services(settings, pool_size=1)
-        runs = []
-        for _ in range(2):
-            with svc.session_factory() as session:
-                t0 = time.perf_counter()
-                report = run_all(session, as_of=end, district_code=None)
-                session.commit()
-                runs.append((time.perf_counter() - t0, report))
+        runs = [_timed_run(svc, end), _timed_run(svc, end)]
+        if args.dump:
+            dump_signals(settings.database_url, args.dump, runs)
+        runs.append(_timed_run(svc, end, reuse=False))
         svc.engine.dispose()
-    first, second = runs
-    r = first[1]
-    print(f"synthetic city: {len(DISTRICTS)} districts, {counts['streets']} streets, {args.diseases} diseases, "
-          f"{args.years} years daily to {end}: {counts['case_report']:,} case reports, "
-          f"{counts['syndromic_count']:,} syndromic counts at {counts['institution']} sentinels (built in {build_s:.0f} s)")
-    print(f"  series: {r.series}")
-    print(f"  whole-city warning run (all models, signals written): {first[0]:6.1f} s   "
-          f"created {r.created}, refired {r.refired}, unchanged {r.unchanged}")
-    for name, secs in sorted(r.model_seconds.items(), key=lambda kv: -kv[1]):
-        print(f"    {name:<20s} {secs:7.2f} s   alarms {r.alarms.get(name, '-')}")
-    print(f"  same day again (dedup):                                {second[0]:6.1f} s   "
-          f"created {second[1].created}, unchanged {second[1].unchanged}")
-    print("RESULT " + json.dumps({"counts": counts, "years": args.years, "first_s": first[0], "second_s": second[0],
-                                  "created": r.created, "second_created": second[1].created,
-                                  "model_seconds": r.model_seconds, "alarms": r.alarms}))
+    _print(counts, args, end, build_s, runs)
 
 
 if __name__ == "__main__":

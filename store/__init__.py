@@ -17,6 +17,7 @@ from store import (  # noqa: F401
     response,
     rollups,
     signals,
+    warn_runs,
 )
 
 metadata = Base.metadata

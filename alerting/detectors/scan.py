@@ -29,6 +29,7 @@ from alerting.detectors.base import DetectorInputError, check_positive_int
 
 EARTH_RADIUS_KM = 6371.0088
 _REP_CHUNK_ELEMENTS = 4_000_000  # circles × (replicates × windows) per block of the LLR computation
+_FIRST_STOP_BLOCK = 50  # with `stop_above_p`: replicates of the first block (doubling after each block)
 
 
 def _plain(value: Any) -> Any:
@@ -91,6 +92,7 @@ class ScanResult:
     params: dict[str, Any]
     null_max_llr: np.ndarray = field(repr=False)
     total_cases: int = 0
+    replications_run: int = -1  # fewer than params["replications"] when `stop_above_p` stopped early; -1: all
 
     def significant(self, alpha: float = 0.05) -> list[ScanCluster]:
         """The reported clusters with p-value ≤ alpha, most likely first."""
@@ -208,8 +210,16 @@ def space_time_permutation_scan(  # noqa: C901  (one numerical pass: inputs, win
     replications: int = 999,
     n_secondary: int = 5,
     seed: int | np.random.Generator | None = 0,
+    stop_above_p: float | None = None,
 ) -> ScanResult:
-    """Prospective space-time permutation scan over ``counts[location, day]`` (last column = today)."""
+    """Prospective space-time permutation scan over ``counts[location, day]`` (last column = today).
+
+    With ``stop_above_p``, the Monte Carlo stops as soon as the most likely cluster's p-value is certain to
+    exceed it (more replicates can only add to its rank): every cluster then has a p-value above it, so
+    ``significant(alpha)`` for any alpha ≤ ``stop_above_p`` is what the full run would give, and the
+    replicates drawn are those of the full run (same seed, same order). The stored null maxima and the
+    p-values are then those of the replicates run (lower bounds).
+    """
     if isinstance(counts, pd.DataFrame):
         location_ids = list(counts.index) if location_ids is None else list(location_ids)
         days = list(counts.columns) if days is None else list(days)
@@ -271,12 +281,13 @@ def space_time_permutation_scan(  # noqa: C901  (one numerical pass: inputs, win
     n_circ = members.shape[0]
     reps_per_block = max(1, _REP_CHUNK_ELEMENTS // max(1, n_circ * n_win))
     reps_per_block = min(reps_per_block, max(1, 20_000_000 // max(1, total)))
+    block_cap = _FIRST_STOP_BLOCK if stop_above_p is not None else reps_per_block
     # Replicate 0 is the observed data, so observed and simulated maxima share one code path.
     observed_llr = np.zeros((n_circ, n_win))
     null_max = np.zeros(replications)
     done = -1
     while done < replications:
-        n_block = min(reps_per_block, replications - done)
+        n_block = min(block_cap, reps_per_block, replications - done)
         codes = np.tile(code_of_case, (n_block, 1))
         start_rep = done
         if start_rep < 0:
@@ -295,6 +306,11 @@ def space_time_permutation_scan(  # noqa: C901  (one numerical pass: inputs, win
         else:
             null_max[start_rep : start_rep + n_block] = maxima
         done += n_block
+        if stop_above_p is not None and done < replications:
+            if _p_floor(observed_llr, null_max[:done], replications) > stop_above_p:
+                null_max = null_max[:done]
+                break
+            block_cap *= 2
 
     def p_and_ri(value: float) -> tuple[float, float]:
         tol = 1e-9 * max(1.0, abs(value))
@@ -335,4 +351,12 @@ def space_time_permutation_scan(  # noqa: C901  (one numerical pass: inputs, win
         clusters.append(make_cluster(int(ci), int(best_w[ci])))
         used |= members[ci]
     most = clusters[0] if clusters else None
-    return ScanResult(most, clusters[1:], params, null_max, total)
+    run = -1 if null_max.shape[0] == replications else int(null_max.shape[0])
+    return ScanResult(most, clusters[1:], params, null_max, total, replications_run=run)
+
+
+def _p_floor(observed_llr: np.ndarray, null_so_far: np.ndarray, replications: int) -> float:
+    """The least p-value the most likely cluster can still get, from the replicates drawn so far."""
+    value = float(observed_llr.max())
+    tol = 1e-9 * max(1.0, abs(value))
+    return (1 + int(np.sum(null_so_far >= value - tol))) / (replications + 1)

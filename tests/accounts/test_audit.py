@@ -175,3 +175,29 @@ def test_cli_audit_verify_reports_the_first_broken_row(settings, services) -> No
         with services.engine.begin() as conn:
             conn.execute(text("UPDATE audit_log SET object_id = :o WHERE id = :id"), {"o": original, "id": victim})
     assert runner.invoke(cli, ["audit", "verify"], obj=ctx).exit_code == 0
+
+
+def test_record_many_writes_the_rows_links_and_checkpoints_of_one_record_each(db) -> None:  # type: ignore[no-untyped-def]
+    """A batch (the warning run's signal rows) continues the chain as record() one by one would: same rows in
+    order, valid links and hashes, a signed head checkpoint every CHECKPOINT_EVERY rows."""
+    previous = audit._signer
+    audit.set_checkpoint_signer(SIGNER)
+    try:
+        _append(db, 3, "before")
+        last_cp = db.scalar(select(func.max(AuditCheckpoint.last_audit_id))) or 0
+        n = audit.CHECKPOINT_EVERY + 20
+        audit.record_many(db, [audit.AuditEntry(None, "signal.created", object_type="signal", object_id=str(i),
+                                                district_code="310105123", detail={"i": i, "as_of": "2026-11-30"})
+                               for i in range(n)])
+        rows = list(db.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(n)))[::-1]
+        assert [r.object_id for r in rows] == [str(i) for i in range(n)]
+        assert all(r.district_code == "310105" and r.actor_user_id is None for r in rows)
+        cps = list(db.scalars(select(AuditCheckpoint.last_audit_id).where(AuditCheckpoint.last_audit_id > last_cp)))
+        assert cps and all(b - a >= audit.CHECKPOINT_EVERY for a, b in zip([last_cp, *cps], cps, strict=False))
+        _append(db, 2, "after")  # record() links to the batch's last row
+        audit.record_many(db, [])
+        db.expire_all()
+        report = _verify(db, full=True)
+        assert report.ok, report.reason
+    finally:
+        audit.set_checkpoint_signer(previous)

@@ -156,3 +156,28 @@ def test_reproducible_with_seed_and_degenerate_inputs() -> None:
 def test_bad_input(table, coords, kwargs) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(DetectorInputError):
         space_time_permutation_scan(table, coords, **kwargs)
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.05])
+def test_early_stop_gives_the_significant_clusters_of_the_full_run(alpha: float) -> None:
+    """stop_above_p skips only replicates that cannot change `significant(alpha)`: null, planted and borderline
+    data sets give the same significant clusters (same p-values) as the full 999 replicates."""
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0, 10_000, (13, 2))
+    found = stopped = 0
+    for k in range(40):
+        table = rng.poisson(rng.uniform(0.05, 1.0), (13, 60))
+        if k % 3 == 0:  # a planted cluster of varying strength, from invisible to obvious
+            table[:2, -3:] += k % 5
+        full = space_time_permutation_scan(table, xy, coords_kind="xy", replications=999, seed=k)
+        fast = space_time_permutation_scan(table, xy, coords_kind="xy", replications=999, seed=k,
+                                           stop_above_p=alpha)
+        assert [c.as_dict() for c in fast.significant(alpha)] == [c.as_dict() for c in full.significant(alpha)]
+        found += bool(full.significant(alpha))
+        if fast.replications_run >= 0:
+            stopped += 1
+            assert fast.replications_run < 999 and not fast.significant(alpha)
+            assert np.array_equal(fast.null_max_llr, full.null_max_llr[:fast.replications_run])
+        else:
+            assert np.array_equal(fast.null_max_llr, full.null_max_llr)
+    assert found >= 3 and stopped >= 20  # both paths are exercised
