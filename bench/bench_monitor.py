@@ -1,6 +1,7 @@
 """Benchmark /monitor: first render in headless Chromium and the layer API p95 under 50 concurrent clients.
 
-    .venv/bin/python -m bench.bench_monitor [--runs 6] [--clients 50] [--requests 20]
+    .venv/bin/python -m bench.bench_monitor [--runs 6] [--clients 50] [--requests 20] [--skip-render]
+        [--phases at_rest,live,uncached]
 
 On a copy of the seeded demo database (see bench.load.stack) after one warning run, with the web
 tier as `onemap serve` runs it (gunicorn gthread, 2 workers). The layer API is measured three ways:
@@ -67,35 +68,39 @@ def first_render(base: str, cookie: str, runs: int) -> list[float]:
     return times
 
 
-def _client(args: tuple[str, str, int, int, bool]) -> tuple[list[float], int]:
+Timing = tuple[int, float, bool]  # index in LAYER_URLS, seconds, answered from the cache
+
+
+def _client(args: tuple[str, str, int, int, bool]) -> list[Timing]:
     """One client: `requests_each` layer requests over one keep-alive connection, as a browser makes them."""
     base, token, i, requests_each, fresh_questions = args
-    out, hits = [], 0
+    out: list[Timing] = []
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {token}"
     for j in range(requests_each):
-        url = base + LAYER_URLS[(i + j) % len(LAYER_URLS)]
+        which = (i + j) % len(LAYER_URLS)
+        url = base + LAYER_URLS[which]
         if fresh_questions:
             until = date.today() - timedelta(days=1 + i * requests_each + j)
             url += ("&" if "?" in url else "?") + f"until={until.isoformat()}"
         t0 = time.perf_counter()
         resp = http.get(url, timeout=60)
         resp.raise_for_status()
-        hits += resp.headers.get("X-Answer-Cache") == "hit"
-        out.append(time.perf_counter() - t0)
+        out.append((which, time.perf_counter() - t0, resp.headers.get("X-Answer-Cache") == "hit"))
     http.close()
-    return out, hits
+    return out
 
 
-def _client_group(args: tuple[str, list[str], list[int], int, bool]) -> list[tuple[list[float], int]]:
+def _client_group(args: tuple[str, list[str], list[int], int, bool]) -> list[list[Timing]]:
     base, tokens, ids, requests_each, fresh = args
     with ThreadPoolExecutor(len(ids)) as pool:
         return list(pool.map(_client, [(base, tokens[i % len(tokens)], i, requests_each, fresh) for i in ids]))
 
 
 def layer_api(base: str, tokens: list[str], clients: int, requests_each: int, fresh_questions: bool = False
-              ) -> tuple[list[float], int]:
-    """Latencies (s) of layer requests by `clients` concurrent clients, and how many answers were cache hits.
+              ) -> tuple[list[Timing], float]:
+    """(URL, latency (s), cache hit) of each layer request made by `clients` concurrent clients, and the seconds
+    they took together.
 
     The clients run in several processes (10 threads each) so that the load generator's own GIL does not
     add to the latencies measured. With `fresh_questions`, each request asks for a period ending on a
@@ -103,9 +108,11 @@ def layer_api(base: str, tokens: list[str], clients: int, requests_each: int, fr
     """
     groups = [list(range(clients))[k:k + 10] for k in range(0, clients, 10)]
     with ProcessPoolExecutor(len(groups)) as pool:
+        pool.submit(int).result()  # the client processes are up before the clock starts
+        started = time.perf_counter()
         chunks = [c for g in pool.map(_client_group, [(base, tokens, ids, requests_each, fresh_questions)
                                                        for ids in groups]) for c in g]
-    return [t for c, _ in chunks for t in c], sum(h for _, h in chunks)
+    return [t for c in chunks for t in c], time.perf_counter() - started
 
 
 @contextmanager
@@ -142,47 +149,88 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def describe(label: str, lat: list[float], hits: int) -> dict[str, float]:
-    figures = {"p50": pct(lat, 0.5) * 1000, "p95": pct(lat, 0.95) * 1000, "max": max(lat) * 1000,
-               "requests": len(lat), "hit_share": hits / len(lat)}
-    print(f"layer API, {label}: {len(lat)} requests, p50 {figures['p50']:.0f} ms, p95 {figures['p95']:.0f} ms, "
-          f"max {figures['max']:.0f} ms; {hits / len(lat):.0%} cache hits (goal p95 < 200 ms)")
+def describe(label: str, measured: tuple[list[Timing], float]) -> dict[str, Any]:
+    """Print and return p50/p95/max (ms), throughput and the hit share of the timings, overall and per URL."""
+    timings, seconds = measured
+    lat, hits = [t for _, t, _ in timings], sum(h for _, _, h in timings)
+    figures: dict[str, Any] = {"p50": pct(lat, 0.5) * 1000, "p95": pct(lat, 0.95) * 1000, "max": max(lat) * 1000,
+                               "requests": len(lat), "per_second": len(lat) / seconds, "hit_share": hits / len(lat),
+                               "urls": {}}
+    print(f"layer API, {label}: {len(lat)} requests ({figures['per_second']:.0f}/s), p50 {figures['p50']:.0f} ms, "
+          f"p95 {figures['p95']:.0f} ms, max {figures['max']:.0f} ms; {hits / len(lat):.0%} cache hits "
+          "(goal p95 < 200 ms)")
+    for which, url in enumerate(LAYER_URLS):
+        mine = [(t, h) for w, t, h in timings if w == which]
+        if mine:
+            lat_url, share = [t for t, _ in mine], sum(h for _, h in mine) / len(mine)
+            figures["urls"][url] = {"p50": pct(lat_url, 0.5) * 1000, "p95": pct(lat_url, 0.95) * 1000, "hit_share": share}
+            print(f"  {url:45s} p50 {pct(lat_url, 0.5) * 1000:5.0f} ms, p95 {pct(lat_url, 0.95) * 1000:5.0f} ms, "
+                  f"{share:4.0%} hits")
     return figures
 
 
-def main() -> None:
+PHASES = ("at_rest", "live", "uncached")
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=6, help="page loads (the first after the server starts is "
                                                             "reported apart)")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--live-rate", type=float, default=20.0)
+    parser.add_argument("--skip-render", action="store_true", help="leave out the first render in Chromium")
+    parser.add_argument("--phases", default=",".join(PHASES),
+                        help=f"which layer API measurements to make, comma-separated among {', '.join(PHASES)}")
     args = parser.parse_args()
+    args.phases = [p for p in args.phases.split(",") if p]
+    unknown = set(args.phases) - set(PHASES)
+    if unknown:
+        parser.error(f"unknown phase {sorted(unknown)[0]}")
+    return args
 
+
+def render_figures(base: str, cookie: str, runs: int) -> dict[str, float]:
+    renders = first_render(base, cookie, runs)
+    first, rest = renders[0], renders[1:] or renders
+    print(f"first render /monitor (district analyst, 1920x1080, gunicorn 2 workers): first page after the "
+          f"server started {first:.2f} s; then median {statistics.median(rest):.2f} s, max {max(rest):.2f} s "
+          f"over {len(rest)} fresh browser contexts (goal < 2 s)")
+    return {"first": first, "median": statistics.median(rest), "max": max(rest)}
+
+
+def api_figures(settings: Any, base: str, tokens: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """The layer API measured in each of `args.phases`."""
+    result: dict[str, Any] = {}
+    layer_api(base, tokens, 5, 2)  # warm-up: one answer per question
+    if "at_rest" in args.phases:
+        result["at_rest"] = describe(f"{args.clients} concurrent clients, data at rest",
+                                     layer_api(base, tokens, args.clients, args.requests))
+    if "live" in args.phases:
+        with live_feed(settings, args.live_rate):
+            result["live"] = describe(f"{args.clients} concurrent clients, live feed at {args.live_rate:g} "
+                                      f"records/s", layer_api(base, tokens, args.clients, args.requests))
+    if "uncached" in args.phases:
+        result["uncached"] = describe(f"{args.clients} concurrent clients, every request a new question",
+                                      layer_api(base, tokens, args.clients, args.requests, fresh_questions=True))
+    return result
+
+
+def main() -> None:
+    args = parse_args()
     with bench_database("monitor") as settings:
         subprocess.run([ONEMAP, "warn", "run"], cwd=ROOT, env=service_env(settings), check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         tokens = make_tokens(settings, 10)
-        cookie = session_cookie(settings)
+        cookie = "" if args.skip_render else session_cookie(settings)
         port = free_port(8350)
         web = start_gunicorn(settings, port, workers=2, threads=64, connections=1000)
         base = f"http://127.0.0.1:{port}"
         result: dict[str, Any] = {"clients": args.clients}
         try:
-            renders = first_render(base, cookie, args.runs)
-            first, rest = renders[0], renders[1:] or renders
-            result["render"] = {"first": first, "median": statistics.median(rest), "max": max(rest)}
-            print(f"first render /monitor (district analyst, 1920x1080, gunicorn 2 workers): first page after the "
-                  f"server started {first:.2f} s; then median {statistics.median(rest):.2f} s, max {max(rest):.2f} s "
-                  f"over {len(rest)} fresh browser contexts (goal < 2 s)")
-            layer_api(base, tokens, 5, 2)  # warm-up: one answer per question
-            result["at_rest"] = describe(f"{args.clients} concurrent clients, data at rest",
-                                         *layer_api(base, tokens, args.clients, args.requests))
-            with live_feed(settings, args.live_rate):
-                result["live"] = describe(f"{args.clients} concurrent clients, live feed at {args.live_rate:g} "
-                                          f"records/s", *layer_api(base, tokens, args.clients, args.requests))
-            result["uncached"] = describe(f"{args.clients} concurrent clients, every request a new question",
-                                          *layer_api(base, tokens, args.clients, args.requests, fresh_questions=True))
+            if not args.skip_render:
+                result["render"] = render_figures(base, cookie, args.runs)
+            result.update(api_figures(settings, base, tokens, args))
         finally:
             stop(web)
         print("RESULT " + json.dumps(result))

@@ -9,7 +9,11 @@ data (a live feed of team positions) leave it a hit. A question that names no to
 depends on every change (the last event id). Writes that announce nothing are bounded by the TTL.
 
 Many screens ask the same question at once (a video wall, a command room, 50 browsers after a new
-signal): one thread per process computes, the others wait for its answer.
+signal): one thread per process computes, the others wait for its answer. And at most COMPUTE_SLOTS
+answers are computed at once per process, the other questions queue: computing is mostly Python holding
+the GIL, and with dozens of threads computing, every thread's database and Redis round trips (the
+audit trail's appends among them) waited several GIL switch intervals each; with 2 cores, more at once
+is not faster (bench/RESULTS.md, the layer API with every request a new question).
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from store import topics
 
 log = logging.getLogger(__name__)
 DEFAULT_TTL_SECONDS = 60
+COMPUTE_SLOTS = 4  # answers computed at once per process (2-4 measured alike on 2 cores; 64 threads: worse)
 
 
 @dataclass(frozen=True)
@@ -128,10 +133,12 @@ def _as_bytes(reply: bytes | str | None) -> bytes | None:
 class AnswerCache:
     """Answers in Redis under `<ns>:answer:<digest>`, computed once per data version."""
 
-    def __init__(self, redis: redis_lib.Redis, namespace: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> None:
+    def __init__(self, redis: redis_lib.Redis, namespace: str, ttl_seconds: int = DEFAULT_TTL_SECONDS,
+                 compute_slots: int = COMPUTE_SLOTS) -> None:
         self.redis, self.namespace, self.ttl = redis, namespace, ttl_seconds
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._slots = threading.BoundedSemaphore(compute_slots)
 
     def answer(self, question: str, principal: Principal, compute: Callable[[], Any]) -> Answer:
         """The cached answer to `question` for `principal`, computing and storing it when missing.
@@ -152,11 +159,12 @@ class AnswerCache:
             return Answer(body, _etag(body), cached=False)
         if hit is not None:
             return Answer(hit, _etag_of_key(key), cached=True, version=version)
-        with self._lock_for(key):
-            hit = self._get(key)  # another thread may have answered while we waited
+        with self._lock_for(key) as waited:
+            hit = self._get(key) if waited else None  # another thread may have answered while we waited
             if hit is not None:
                 return Answer(hit, _etag_of_key(key), cached=True, version=version)
-            body = dumps(compute())
+            with self._slots:
+                body = dumps(compute())
             self._set(key, body)
         return Answer(body, _etag_of_key(key), cached=False, version=version)
 
@@ -204,8 +212,12 @@ class _KeyLock:
     def __init__(self, cache: AnswerCache, key: str, lock: threading.Lock) -> None:
         self.cache, self.key, self.lock = cache, key, lock
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> bool:
+        """Take the lock; True when another thread held it (and may have stored the answer meanwhile)."""
+        if self.lock.acquire(blocking=False):
+            return False
         self.lock.acquire()
+        return True
 
     def __exit__(self, *exc: object) -> None:
         self.cache._release(self.key)

@@ -3,7 +3,9 @@
 Every row gets the client address from the request (see security_headers: ProxyFix + PROXY_HOPS).
 Reads of case data are audited once per (user, what, filters, address) and window
 (`AUDIT_READ_WINDOW_SECONDS`, default 300 s), so a live screen that refreshes every few seconds
-leaves one row per window instead of thousands; denials are always audited.
+leaves one row per window instead of thousands; denials are always audited. Concurrent reads are
+written by group commit (store.group_commit): one transaction appends every row waiting, and each
+request returns once its own row is committed, as before.
 """
 from __future__ import annotations
 
@@ -12,13 +14,16 @@ import logging
 from typing import Any
 
 import redis
+from flask import current_app
 
 from accounts import audit
 from accounts.principal import Principal
 from dashboard.extensions import services
 from security.sm3 import sm3_hex
+from store.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
+APPENDER_KEY = "onemap.audit_reads"
 
 
 def principal_scope(principal: Principal) -> dict[str, Any]:
@@ -48,11 +53,25 @@ def audit_read(principal: Principal, action: str, *, object_type: str, object_id
     what = {"object_type": object_type, "object_id": object_id, "filters": filters or {}}
     if not _first_in_window(principal, action, what):
         return
-    with services().session_factory() as db:
-        audit.record(db, actor=principal, action=action, object_type=object_type, object_id=object_id,
-                     district_code=district_code or principal.district_code,
-                     detail={"scope": principal_scope(principal), "filters": filters or {}, **(detail or {})})
-        db.commit()
+    _appender().submit({"actor": principal, "action": action, "object_type": object_type, "object_id": object_id,
+                        "district_code": district_code or principal.district_code, "ip": audit.client_address() or "-",
+                        "detail": {"scope": principal_scope(principal), "filters": filters or {}, **(detail or {})}})
+
+
+def _appender() -> GroupCommit[dict[str, Any]]:
+    """This app's group commit of read audit rows (one per app: its own database)."""
+    extensions = current_app.extensions
+    found = extensions.get(APPENDER_KEY)
+    if found is None:
+        session_factory = services().session_factory
+
+        def write(rows: list[dict[str, Any]]) -> None:
+            with session_factory() as db:
+                audit.record_many(db, [audit.AuditEntry(**row) for row in rows])
+                db.commit()
+
+        found = extensions.setdefault(APPENDER_KEY, GroupCommit(write))
+    return found
 
 
 def audit_denied(principal: Principal | None, action: str, *, object_type: str | None = None,

@@ -7,6 +7,7 @@ period, totals …); they are declared in `ForeignMembers` so a misspelt one fai
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any, Literal, NotRequired, TypedDict, Unpack
 
 # Geometry objects stay open dicts: PostGIS's ST_AsGeoJSON and shapely's `mapping` produce them.
@@ -78,3 +79,28 @@ def feature(geometry: Geometry | None, properties: dict[str, Any], id: str | int
 def feature_collection(features: list[Feature], **members: Unpack[ForeignMembers]) -> FeatureCollection:
     """A FeatureCollection with the foreign members given."""
     return {"type": "FeatureCollection", "features": features, **members}
+
+
+# The one JSON form of every answer: compact UTF-8, as dashboard.answer_cache.dumps writes it.
+COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def collection_json(features_json: str, **members: Unpack[ForeignMembers]) -> bytes:
+    """The compact JSON of `feature_collection(features, **members)`, given the features already as the compact
+    JSON of each, comma-separated (e.g. aggregated by PostgreSQL): the same bytes, without parsing them."""
+    tail = COMPACT.encode(members)[1:-1] if members else ""
+    return ('{"type":"FeatureCollection","features":[' + features_json + "]"
+            + ("," + tail if tail else "") + "}").encode()
+
+
+def feature_json(geometry_json: str, properties: dict[str, Any], id: str | int | None = None) -> str:
+    """The compact JSON of `feature(geometry, properties, id)`, given the geometry's compact JSON."""
+    head = '{"type":"Feature","geometry":' + geometry_json + ',"properties":' + COMPACT.encode(properties)
+    return head + ("}" if id is None else ',"id":' + COMPACT.encode(id) + "}")
+
+
+@lru_cache(maxsize=8192)
+def compact_geometry(geometry_json: str) -> str:
+    """The compact JSON of `parsed(geometry_json)` (PostGIS's ST_AsGeoJSON text), remembered by that text: the
+    polygons of a choropleth are the same from one answer to the next, so they are parsed and written once."""
+    return COMPACT.encode(parsed(geometry_json))

@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import select
+from sqlalchemy import Row, select, text
 from sqlalchemy.orm import Session
 
 from accounts.principal import CITY_CODE, Principal
@@ -17,7 +17,7 @@ from accounts.scope import ScopeError
 from core.errors import KIND_OF_STATUS, DomainError
 from geo.dates import CST, QueryDate
 from geo.geojson import FeatureCollection
-from store.places import Institution, Region
+from store.places import Region
 
 MAX_PERIOD_DAYS = 3 * 366 + 1
 REGION_RE = re.compile(r"^(\d{6}|\d{9}|\d{12}|h3:[0-9a-f]{15}|inst:\d{1,9})$")
@@ -196,7 +196,7 @@ def resolve_area(session: Session, principal: Principal, region: str | None) -> 
         if not principal.is_city or principal.role == "institution_user":
             raise ScopeError(f"{principal.username} may not see the whole city")
         return Area("city", CITY_CODE, "上海市", None, _city_population(session), trail=((CITY_CODE, "上海市"),))
-    row = session.get(Region, code)
+    row = _region(session, code)
     if row is None or not is_level(row.level):
         raise LayerError(404, "region.not_found", f"unknown region {code}", "区域不存在", "region")
     if not principal.may_see_district(row.district_code):
@@ -207,26 +207,35 @@ def resolve_area(session: Session, principal: Principal, region: str | None) -> 
                 trail=_trail(session, principal, row))
 
 
-def _trail(session: Session, principal: Principal, row: Region) -> tuple[tuple[str, str], ...]:
+# The columns of a region an Area is made of (not its polygon): read as a plain row, not an ORM object.
+_REGION_SQL = text("SELECT code, name, level, district_code, population, parent_code FROM region WHERE code = :code")
+_INSTITUTION_SQL = text("SELECT id, name, district_code, region_code FROM institution WHERE id = :id")
+
+
+def _region(session: Session, code: str) -> Row[Any] | None:
+    return session.execute(_REGION_SQL, {"code": code}).first()
+
+
+def _trail(session: Session, principal: Principal, row: Row[Any]) -> tuple[tuple[str, str], ...]:
     chain: list[tuple[str, str]] = []
-    node: Region | None = row
+    node: Row[Any] | None = row
     while node is not None and node.level != "city":
         chain.append((node.code, node.name))
         if node.level == "district":
             break
-        node = session.get(Region, node.parent_code) if node.parent_code else None
+        node = _region(session, node.parent_code) if node.parent_code else None
     if principal.is_city:
         chain.append((CITY_CODE, "上海市"))
     return tuple(reversed(chain))
 
 
 def _institution_area(session: Session, principal: Principal, institution_id: int) -> Area:
-    inst = session.get(Institution, institution_id)
+    inst = session.execute(_INSTITUTION_SQL, {"id": institution_id}).first()
     if inst is None:
         raise LayerError(404, "institution.not_found", f"unknown institution {institution_id}", "机构不存在", "region")
     if not principal.may_see_institution(inst.id, inst.district_code):
         raise ScopeError(f"{principal.username} may not see institution {institution_id}")
-    parent = session.get(Region, inst.region_code) if inst.region_code else None
+    parent = _region(session, inst.region_code) if inst.region_code else None
     trail = _trail(session, principal, parent) if parent is not None and principal.role != "institution_user" else ()
     return Area("institution", f"inst:{inst.id}", inst.name, inst.district_code, None, inst.id,
                 trail=trail + ((f"inst:{inst.id}", inst.name),))
@@ -256,11 +265,21 @@ class Layer:
     # The kinds of data it reads (store.topics), so that a cached answer outlives changes to other
     # data; None: it depends on every change.
     depends_on: tuple[str, ...] | None = None
+    # The same answer as the compact JSON the API sends (geo.geojson.COMPACT of `query`'s), for a layer whose
+    # answer is large and can be written as text by the database; None: the API serialises `query`'s.
+    query_json: Callable[[Session, Principal, LayerFilters], bytes] | None = None
 
     def run(self, session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
         """The layer for `principal`: every caller (API, pages, wall) comes through the one scope check."""
         check_scope(session, principal, filters)
         return self.query(session, principal, filters)
+
+    def run_json(self, session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection | bytes:
+        """`run`, or its compact JSON when the layer writes that itself (the API's answer either way)."""
+        if self.query_json is None:
+            return self.run(session, principal, filters)
+        check_scope(session, principal, filters)
+        return self.query_json(session, principal, filters)
 
     def describe(self, session: Session, principal: Principal) -> dict[str, Any]:
         """The catalogue entry of this layer for `principal`."""

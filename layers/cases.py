@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from accounts import scope
 from accounts.principal import Principal
-from geo.geojson import FeatureCollection, feature_collection
+from geo.geojson import FeatureCollection, collection_json, feature_collection
 from layers.base import Area, Layer, LayerFilters, resolve_area
+from layers.json_sql import number_sql, object_sql, value_sql
 from layers.precision import case_point_sql
 from layers.registry import register
 from store import topics
@@ -138,6 +139,16 @@ FEATURE_JSON = """json_build_object(
                                     'region_code', p.region_code, 'district_code', p.district_code))"""
 
 
+# SQL: the same Feature as compact JSON text, as the answers' encoder writes FEATURE_JSON once parsed (json_sql);
+# over `(<points_select>) p, LATERAL (SELECT <POINT_XY>) q`.
+POINT_XY = "round(ST_X(p.point)::numeric, 6) AS x, round(ST_Y(p.point)::numeric, 6) AS y"
+FEATURE_TEXT = object_sql(
+    ("type", "'\"Feature\"'"), ("id", "p.id::text"),
+    ("geometry", object_sql(("type", "'\"Point\"'"),
+                            ("coordinates", f"'[' || {number_sql('q.x')} || ',' || {number_sql('q.y')} || ']'"))),
+    ("properties", object_sql(*[(name, value_sql(f"p.{name}")) for name in POINT_PROPERTIES])))
+
+
 def cases_layer(session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
     """Case points by onset date in the period, newest first (at most `filters.limit`)."""
     rows, params = case_points_sql(session, principal, filters)
@@ -149,6 +160,17 @@ def cases_layer(session: Session, principal: Principal, filters: LayerFilters) -
                               since=since.isoformat(), until=until.isoformat())
 
 
+def cases_json(session: Session, principal: Principal, filters: LayerFilters) -> bytes:
+    """`cases_layer` as the answer's compact JSON, written by PostgreSQL: the same bytes, without parsing."""
+    rows, params = case_points_sql(session, principal, filters)
+    sql = f"""SELECT coalesce(string_agg({FEATURE_TEXT}, ',' ORDER BY p.onset_date DESC, p.id DESC), ''), count(*)
+              FROM ({rows}) p, LATERAL (SELECT {POINT_XY}) q"""
+    features, count = session.execute(text(sql), params).one()
+    since, until = filters.period()
+    return collection_json(features, truncated=count >= filters.limit, since=since.isoformat(),
+                           until=until.isoformat())
+
+
 def cases_updated_at(session: Session, principal: Principal) -> datetime | None:
     """When a case report visible to `principal` last changed."""
     where, params = scope_sql(principal)
@@ -157,4 +179,4 @@ def cases_updated_at(session: Session, principal: Principal) -> datetime | None:
 
 register(Layer("cases", "病例点位", "Point", cases_layer, cases_updated_at,
                meta={"render": ["cluster", "heat"], "date_basis": "onset_date"},
-               depends_on=(topics.CASES_BY_ONSET,)))
+               depends_on=(topics.CASES_BY_ONSET,), query_json=cases_json))

@@ -1,19 +1,27 @@
 """Incidence choropleth: cases, population, rate per 100,000 and class for each district / street / grid cell."""
 from __future__ import annotations
 
-import warnings
 from datetime import datetime
 from typing import Any
 
-import mapclassify
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
-from geo.geojson import FeatureCollection, feature, feature_collection, parsed
+from geo.geojson import (
+    FeatureCollection,
+    ForeignMembers,
+    collection_json,
+    compact_geometry,
+    feature,
+    feature_collection,
+    feature_json,
+    parsed,
+)
 from layers.base import Area, Layer, LayerFilters, Level, resolve_area
 from layers.cases import case_where, rollup_where
+from layers.jenks import fisher_jenks_bins
 from layers.registry import register
 from store import topics
 
@@ -110,7 +118,8 @@ def _counted_sql(principal: Principal, area: Area, filters: LayerFilters, level:
         return f"SELECT r.code, sum(d.n) AS cases FROM polys r JOIN case_daily d ON r.code = {column} AND {where} " \
                "GROUP BY r.code", params
     where, params = case_where(principal, area, filters, since=since, until=until)
-    assigned = f"SELECT {_assign_sql(level, region_sql)} AS code FROM case_report c WHERE {where}"
+    # OFFSET 0 keeps the subquery whole: joined by its expression, each case's cell was looked up twice
+    assigned = f"SELECT {_assign_sql(level, region_sql)} AS code FROM case_report c WHERE {where} OFFSET 0"
     return f"SELECT r.code, count(*) AS cases FROM polys r JOIN ({assigned}) a ON a.code = r.code " \
            "GROUP BY r.code", params
 
@@ -142,11 +151,7 @@ def class_breaks(values: list[float], k: int = 5) -> list[float]:
     distinct = np.unique(positive)
     if distinct.size <= k:
         return [float(v) for v in distinct]
-    with warnings.catch_warnings():
-        # Fisher-Jenks on a few dozen regions is fast without numba; mapclassify would warn on every call.
-        warnings.filterwarnings("ignore", message="Numba not installed", category=UserWarning)
-        bins = mapclassify.FisherJenks(positive, k=k).bins
-    return [round(float(b), 3) for b in bins]
+    return [round(float(b), 3) for b in fisher_jenks_bins(positive, k)]  # as mapclassify.FisherJenks(…).bins
 
 
 def class_of(value: float | None, breaks: list[float]) -> int:
@@ -170,23 +175,41 @@ def legend(breaks: list[float]) -> list[dict[str, Any]]:
     return items
 
 
-def incidence_layer(session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
-    """The choropleth as GeoJSON; properties carry cases, population, rate, class and colour."""
+Classified = tuple[list[tuple[str, dict[str, Any], str]], ForeignMembers]
+
+
+def classified(session: Session, principal: Principal, filters: LayerFilters) -> Classified:
+    """The choropleth's (code, properties, geometry JSON) per polygon with its class and colour, and its members."""
     area, level, rows = incidence_rows(session, principal, filters)
     breaks = class_breaks([r["rate"] for r in rows])
     colors = COLORS[-len(breaks):] if breaks else ()
-    features = []
+    items = []
     for r in rows:
         klass = class_of(r["rate"], breaks)
         props = {k: v for k, v in r.items() if k != "geometry"}
         props.update({"class": klass, "color": colors[klass] if klass >= 0 else ZERO_COLOR})
-        features.append(feature(parsed(r["geometry"]), props, id=r["code"]))
+        items.append((r["code"], props, r["geometry"]))
     since, until = filters.period()
-    return feature_collection(
-        features, area={"kind": area.kind, "code": area.code, "name": area.name}, level=level,
-        level_zh=LEVEL_ZH[level], since=since.isoformat(), until=until.isoformat(),
-        breaks=breaks, legend=legend(breaks), method="FisherJenks", unit="per 100,000",
-        totals={"cases": sum(r["cases"] for r in rows)})
+    members: ForeignMembers = {
+        "area": {"kind": area.kind, "code": area.code, "name": area.name}, "level": level,
+        "level_zh": LEVEL_ZH[level], "since": since.isoformat(), "until": until.isoformat(), "breaks": breaks,
+        "legend": legend(breaks), "method": "FisherJenks", "unit": "per 100,000",
+        "totals": {"cases": sum(r["cases"] for r in rows)}}
+    return items, members
+
+
+def incidence_layer(session: Session, principal: Principal, filters: LayerFilters) -> FeatureCollection:
+    """The choropleth as GeoJSON; properties carry cases, population, rate, class and colour."""
+    items, members = classified(session, principal, filters)
+    return feature_collection([feature(parsed(geometry), props, id=code) for code, props, geometry in items],
+                              **members)
+
+
+def incidence_json(session: Session, principal: Principal, filters: LayerFilters) -> bytes:
+    """`incidence_layer` as the answer's compact JSON, each polygon's geometry written once (compact_geometry)."""
+    items, members = classified(session, principal, filters)
+    return collection_json(",".join(feature_json(compact_geometry(geometry), props, code)
+                                    for code, props, geometry in items), **members)
 
 
 def _updated_at(session: Session, principal: Principal) -> datetime | None:
@@ -197,4 +220,4 @@ def _updated_at(session: Session, principal: Principal) -> datetime | None:
 
 register(Layer("incidence", "发病率分级图（每10万）", "MultiPolygon", incidence_layer, _updated_at,
                meta={"unit": "per 100,000", "levels": ["district", "street", "grid"]},
-               depends_on=(topics.CASES_BY_ONSET,)))
+               depends_on=(topics.CASES_BY_ONSET,), query_json=incidence_json))

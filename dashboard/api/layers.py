@@ -97,7 +97,7 @@ def layer_geojson(layer_id: str):
     if layer is None:
         raise ApiError(404, "layer.not_found", f"unknown layer {layer_id}", "图层不存在", "layer_id")
     filters = parse_filters(request.args)
-    resp = cached_json(layer_question(layer_id, filters), lambda: run_scoped(layer.run, filters),
+    resp = cached_json(layer_question(layer_id, filters), lambda: run_scoped(layer.run_json, filters),
                        mimetype="application/geo+json")
     if layer_id in CASE_LAYERS:  # case records (points): who read which filters, from where
         audit_read(caller(), "case.read", object_type="layer", object_id=layer_id,

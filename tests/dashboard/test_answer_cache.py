@@ -95,3 +95,24 @@ def test_a_zero_ttl_turns_the_cache_off(services):
     compute = Counter()
     assert cache.answer("q", CITY, compute).cached is False
     assert cache.answer("q", CITY, compute).cached is False and compute.calls == 2
+
+
+def test_at_most_compute_slots_answers_are_computed_at_once(services):
+    cache = AnswerCache(services.redis, f"{services.settings.redis_namespace}:slots", compute_slots=2)
+    busy, peak, guard = [0], [0], threading.Lock()
+
+    def compute() -> dict[str, int]:
+        with guard:
+            busy[0] += 1
+            peak[0] = max(peak[0], busy[0])
+        time.sleep(0.05)
+        with guard:
+            busy[0] -= 1
+        return {"ok": 1}
+
+    threads = [threading.Thread(target=cache.answer, args=(f"q{i}", CITY, compute)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 2
