@@ -88,6 +88,50 @@ def _add_teams(services: Any, world: Any) -> list[str]:
     return codes
 
 
+class Poster:
+    """Posts the stream: even i a case report of district A (today, counted type), odd i a GPS fix of one of the
+    teams; remembers when each accepted one was posted (ms) and counts refusals by status."""
+
+    def __init__(self, services: Any, world: Any, url: str, teams: list[str], rate: float) -> None:
+        self.world, self.url, self.teams, self.tag = world, url, teams, uuid.uuid4().hex[:6]
+        now = datetime.now(CST).replace(microsecond=0)
+        self.report_time = max(now - timedelta(minutes=1), now.replace(hour=0, minute=0, second=0))
+        # diagnosed an hour before the report, but never before the onset day (today): the intake refuses that (422)
+        self.diagnosis_time = max(self.report_time - timedelta(hours=1), now.replace(hour=0, minute=0, second=0))
+        self.gps_start = now - timedelta(minutes=90)
+        self.cases: dict[str, float] = {}
+        self.fixes: dict[str, float] = {}
+        self.refused: dict[int, int] = {}
+        self.local = threading.local()  # a requests.Session per posting thread
+        self.tokens = [world.tokens["city"]] + [make_user(services, "city_admin", "310000")[1]
+                                                for _ in range(max(0, int(rate / 5)))]
+
+    def _case(self, i: int) -> tuple[str, dict[str, Any], str]:
+        rid = f"vis{self.tag}-{i}"
+        rec = case(self.world, rid, lon=121.301 + (i % 97) / 1000, lat=31.205 + (i % 53) / 1000, case_type="confirmed",
+                   report_time=self.report_time.isoformat(), diagnosis_time=self.diagnosis_time.isoformat(),
+                   onset_date=self.report_time.date().isoformat())
+        return "case_report", rec, f"{self.world.inst_a}:{rid}"
+
+    def _fix(self, i: int) -> tuple[str, dict[str, Any], str]:
+        # inside the scratch district (a fix at its western edge, lon 121.3, was refused: geo.outside_district)
+        lon, lat = round(121.3001 + (i % 499) * 0.0002, 5), round(31.201 + (i // 499) * 0.0002 + (i % 7) * 0.004, 5)
+        rec = {"team_code": self.teams[(i // 2) % len(self.teams)], "record_id": f"gps{self.tag}-{i}",
+               "time": (self.gps_start + timedelta(seconds=i)).isoformat(), "lon": lon, "lat": lat}
+        return "team_position", rec, f"{lon:.5f},{lat:.5f}"
+
+    def post(self, i: int) -> None:
+        http = self.local.__dict__.setdefault("session", requests.Session())
+        t_post = time.time() * 1000
+        kind, rec, key = self._case(i) if i % 2 == 0 else self._fix(i)
+        r = http.post(f"{self.url}/api/v1/ingest/{kind}", json={"records": [rec]},
+                      headers={"Authorization": f"Bearer {self.tokens[i % len(self.tokens)]}"}, timeout=30)
+        if r.status_code != 200:
+            self.refused[r.status_code] = self.refused.get(r.status_code, 0) + 1
+        else:
+            (self.cases if kind == "case_report" else self.fixes)[key] = t_post
+
+
 def _summary(values: list[float], missing: int) -> dict[str, Any]:
     if not values:
         return {"n": 0, "missing": missing}
@@ -170,42 +214,10 @@ def run(browser: Any, url: str, services: Any, world: Any, screens: int, rate: f
     monitors, commands = _open_screens(browser, url, screens, analyst=analyst, commander=commander)
     kpi_base = [int(p.inner_text("#mon-kpi-today").replace(",", "")) for p in monitors]
 
-    tag, total = uuid.uuid4().hex[:6], int(rate * seconds)
-    now = datetime.now(CST).replace(microsecond=0)
-    report_time = max(now - timedelta(minutes=1), now.replace(hour=0, minute=0, second=0))
-    # diagnosed an hour before the report, but never before the onset day (today): the intake refuses that (422)
-    diagnosis_time = max(report_time - timedelta(hours=1), now.replace(hour=0, minute=0, second=0))
-    gps_start = datetime.now(CST).replace(microsecond=0) - timedelta(minutes=90)
-    cases: dict[str, float] = {}
-    fixes: dict[str, float] = {}
-    refused: dict[int, int] = {}
-    local = threading.local()
-    tokens = [world.tokens["city"]] + [make_user(services, "city_admin", "310000")[1] for _ in range(max(0, int(rate / 5)))]
+    poster, total = Poster(services, world, url, teams, rate), int(rate * seconds)
+    cases, fixes, refused = poster.cases, poster.fixes, poster.refused
 
-    def post(i: int) -> None:
-        http = local.__dict__.setdefault("session", requests.Session())
-        t_post = time.time() * 1000
-        if i % 2 == 0:
-            rid = f"vis{tag}-{i}"
-            kind, rec = "case_report", case(world, rid, lon=121.301 + (i % 97) / 1000, lat=31.205 + (i % 53) / 1000,
-                                            case_type="confirmed", report_time=report_time.isoformat(),
-                                            diagnosis_time=diagnosis_time.isoformat(),
-                                            onset_date=report_time.date().isoformat())
-        else:
-            # inside the scratch district (a fix at its western edge, lon 121.3, was refused: geo.outside_district)
-            lon, lat = round(121.3001 + (i % 499) * 0.0002, 5), round(31.201 + (i // 499) * 0.0002 + (i % 7) * 0.004, 5)
-            kind, rec = "team_position", {"team_code": teams[(i // 2) % len(teams)], "record_id": f"gps{tag}-{i}",
-                                          "time": (gps_start + timedelta(seconds=i)).isoformat(), "lon": lon, "lat": lat}
-        r = http.post(f"{url}/api/v1/ingest/{kind}", json={"records": [rec]},
-                      headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"}, timeout=30)
-        if r.status_code != 200:
-            refused[r.status_code] = refused.get(r.status_code, 0) + 1
-        elif kind == "case_report":
-            cases[f"{world.inst_a}:{rid}"] = t_post
-        else:
-            fixes[f"{lon:.5f},{lat:.5f}"] = t_post
-
-    _paced(post, total, rate)
+    _paced(poster.post, total, rate)
     time.sleep(5.0)
 
     marker, kpi, team = [], [], []

@@ -66,6 +66,8 @@ BENCHES = [
     Bench("live-pages", "POST → visible on the real /monitor and /command pages (20 screens, 20 events/s)",
           ["-m", "bench.bench_live_latency", "--page", "real", "--screens", "20", "--rate", "20", "--seconds", "30"],
           ["-m", "bench.bench_live_latency", "--page", "real", "--screens", "4", "--rate", "5", "--seconds", "10"], 900),
+    Bench("page-cost", "Main-thread time of one /monitor and one /command page, idle and under the live stream",
+          ["-m", "bench.page_cost"], ["-m", "bench.page_cost", "--seconds", "3", "--rate", "5"], 300),
     Bench("warn", "Warning engine at city scale",
           ["-m", "bench.bench_city_warn"],
           ["-m", "bench.bench_city_warn", "--streets-per-district", "2", "--diseases", "5", "--years", "1"], 1200),
