@@ -42,6 +42,7 @@ window.addEventListener("onemap:change", e => {
   if (!sid) return;
   const el = document.createElement("i");
   el.dataset.sid = sid;
+  el.hidden = true;  // in the DOM, not drawn: visible, the growing line of 1,500 words was re-broken on every event
   el.textContent = e.detail.kind;
   (document.body || document.documentElement).appendChild(el);
 });

@@ -63,20 +63,43 @@ def _replay(principal: Principal, redis: Any, ns: str, last: str) -> Generator[s
     return sent
 
 
+BATCH_MAX = 200  # events written in one chunk when a screen's queue holds several
+
+
+def _drain(sub: Subscription, first: tuple[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """`first` and whatever else is already queued (up to BATCH_MAX): never waits for more."""
+    items = [first]
+    while len(items) < BATCH_MAX:
+        try:
+            items.append(sub.items.get_nowait())
+        except queue.Empty:
+            break
+    return items
+
+
 def _follow(principal: Principal, sub: Subscription, heartbeat: float, sent: EventId) -> Iterator[str]:
-    """The relayed events after `sent`, with heartbeats, until the subscription falls behind."""
+    """The relayed events after `sent`, with heartbeats, until the subscription falls behind.
+
+    The events already queued when the screen's thread wakes go out in one write: at 50 events a second to
+    20 screens, one write (and one browser task) per event kept the server and the browsers busier than the
+    events themselves; a lone event is written at once as before.
+    """
     while not sub.lagged:
         try:
-            event_id, event = sub.items.get(timeout=heartbeat)
+            first = sub.items.get(timeout=heartbeat)
         except queue.Empty:
             yield ": heartbeat\n\n"
             continue
-        eid = parse_event_id(event_id)
-        if sent is not None and eid is not None and eid <= sent:
-            continue
-        sent = eid
-        if _visible(principal, event):
-            yield _frame(event_id, event_for_viewer(principal, event))
+        frames = []
+        for event_id, event in _drain(sub, first):
+            eid = parse_event_id(event_id)
+            if sent is not None and eid is not None and eid <= sent:
+                continue
+            sent = eid
+            if _visible(principal, event):
+                frames.append(_frame(event_id, event_for_viewer(principal, event)))
+        if frames:
+            yield "".join(frames)
 
 
 @bp.get("/live")
