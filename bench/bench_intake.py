@@ -31,15 +31,19 @@ ONEMAP = os.path.join(os.path.dirname(sys.executable), "onemap")
 
 
 @contextmanager
-def scratch() -> Iterator[tuple[Any, Any, Any]]:
-    """A migrated throwaway database with a small world; yields (settings, services, world)."""
+def scratch(with_world: bool = True) -> Iterator[tuple[Any, Any, Any]]:
+    """A migrated throwaway database, with a small world unless told not to; yields (settings, services, world).
+
+    The small world's two square districts overlap real Changning (310105), so a benchmark that seeds the demo
+    district asks for none: points in the overlap would be located in a square and refused for 310105.
+    """
     name = f"onemap_bench_{uuid.uuid4().hex[:8]}"
     create_database(name)
     settings = make_test_settings(name, redis_namespace=f"bench-{name}")
     try:
         migrate(settings)
         services = build_services(settings, pool_size=4)
-        yield settings, services, build_world(services)
+        yield settings, services, build_world(services) if with_world else None
         for key in services.redis.scan_iter(f"{settings.redis_namespace}:*"):
             services.redis.delete(key)
         services.engine.dispose()

@@ -57,6 +57,8 @@ BENCHES = [
           ["-m", "bench.bench_memory"], ["-m", "bench.bench_memory", "--rounds", "2"], 600),
     Bench("intake", "Intake throughput (HTTP and Streams) against PostgreSQL COPY",
           ["-m", "bench.bench_intake", "--records", "20000"], ["-m", "bench.bench_intake", "--records", "2000"], 900),
+    Bench("rollup-day", "Rollup check after the simulator's stress feed through the intake workers (issue 18)",
+          ["-m", "bench.bench_rollup_day"], ["-m", "bench.bench_rollup_day", "--rate", "100", "--seconds", "10"], 600),
     Bench("live", "Signal-to-screen latency while intake runs (the issue's load: 20 screens, 20 events/s)",
           ["-m", "bench.bench_live_latency", "--screens", "20", "--rate", "20", "--seconds", "30"],
           ["-m", "bench.bench_live_latency", "--screens", "3", "--rate", "5", "--seconds", "5"], 600),
@@ -187,6 +189,15 @@ def _monitor_rows(mon: dict[str, Any], row: Callable[[str, str, str, bool | None
             f["p95"] < 200)
 
 
+def _rollup_row(b: dict[str, Bench], row: Callable[[str, str, str, bool | None], None]) -> None:
+    """The rollup check after the simulator's feed (issue 18): differences found (goal 0)."""
+    rd = b["rollup-day"].result if "rollup-day" in b else {}
+    if rd:
+        row(f"Rollup check (case_daily) after {rd['case_reports']:,} simulated case reports "
+            f"({rd['real_days_of_cases']:g} real days of the district) and the demo seed",
+            f"{rd['differences']} differences", "0 differences", rd["differences"] == 0)
+
+
 def _tipg_rows(og: dict[str, Any], row: Callable[[str, str, str, bool | None], None]) -> None:
     """Our tiles and OGC items against tipg on the same tables: p95 first ask / cached, and the ratios."""
     for r in og.get("rows", []):
@@ -218,6 +229,7 @@ def summary(b: dict[str, Bench]) -> list[str]:
     row("Intake throughput, HTTP", f"{http_rate} rec/s = {http_ratio} of COPY", "—", None)
     row("Intake throughput, Streams (2 workers)", f"{stream_rate} rec/s = {stream_ratio} of COPY "
         f"(COPY {copy_rate} rec/s)", "—", None)
+    _rollup_row(b, row)
     for key, load in (("live", "20 screens, 20 events/s"), ("live-50", "20 screens, 50 events/s")):
         _live_row(b[key].out, key == "live", load, row)
     if b["live-pages"].result:

@@ -15,7 +15,7 @@ from config.runtime import build_services
 from ingest.bus import intake_stats, submit_many
 from tests.conftest import make_test_settings, migrate
 from tests.factories.intake import build_world, case
-from tests.system.chaos.conftest import created_event_ids, scale, stored_source_ids
+from tests.system.chaos.conftest import created_event_ids, rollup_differences, scale, stored_source_ids
 from tests.system.chaos.support import (
     Ledger,
     OwnPostgres,
@@ -110,9 +110,10 @@ def test_postgres_crash_and_restart_mid_intake(settings, own_pg: OwnPostgres, le
     ledger.notes.update(http_answers=dict(sorted(answers.items())), dead_letters=stats["dead"])
     ledger.settle(accepted, stored_source_ids(svc.session_factory, prefix),
                   created_event_ids(svc.redis, s.redis_namespace, prefix))
+    rollups = rollup_differences(svc.session_factory, ledger)  # the crashed cluster's database, after WAL recovery
     svc.engine.dispose()
     for key in svc.redis.scan_iter(f"{s.redis_namespace}:*"):
         svc.redis.delete(key)
     assert not producer.is_alive()
     assert ledger.accepted == chunks * size
-    assert (ledger.lost, ledger.duplicated, stats["dead"], server_errors) == (0, 0, 0, 0)
+    assert (ledger.lost, ledger.duplicated, stats["dead"], server_errors, rollups) == (0, 0, 0, 0, 0)

@@ -12,7 +12,7 @@ import redis as redis_lib
 from config.runtime import build_services
 from ingest.bus import intake_stats, submit_many
 from tests.factories.intake import build_world, case
-from tests.system.chaos.conftest import created_event_ids, scale, stored_source_ids
+from tests.system.chaos.conftest import created_event_ids, rollup_differences, scale, stored_source_ids
 from tests.system.chaos.support import Ledger, OwnRedis, start_worker, stop
 
 
@@ -85,7 +85,8 @@ def test_redis_killed_and_restarted_mid_intake(settings, own_redis: OwnRedis, le
     ledger.notes.update(stream_retries=retries["stream"], http_retries=retries["http"], dead_letters=stats["dead"])
     ledger.settle(accepted, stored_source_ids(svc.session_factory, f"{prefix}r{tag}-"),
                   created_event_ids(svc.redis, s.redis_namespace, f"{prefix}r{tag}-"))
+    rollups = rollup_differences(svc.session_factory, ledger)
     svc.engine.dispose()
     assert not producer.is_alive()
     assert ledger.accepted == chunks * size
-    assert (ledger.lost, ledger.duplicated, stats["dead"]) == (0, 0, 0)
+    assert (ledger.lost, ledger.duplicated, stats["dead"], rollups) == (0, 0, 0, 0)

@@ -13,7 +13,7 @@ import requests
 from config.runtime import build_services
 from ingest.bus import intake_stats, submit_many
 from tests.factories.intake import build_world, case
-from tests.system.chaos.conftest import created_event_ids, scale, stored_source_ids
+from tests.system.chaos.conftest import created_event_ids, rollup_differences, scale, stored_source_ids
 from tests.system.chaos.support import Ledger, free_port, start_web, start_worker, stop
 
 
@@ -105,7 +105,8 @@ def test_two_web_processes_two_workers(settings, ledger: Ledger, tmp_path) -> No
                         relays=[{k: r[k] for k in ("alive", "screens", "relayed", "errors")} for r in relays])
     ledger.settle(expected, stored_source_ids(svc.session_factory, prefix),
                   created_event_ids(svc.redis, s.redis_namespace, prefix))
+    rollups = rollup_differences(svc.session_factory, ledger)
     svc.engine.dispose()
-    assert (ledger.lost, ledger.duplicated, st["queued"], st["pending"], st["dead"]) == (0, 0, 0, 0, 0)
+    assert (ledger.lost, ledger.duplicated, st["queued"], st["pending"], st["dead"], rollups) == (0, 0, 0, 0, 0, 0)
     assert missing == [0] * len(screens) and repeated == [0] * len(screens)
     assert [sc.error for sc in screens] == [None] * len(screens)

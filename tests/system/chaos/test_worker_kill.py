@@ -11,7 +11,7 @@ import pytest
 from config.runtime import build_services
 from ingest.bus import intake_stats, submit_many
 from tests.factories.intake import build_world, case
-from tests.system.chaos.conftest import created_event_ids, scale, stored_source_ids
+from tests.system.chaos.conftest import created_event_ids, rollup_differences, scale, stored_source_ids
 from tests.system.chaos.support import Ledger, start_worker, stop
 
 
@@ -48,7 +48,8 @@ def test_sigkill_worker_mid_stream(settings, ledger: Ledger, tmp_path) -> None: 
                         dead_letters=stats["dead"])
     ledger.settle([f"{world.inst_a}:k{tag}-{i}" for i in range(n)], stored_source_ids(svc.session_factory, prefix),
                   created_event_ids(svc.redis, s.redis_namespace, prefix))
+    rollups = rollup_differences(svc.session_factory, ledger)
     svc.engine.dispose()
     assert 0 < killed_at < n, "the kill did not land mid-stream"
-    assert (ledger.lost, ledger.duplicated, stats["dead"], stats["queued"]) == (0, 0, 0, 0)
+    assert (ledger.lost, ledger.duplicated, stats["dead"], stats["queued"], rollups) == (0, 0, 0, 0, 0)
     assert ledger.stored == n
