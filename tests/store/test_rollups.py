@@ -192,13 +192,19 @@ def test_check_command_after_the_demo_seed_and_after_tampering(demo_data: Any, s
             s.commit()
 
 
+def _raw_case_wide(session: Session, **query: Any) -> pd.DataFrame:
+    """What `_rollup_case_wide` answers, counted from the case reports themselves (series and scan read through it)."""
+    return sq._pivot(sq._raw_case_counts(session, **query), ["region_code", "disease_code"], query["start"],
+                     query["end"])
+
+
 @pytest.mark.parametrize("days_back", [0, 3, 40])
 def test_series_from_the_rollup_equal_the_case_scan(demo_data: Any, db: Session, days_back: int,
                                                     monkeypatch: Any) -> None:
     """The warning series read from case_daily (less late reports) are the series the case scan gives, as of any day."""
     end = reference_date() - timedelta(days=days_back)
     start = end - timedelta(days=400)
-    rollup = sq._rollup_case_counts
+    rollup = sq._rollup_case_wide
     late = db.execute(text("SELECT count(*) FROM case_report WHERE onset_date BETWEEN :s AND :e AND report_time >= :t"),
                       {"s": start, "e": end, "t": sq.end_of_day(end)}).scalar_one()
     assert days_back == 0 or late > 0  # the past days do see reports that came later
@@ -207,9 +213,9 @@ def test_series_from_the_rollup_equal_the_case_scan(demo_data: Any, db: Session,
             for diseases in (None, ["influenza", "hfmd"]):
                 args: dict[str, Any] = dict(level=level, start=start, end=end, district_code=district,
                                             disease_codes=diseases)
-                monkeypatch.setattr(sq, "_rollup_case_counts", rollup)
+                monkeypatch.setattr(sq, "_rollup_case_wide", rollup)
                 from_rollup = sq.case_counts(db, **args)
-                monkeypatch.setattr(sq, "_rollup_case_counts", sq._raw_case_counts)
+                monkeypatch.setattr(sq, "_rollup_case_wide", _raw_case_wide)
                 pd.testing.assert_frame_equal(from_rollup, sq.case_counts(db, **args))
         assert not from_rollup.empty
 
@@ -226,7 +232,7 @@ def test_runner_alarms_identical_to_the_case_scan(demo_data: Any, db: Session, m
                       for a in found)
 
     from_rollup = alarms()
-    monkeypatch.setattr(sq, "_rollup_case_counts", sq._raw_case_counts)
+    monkeypatch.setattr(sq, "_rollup_case_wide", _raw_case_wide)
     assert from_rollup and from_rollup == alarms()
 
 
