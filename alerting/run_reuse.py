@@ -2,13 +2,13 @@
 changed since: the same data, settings and models give the same alarms, so the series, models and scan need
 not run again (issue 18: a re-run of the whole city in seconds).
 
-The inputs' fingerprint is cheap: the count and newest id of the scope's rows in `warn_input_change`, which
-triggers append to on every write of case reports and syndromic counts (per district) and of regions,
-diseases and institutions ('*'), whoever writes (migration warn_0003) — plus the day, the models, the
-warning settings and ENGINE (bumped when a model's code changes its output). It is read before any data,
-so a write committed during the run changes the next run's fingerprint. Stored alarms are JSON text (exact
-floats); an alarm that does not serialise leaves the run unstored (computed again next time). Stored runs
-are kept KEEP_DAYS days.
+The inputs' fingerprint is cheap: the count, newest id and sum of ids of the scope's rows in
+`warn_input_change`, which triggers append to on every write of case reports and syndromic counts (per
+district) and of regions, diseases and institutions ('*'), whoever writes (migration warn_0003) — plus the
+day, the models, the warning settings, the fields of an alarm and ENGINE (bumped when a model's code changes
+its output). It is read before any data, so a write committed during the run changes the next run's
+fingerprint. Stored alarms are JSON text (exact floats); an alarm that does not serialise leaves the run
+unstored, and a stored run that no longer loads is computed again. Stored runs are kept KEEP_DAYS days.
 """
 from __future__ import annotations
 
@@ -47,9 +47,9 @@ def scope_of(district_code: str | None) -> str:
 
 
 def prune_changes(session: Session) -> None:
-    """Drop input changes older than KEEP_DAYS but each district's newest (call before `fingerprint`). Safe: a
-    district's count then falls, or its newest id rose, so no earlier fingerprint comes back; a run stored
-    before the pruning is computed again once."""
+    """Drop input changes older than KEEP_DAYS but each district's newest (in a short transaction of its own,
+    before `fingerprint`): a district's count and sum of ids then fall, so a run stored before the pruning is
+    computed again once."""
     newest = select(func.max(WarnInputChange.id)).where(WarnInputChange.district_code == _LOG.district_code) \
         .scalar_subquery()
     session.execute(delete(_LOG).where(_LOG.changed_at < func.now() - timedelta(days=KEEP_DAYS), _LOG.id < newest))
@@ -58,13 +58,14 @@ def prune_changes(session: Session) -> None:
 def fingerprint(session: Session, *, district_code: str | None, as_of: date, cfg: WarnConfig,
                 models: Iterable[str]) -> str:
     """The inputs of a run: its scope's input changes, its day, models and settings (call before reading data)."""
-    stmt = select(WarnInputChange.district_code, func.count(), func.max(WarnInputChange.id)) \
-        .group_by(WarnInputChange.district_code).order_by(WarnInputChange.district_code)
+    stmt = select(WarnInputChange.district_code, func.count(), func.max(WarnInputChange.id),
+                  func.sum(WarnInputChange.id)).group_by(WarnInputChange.district_code).order_by(WarnInputChange.district_code)
     if district_code:
         stmt = stmt.where(WarnInputChange.district_code.in_((district_code, "*")))
     changes = [list(r) for r in session.execute(stmt)]
     payload = {"engine": ENGINE, "scope": scope_of(district_code), "as_of": as_of.isoformat(),
-               "models": sorted(set(models)), "config": cfg.model_dump(mode="json"), "changes": changes}
+               "models": sorted(set(models)), "config": cfg.model_dump(mode="json"), "changes": changes,
+               "alarm_fields": [f.name for f in fields(Alarm)]}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -73,8 +74,11 @@ def load(session: Session, *, district_code: str | None, as_of: date, print_: st
     row = session.get(WarnRunResult, (scope_of(district_code), as_of))
     if row is None or row.fingerprint != print_:
         return None
-    data = json.loads(row.result)
-    return StoredRun([_alarm(a) for a in data["alarms"]], data["report"])
+    try:
+        data = json.loads(row.result)
+        return StoredRun([_alarm(a) for a in data["alarms"]], data["report"])
+    except (KeyError, TypeError, ValueError):  # stored by an older engine: compute again
+        return None
 
 
 def save(session: Session, *, district_code: str | None, as_of: date, print_: str, alarms: list[Alarm],

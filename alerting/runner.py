@@ -446,10 +446,12 @@ def _model_alarms(session: Session, report: RunReport, *, cfg: WarnConfig, model
                   reuse: bool) -> list[Alarm]:
     """The models' alarms: those of the last run of the same inputs, else computed (and kept for the next run)."""
     as_of, district_code = report.as_of, report.district_code
-    if not reuse:
+    if not reuse or not models:  # a run without models (feed alarms only) keeps the stored run of the models
         return collect_alarms(session, as_of=as_of, district_code=district_code, cfg=cfg, report=report, models=models)
     t0 = time.perf_counter()
-    run_reuse.prune_changes(session)
+    with Session(session.get_bind()) as own:  # its own short transaction (a shared connection's, in tests)
+        run_reuse.prune_changes(own)
+        own.commit()
     print_ = run_reuse.fingerprint(session, district_code=district_code, as_of=as_of, cfg=cfg, models=models)
     stored = run_reuse.load(session, district_code=district_code, as_of=as_of, print_=print_)
     if stored is not None:

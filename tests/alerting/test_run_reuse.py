@@ -141,3 +141,26 @@ def test_pruning_keeps_each_districts_newest_change(services: Any) -> None:
                                "warn_input_change WHERE district_code IN ('999991', '999992') ORDER BY id")).all()
         db.rollback()
     assert [tuple(r) for r in left] == [("999991", False), ("999992", True)]
+
+
+def test_a_stored_run_that_no_longer_loads_is_computed_again(end: date, services: Any) -> None:
+    """A run stored by an engine whose alarms had other fields does not fail the warning run: it is recomputed."""
+    with services.session_factory() as db:
+        _stored(db, end)
+        db.execute(text("UPDATE warn_run_result SET result = :r WHERE scope = :s AND as_of = :d"),
+                   {"r": '{"alarms": [{"renamed_field": 1}], "report": {}}', "s": DISTRICT, "d": end})
+        report = _run(db, end)
+        again = _run(db, end)
+        db.rollback()
+    assert not report.reused and report.signal_ids
+    assert again.reused
+
+
+def test_a_run_without_models_keeps_the_stored_run_of_the_models(end: date, services: Any) -> None:
+    """`feeds warn` runs with no model (feed alarms only): it neither reuses nor replaces the models' stored run."""
+    with services.session_factory() as db:
+        _stored(db, end)
+        feeds_only = run_all(db, as_of=end, district_code=DISTRICT, models=())
+        again = _run(db, end)
+        db.rollback()
+    assert not feeds_only.reused and again.reused
