@@ -4,7 +4,8 @@ A write that must be serialised (an append to the audit hash chain takes one loc
 costs a lock, a few round trips and a commit whatever it carries. Under load the callers queue for that
 lock one by one; here they queue in memory instead, and whoever finds no write in progress writes every
 row waiting, in arrival order, in one transaction. A caller waits for at most the write in progress and
-its own; when its write fails it gets the error, as if it had written alone.
+its own. When a batch fails, its items are written again one by one, so only a caller whose own item
+fails gets an error, as if it had written alone.
 """
 from __future__ import annotations
 
@@ -52,11 +53,24 @@ class GroupCommit(Generic[T]):
             batch, self._waiting = self._waiting, []
         try:
             self._write([s.item for s in batch])
-        except BaseException as exc:  # every caller of the batch sees its failure
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+            else:
+                self._write_alone(batch)
+        except BaseException as exc:  # interrupted: every caller of the batch sees it
             for s in batch:
                 s.error = exc
         finally:
             self._hand_over(batch)
+
+    def _write_alone(self, batch: list[_Slot[T]]) -> None:
+        """After a failed batch: each item in a write of its own, each caller with its own outcome."""
+        for s in batch:
+            try:
+                self._write([s.item])
+            except Exception as exc:
+                s.error = exc
 
     def _hand_over(self, batch: list[_Slot[T]]) -> None:
         """Wake the batch's callers; the first caller that arrived meanwhile writes the next batch."""

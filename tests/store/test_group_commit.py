@@ -57,3 +57,42 @@ def test_a_failed_write_fails_its_callers_and_the_next_write_goes_on() -> None:
         group.submit("bad")
     group.submit("good")
     assert calls == [["bad"], ["good"]]
+
+
+def test_a_failed_batch_is_written_again_item_by_item_so_only_the_bad_item_fails() -> None:
+    calls: list[list[str]] = []
+    started, release = threading.Event(), threading.Event()
+
+    def write(items: list[str]) -> None:
+        if items == ["first"]:
+            started.set()
+            release.wait(5)  # the others queue meanwhile and go out as one batch
+        calls.append(items)
+        if "bad" in items:
+            raise RuntimeError("bad row")
+
+    group = GroupCommit(write)
+    outcome: dict[str, str] = {}
+
+    def caller(item: str) -> None:
+        try:
+            group.submit(item)
+            outcome[item] = "written"
+        except RuntimeError:
+            outcome[item] = "failed"
+
+    first = threading.Thread(target=caller, args=("first",))
+    first.start()
+    started.wait(5)
+    others = [threading.Thread(target=caller, args=(item,)) for item in ("a", "bad", "b")]
+    for t in others:
+        t.start()
+    deadline = time.monotonic() + 5
+    while len(group._waiting) < 3 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    release.set()
+    for t in [first, *others]:
+        t.join()
+    assert outcome == {"first": "written", "a": "written", "bad": "failed", "b": "written"}
+    batch = calls[1]
+    assert sorted(batch) == ["a", "b", "bad"] and sorted(calls[2:]) == [["a"], ["b"], ["bad"]]
