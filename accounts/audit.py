@@ -93,18 +93,7 @@ def record(session: Session, *, actor: Principal | None, action: str, object_typ
            object_id: str | None = None, district_code: str | None = None, detail: dict[str, Any] | None = None,
            ip: str | None = None) -> None:
     """Append one audited action to the chain inside the caller's transaction."""
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
-    last = session.execute(select(AuditLog.id, AuditLog.row_hash).order_by(AuditLog.id.desc()).limit(1)).first()
-    new_id = session.execute(text("SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))")).scalar_one()
-    row = _row(new_id, AuditEntry(actor, action, object_type, object_id, district_code, detail, ip))
-    row.prev_hash = last.row_hash if last else GENESIS
-    row.row_hash = row_hash(row.prev_hash, row)
-    session.add(row)
-    session.flush()
-    if _signer is not None:
-        last_cp = session.scalar(select(func.max(AuditCheckpoint.last_audit_id)))
-        if new_id - (last_cp or 0) >= CHECKPOINT_EVERY:
-            _sign(session, _signer, row.id, row.row_hash, "head")
+    record_many(session, [AuditEntry(actor, action, object_type, object_id, district_code, detail, ip)])
 
 
 @dataclass(frozen=True)
@@ -130,8 +119,8 @@ def _row(new_id: int, e: AuditEntry) -> AuditLog:
 
 
 def record_many(session: Session, entries: list[AuditEntry]) -> None:
-    """Append several actions to the chain at once, in order: the rows, links and checkpoints `record` would
-    write one by one, with one lock, one id fetch and one insert."""
+    """Append actions to the chain in order, with one lock, one id fetch and one insert: each row linked to the
+    previous one, and a signed checkpoint whenever CHECKPOINT_EVERY rows passed since the last."""
     if not entries:
         return
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})

@@ -102,8 +102,12 @@ def fuse_alarms(session: Session, raised: Sequence[tuple[Alarm, Signal]], *, as_
              if before.get(id(ev)) != (len(ev.facts), ev.grade, ev.last_day)]
     written = [(ev, old, *_row(run, ev)) for ev, old in saved]
     session.flush()  # the new event rows get their ids in one go
-    record_many(session, [change for ev, old, sig, created, reasons in written
-                          if (change := _file(run, ev, old, sig, created, reasons)) is not None])
+    changes = []
+    for ev, old, sig, created, reasons in written:  # ids, links to the alarm rows, report counters
+        change = _file(run, ev, old, sig, created, reasons)
+        if change is not None:
+            changes.append(change)
+    record_many(session, changes)
     for ev, old, sig, created, _ in written:
         _notify(session, sig, ev, old, created, cfg, run.now)
         if _reached(ev.grade, cfg) and not _reached(old, cfg):

@@ -111,7 +111,8 @@ def _case_filters(district: Any, disease: Any, *, district_code: str | None, pri
 
 def _rollup_case_rows(*, level: Level, start: date, end: date, district_code: str | None,
                       principal: Principal | None, disease_codes: list[str] | None) -> Any:
-    """The rows of `_rollup_case_counts` as one statement: (place, disease, day, n)."""
+    """Onset-day counts from case_daily and, negative, those of the cases not yet reported by `end`, as one
+    statement: (place, disease, day, n); a series may then be 0 on every day."""
     place = CaseDaily.district_code if level == "district" else CaseDaily.region_code
     known = select(place, CaseDaily.disease_code, CaseDaily.day, cast(func.sum(CaseDaily.n), Integer))
     if level != "district":
@@ -132,19 +133,10 @@ def _rollup_case_rows(*, level: Level, start: date, end: date, district_code: st
     return union_all(known, late)
 
 
-def _rollup_case_counts(session: Session, *, level: Level, start: date, end: date, district_code: str | None,
-                        principal: Principal | None, disease_codes: list[str] | None) -> list[Any]:
-    """Onset-day counts from case_daily and, negative, those of the cases not yet reported by `end` (`_pivot`
-    sums them; a series may then be 0 on every day)."""
-    result: Any = session.execute(_rollup_case_rows(level=level, start=start, end=end, district_code=district_code,
-                                                    principal=principal, disease_codes=disease_codes))
-    return [tuple(r) for r in result]
-
-
 def _rollup_case_wide(session: Session, *, level: Level, start: date, end: date, district_code: str | None,
                       principal: Principal | None, disease_codes: list[str] | None) -> pd.DataFrame:
-    """`_pivot(_rollup_case_counts(...), ["region_code", "disease_code"], start, end)`, each series read as one
-    row of day offsets and counts (arrays), not one row per day."""
+    """`_pivot` of `_rollup_case_rows` by (region_code, disease_code), each series read as one row of day offsets
+    and counts (arrays), not one row per day."""
     rows = _rollup_case_rows(level=level, start=start, end=end, district_code=district_code, principal=principal,
                              disease_codes=disease_codes).subquery()
     place, disease, day, n = rows.c
@@ -246,20 +238,17 @@ def district_scan_counts(session: Session, *, start: date, end: date, district_c
 def scan_counts(session: Session, *, disease_code: str, start: date, end: date, district_code: str,
                 unit: Literal["street", "grid"] = "street") -> ScanInput:
     """Cases of one disease per street (or grid cell) of a district and onset day, for the space-time scan."""
-    locs = _scan_locations(session, district_code, unit)
     if unit == "street":
-        rows: list[Any] = [(region, day, n) for region, _, day, n in _rollup_case_counts(
-            session, level="street", start=start, end=end, district_code=district_code, principal=None,
-            disease_codes=[disease_code])]
-    else:
-        stmt = (select(Region.code, CaseReport.onset_date, func.count())
-                .join(Region, and_(Region.level == "grid", Region.district_code == district_code,
-                                   func.ST_Contains(Region.geom, CaseReport.geom)))
-                .group_by(Region.code, CaseReport.onset_date)
-                .where(CaseReport.district_code == district_code, CaseReport.disease_code == disease_code,
-                       CaseReport.onset_date >= start, CaseReport.onset_date <= end,
-                       CaseReport.report_time < end_of_day(end)))
-        rows = [tuple(r) for r in session.execute(stmt)]
+        return district_scan_counts(session, start=start, end=end, district_code=district_code).of(disease_code)
+    stmt = (select(Region.code, CaseReport.onset_date, func.count())
+            .join(Region, and_(Region.level == "grid", Region.district_code == district_code,
+                               func.ST_Contains(Region.geom, CaseReport.geom)))
+            .group_by(Region.code, CaseReport.onset_date)
+            .where(CaseReport.district_code == district_code, CaseReport.disease_code == disease_code,
+                   CaseReport.onset_date >= start, CaseReport.onset_date <= end,
+                   CaseReport.report_time < end_of_day(end)))
+    rows = [tuple(r) for r in session.execute(stmt)]
+    locs = _scan_locations(session, district_code, unit)
     return _scan_input(_pivot(rows, ["location"], start, end), locs)
 
 

@@ -203,6 +203,45 @@ def _open_signal(session: Session, key: str, kind: str = "event") -> Signal | No
                           .order_by(Signal.id.desc()).limit(1).with_for_update())
 
 
+def _alarm_row(alarm: Alarm, now: datetime, *, kind: str, verify_due_at: datetime | None) -> Signal:
+    geom = from_shape(alarm.geometry, srid=SRID) if alarm.geometry is not None else None
+    return Signal(dedup_key=alarm.dedup_key, origin=alarm.origin, source_dept=alarm.source_dept, model=alarm.model,
+                  disease_code=alarm.disease_code, region_code=alarm.region_code, district_code=alarm.district_code,
+                  state="new", title=alarm.title[:200], observed=alarm.observed, threshold=alarm.threshold,
+                  window_start=alarm.window_start, window_end=alarm.as_of, params=alarm.params,
+                  evidence=alarm.evidence, geom=geom, fire_count=1, first_fired_at=now, last_fired_at=now,
+                  verify_due_at=verify_due_at, kind=kind)
+
+
+def _refire(current: Signal, alarm: Alarm, now: datetime) -> SignalChange:
+    current.observed, current.threshold, current.window_end = alarm.observed, alarm.threshold, alarm.as_of
+    current.evidence, current.params = alarm.evidence, alarm.params
+    current.fire_count += 1
+    current.last_fired_at = now
+    if alarm.geometry is not None:
+        current.geom = from_shape(alarm.geometry, srid=SRID)
+    return SignalChange("refired", from_state=current.state,
+                        data={"as_of": alarm.as_of.isoformat(), "observed": alarm.observed,
+                              "threshold": alarm.threshold, "fire_count": current.fire_count})
+
+
+def decide_alarm(current: Signal | None, alarm: Alarm, *, dedup_days: int, now: datetime, kind: str = "event",
+                 verify_due_at: datetime | None = None) -> tuple[str, Signal, SignalChange | None]:
+    """What an alarm does to the open signal of its key: (outcome, signal, change to record) — 'unchanged' (the open
+    signal, no change), 'refired' (the open signal, updated) or 'created' (a new row of `kind`, not yet added)."""
+    if current is not None and current.window_end is not None and \
+            0 <= (alarm.as_of - current.window_end).days <= dedup_days:
+        if alarm.as_of == current.window_end:
+            if current.evidence != alarm.evidence:  # late reports changed the picture of the same day
+                current.evidence, current.observed, current.threshold = alarm.evidence, alarm.observed, alarm.threshold
+            return "unchanged", current, None
+        return "refired", current, _refire(current, alarm, now)
+    if current is not None and alarm.as_of < (current.window_end or alarm.as_of):
+        return "unchanged", current, None  # an older day re-run: the open signal already covers it
+    created = SignalChange("created", data={"as_of": alarm.as_of.isoformat(), "model": alarm.model})
+    return "created", _alarm_row(alarm, now, kind=kind, verify_due_at=verify_due_at), created
+
+
 def raise_alarm(session: Session, alarm: Alarm, *, verify_hours: float, dedup_days: int,
                 now: datetime | None = None, publish: Publish | None = None,
                 kind: str = "event") -> tuple[Signal, str]:
@@ -212,47 +251,23 @@ def raise_alarm(session: Session, alarm: Alarm, *, verify_hours: float, dedup_da
     warning event (`alerting.event_loop`) enters the loop. kind "event" makes the alarm itself an event.
     """
     now = now or utcnow()
-    key = alarm.dedup_key
-    geom = from_shape(alarm.geometry, srid=SRID) if alarm.geometry is not None else None
     regions = alarm.push_region_codes or ([alarm.region_code] if alarm.region_code else [])
     notify = kind == "event"
     publish = publish if notify else None
-    current = _open_signal(session, key, kind)
-    if current is not None and current.window_end is not None and \
-            0 <= (alarm.as_of - current.window_end).days <= dedup_days:
-        if alarm.as_of == current.window_end:
-            if current.evidence != alarm.evidence:  # late reports changed the picture of the same day
-                current.evidence, current.observed, current.threshold = alarm.evidence, alarm.observed, alarm.threshold
-            return current, "unchanged"
-        current.observed, current.threshold, current.window_end = alarm.observed, alarm.threshold, alarm.as_of
-        current.evidence, current.params = alarm.evidence, alarm.params
-        current.fire_count += 1
-        current.last_fired_at = now
-        if geom is not None:
-            current.geom = geom
-        if notify:
-            push(session, current, regions=regions, extra_institution_ids=alarm.push_institution_ids)
-        _record(session, current, None, SignalChange(
-            "refired", from_state=current.state,
-            data={"as_of": alarm.as_of.isoformat(), "observed": alarm.observed, "threshold": alarm.threshold,
-                  "fire_count": current.fire_count}), publish=publish)
-        return current, "refired"
-    if current is not None and alarm.as_of < (current.window_end or alarm.as_of):
-        return current, "unchanged"  # an older day re-run: the open signal already covers it
-    signal = Signal(dedup_key=key, origin=alarm.origin, source_dept=alarm.source_dept, model=alarm.model, disease_code=alarm.disease_code,
-                    region_code=alarm.region_code, district_code=alarm.district_code, state="new",
-                    title=alarm.title[:200], observed=alarm.observed, threshold=alarm.threshold,
-                    window_start=alarm.window_start, window_end=alarm.as_of, params=alarm.params,
-                    evidence=alarm.evidence, geom=geom, fire_count=1, first_fired_at=now, last_fired_at=now,
-                    verify_due_at=now + timedelta(hours=verify_hours) if notify else None, kind=kind)
-    session.add(signal)
-    session.flush()
+    current = _open_signal(session, alarm.dedup_key, kind)
+    outcome, signal, change = decide_alarm(current, alarm, dedup_days=dedup_days, now=now, kind=kind,
+                                           verify_due_at=now + timedelta(hours=verify_hours) if notify else None)
+    if change is None:
+        return signal, outcome
+    if outcome == "created":
+        session.add(signal)
+        session.flush()
     if notify:
         push(session, signal, regions=regions, extra_institution_ids=alarm.push_institution_ids)
-        _inbox(session, signal, "signal.new", signal.title, role=STAFF_ROLE)
-    created = SignalChange("created", data={"as_of": alarm.as_of.isoformat(), "model": alarm.model})
-    _record(session, signal, None, created, publish=publish)
-    return signal, "created"
+        if outcome == "created":
+            _inbox(session, signal, "signal.new", signal.title, role=STAFF_ROLE)
+    _record(session, signal, None, change, publish=publish)
+    return signal, outcome
 
 
 # ---------------------------------------------------------------- scope and loading

@@ -16,6 +16,7 @@ import statistics
 import threading
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -101,7 +102,8 @@ class Poster:
         self.gps_start = now - timedelta(minutes=90)
         self.cases: dict[str, float] = {}
         self.fixes: dict[str, float] = {}
-        self.refused: dict[int, int] = {}
+        self.refused: Counter[int] = Counter()
+        self._refused_lock = threading.Lock()
         self.local = threading.local()  # a requests.Session per posting thread
         self.tokens = [world.tokens["city"]] + [make_user(services, "city_admin", "310000")[1]
                                                 for _ in range(max(0, int(rate / 5)))]
@@ -127,7 +129,8 @@ class Poster:
         r = http.post(f"{self.url}/api/v1/ingest/{kind}", json={"records": [rec]},
                       headers={"Authorization": f"Bearer {self.tokens[i % len(self.tokens)]}"}, timeout=30)
         if r.status_code != 200:
-            self.refused[r.status_code] = self.refused.get(r.status_code, 0) + 1
+            with self._refused_lock:  # posting threads
+                self.refused[r.status_code] += 1
         else:
             (self.cases if kind == "case_report" else self.fixes)[key] = t_post
 
@@ -215,7 +218,7 @@ def run(browser: Any, url: str, services: Any, world: Any, screens: int, rate: f
     kpi_base = [int(p.inner_text("#mon-kpi-today").replace(",", "")) for p in monitors]
 
     poster, total = Poster(services, world, url, teams, rate), int(rate * seconds)
-    cases, fixes, refused = poster.cases, poster.fixes, poster.refused
+    cases, fixes, refused = poster.cases, poster.fixes, dict(poster.refused)
 
     _paced(poster.post, total, rate)
     time.sleep(5.0)

@@ -13,6 +13,10 @@ writes the value Python would have read back, so a large answer (case points) is
 """
 from __future__ import annotations
 
+import re
+
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # keys go into SQL string literals as they are
+
 
 def value_sql(expr: str) -> str:
     """SQL text: the JSON of a string, date, integer or boolean expression (null when NULL)."""
@@ -20,12 +24,17 @@ def value_sql(expr: str) -> str:
 
 
 def number_sql(numeric: str) -> str:
-    """SQL text: the JSON of Python's float() of a numeric expression (e.g. round(x::numeric, 6); null when NULL)."""
+    """SQL text: the JSON of Python's float() of a numeric expression (e.g. round(x::numeric, 6); null when NULL).
+
+    Exact for |x| < 1e16 (coordinates, counts, rates); above it Python writes an exponent (1e+16) and this does not.
+    """
     n = numeric
     return f"coalesce(CASE WHEN {n} = trunc({n}) THEN trunc({n})::text || '.0' ELSE {n}::float8::text END, 'null')"
 
 
 def object_sql(*members: tuple[str, str]) -> str:
-    """SQL text: a JSON object of (key, SQL text of its JSON value) members, in order (keys are plain ASCII)."""
+    """SQL text: a JSON object of (key, SQL text of its JSON value) members, in order (keys: ASCII identifiers)."""
+    if bad := [key for key, _ in members if not _KEY.fullmatch(key)]:
+        raise ValueError(f"JSON keys must be ASCII identifiers: {bad}")
     parts = [f"'{'{' if i == 0 else ','}\"{key}\":' || {value}" for i, (key, value) in enumerate(members)]
     return "(" + " || ".join(parts) + " || '}')" if parts else "'{}'"
