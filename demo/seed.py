@@ -180,7 +180,7 @@ def _write_cases(session: Session, rng: np.random.Generator, rng_pii: np.random.
         areas = ([(s.code, s.geom, s.population) for s in regions.streets] if d.code == geography.DEMO_DISTRICT
                  else [(d.code, d.geom, d.population)])
         batches.append(casegen.background(rng, days, d.code, d.population, areas))
-    batches.append(casegen.planted_all(rng, end, regions.demo_district.geom))
+    batches.append(casegen.planted_all(SEED, end, regions.demo_district.geom))
     c = casegen.CaseBatch.concat(batches)
     _assign_streets(c, regions.streets)
     order = np.lexsort((c.district, c.onset))
