@@ -7,6 +7,7 @@ with the status of their kind.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -35,12 +36,40 @@ def caller() -> Principal:
     return principal
 
 
+# Text PostgreSQL cannot store (NUL) or UTF-8 cannot encode (an unpaired surrogate, which JSON's \\u escapes allow).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def json_data() -> Any:
-    """The parsed JSON body; 400 invalid.json when the body is not JSON."""
+    """The parsed JSON body; 400 invalid.json when the body is not JSON, 422 invalid.text (naming the field) when
+    a key or string holds a character no text column can store."""
     data = request.get_json(silent=True)
     if data is None:
         raise ApiError(400, "invalid.json", "body must be JSON (Content-Type: application/json)", "请求体须为 JSON")
+    bad = unstorable_text(data)
+    if bad is not None:
+        raise ApiError(422, "invalid.text", "text must not hold NUL or unpaired surrogate characters",
+                       "文本不能包含空字符或无效的 Unicode 字符", field=bad or "body")
     return data
+
+
+def unstorable_text(data: Any) -> str | None:
+    """The path (`records[3].patient.name`) of the first key or string holding NUL or an unpaired surrogate."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                if _UNSTORABLE.search(key):
+                    return child
+                stack.append((child, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+    return None
 
 
 def json_body(model: type[M]) -> M:
