@@ -2,8 +2,9 @@
 
 One row per basis ('onset': onset date; 'report': report day in China Standard Time), district,
 day, disease, street ('' when the case has none) and case type, with the number of reports `n`
-(never 0: rows that reach 0 are deleted). The triggers apply every statement's net change in the
-writing transaction, so readers may sum the rollup instead of scanning case_report.
+(never 0: rows that reach 0 are deleted). The triggers note every statement's net change, and the writing
+transaction folds them into the rollup when it commits (migration 0010), so readers may sum the rollup
+instead of scanning case_report; a transaction that reads its own writes calls `fold_pending` first.
 `differences` recomputes the rollup from the raw rows; an empty answer means it is exact.
 """
 from __future__ import annotations
@@ -65,8 +66,15 @@ class Difference:
         return f"{where}: rollup {self.stored}, case reports {self.actual}"
 
 
+def fold_pending(session: Session) -> None:
+    """Fold this transaction's case report changes into the rollup now instead of at commit."""
+    session.execute(text("SET CONSTRAINTS case_daily_fold IMMEDIATE"))
+    session.execute(text("SET CONSTRAINTS case_daily_fold DEFERRED"))
+
+
 def differences(session: Session, *, limit: int | None = None) -> list[Difference]:
     """Rollup rows that differ from a recomputation from case_report (empty: the rollup is exact)."""
+    fold_pending(session)
     join = " AND ".join(f"s.{k} = a.{k}" for k in KEYS)
     keys = ", ".join(f"coalesce(s.{k}, a.{k}) AS {k}" for k in KEYS)
     sql = f"""SELECT {keys}, coalesce(s.n, 0) AS stored, coalesce(a.n, 0) AS actual
@@ -80,6 +88,7 @@ def differences(session: Session, *, limit: int | None = None) -> list[Differenc
 def rebuild(session: Session) -> int:
     """Replace the rollup by a recomputation from case_report (repair); returns the number of rows."""
     session.execute(text("LOCK TABLE case_report IN SHARE MODE"))
+    fold_pending(session)
     session.execute(text("DELETE FROM case_daily"))
     session.execute(text(f"INSERT INTO case_daily ({_KEY_LIST}, n) {_RECOMPUTED}"))
     return int(session.execute(text("SELECT count(*) FROM case_daily")).scalar_one())

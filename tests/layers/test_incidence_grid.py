@@ -15,6 +15,7 @@ from sqlalchemy import text
 from accounts.principal import Principal
 from layers.base import LayerFilters
 from layers.incidence import incidence_layer
+from store.rollups import fold_pending
 from tests.factories.places import square
 
 DISTRICT, STREET = "319971", "319971001"
@@ -48,6 +49,7 @@ def _world(db: Any) -> None:
                     'recovered')"""),
             {"s": f"TGRID:{n}", "day": DAY, "t": "2026-01-12T08:00:00+00:00", "r": STREET, "d": DISTRICT,
              "lon": lon})
+    fold_pending(db)  # the layer reads the daily rollup, folded at commit: this test reads before it commits
 
 
 def _total(db: Any, region: str, level: str) -> tuple[int, dict[str, int]]:

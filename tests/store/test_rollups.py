@@ -20,7 +20,7 @@ from cli.context import CliContext
 from cli.main import cli
 from layers import incidence, indicators
 from layers.base import LayerError, LayerFilters
-from store.rollups import differences
+from store.rollups import differences, fold_pending
 from tests.conftest import reference_date
 
 CST = timezone(timedelta(hours=8))
@@ -57,6 +57,7 @@ def _ours(db: Session) -> list[Any]:
 
 
 def _rollup(db: Session, basis: str) -> dict[tuple[Any, ...], int]:
+    fold_pending(db)  # this transaction's own writes: folded at commit, or now when asked
     rows = db.execute(text("SELECT day, disease_code, region_code, case_type, n FROM case_daily "
                            "WHERE district_code = :d AND basis = :b"), {"d": DISTRICT, "b": basis})
     return {tuple(r[:4]): int(r.n) for r in rows}
@@ -166,6 +167,29 @@ def test_concurrent_writers_on_the_same_keys(services: Any) -> None:
     finally:
         with Session(services.engine) as s:
             s.execute(text("DELETE FROM case_report WHERE source_id LIKE :p"), {"p": f"cc-{tag}-%"})
+            s.commit()
+
+
+def test_an_open_writer_does_not_hold_up_another_on_the_same_keys(services: Any) -> None:
+    """The rollup rows are locked only at commit: a second writer of the same keys neither waits for the first
+    one's transaction nor loses a count (before migration 0010 it waited until the first committed)."""
+    tag, day = uuid.uuid4().hex[:6], reference_date() - timedelta(days=3)
+    with Session(services.engine) as s:
+        _world(s)
+        s.commit()
+    try:
+        with Session(services.engine) as first, Session(services.engine) as second:
+            _insert(first, 2, prefix=f"ow-{tag}-a", onset=day)  # left open while the second writes
+            second.execute(text("SET LOCAL lock_timeout = '2s'"))
+            _insert(second, 3, prefix=f"ow-{tag}-b", onset=day)
+            second.commit()
+            first.commit()
+        with Session(services.engine) as s:
+            assert _ours(s) == []
+            assert s.execute(text("SELECT count(*) FROM case_daily_pending")).scalar_one() == 0
+    finally:
+        with Session(services.engine) as s:
+            s.execute(text("DELETE FROM case_report WHERE source_id LIKE :p"), {"p": f"ow-{tag}-%"})
             s.commit()
 
 
