@@ -118,16 +118,23 @@ def _row(new_id: int, e: AuditEntry) -> AuditLog:
         ip=(e.ip or _client_address.get() or "-")[:45], detail=_jsonable(e.detail))
 
 
+# The chain head, the ids of the rows to append and the newest checkpoint, read together under the lock.
+_HEAD = text("""
+    SELECT (SELECT row_hash FROM audit_log ORDER BY id DESC LIMIT 1) AS row_hash,
+           ARRAY(SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) FROM generate_series(1, :n)) AS ids,
+           (SELECT max(last_audit_id) FROM audit_checkpoint) AS last_cp""")
+
+
 def record_many(session: Session, entries: list[AuditEntry]) -> None:
     """Append actions to the chain in order, with one lock, one id fetch and one insert: each row linked to the
     previous one, and a signed checkpoint whenever CHECKPOINT_EVERY rows passed since the last."""
     if not entries:
         return
+    # The lock in a statement of its own: the next statement's snapshot then sees the previous holder's rows.
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
-    last = session.execute(select(AuditLog.id, AuditLog.row_hash).order_by(AuditLog.id.desc()).limit(1)).first()
-    ids = sorted(session.execute(text("SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) "
-                                      "FROM generate_series(1, :n)"), {"n": len(entries)}).scalars())
-    prev = last.row_hash if last else GENESIS
+    head = session.execute(_HEAD, {"n": len(entries)}).one()  # one round trip while the chain is held
+    ids = sorted(head.ids)
+    prev = head.row_hash if head.row_hash is not None else GENESIS
     rows = []
     for new_id, entry in zip(ids, entries, strict=True):
         row = _row(new_id, entry)
@@ -137,7 +144,7 @@ def record_many(session: Session, entries: list[AuditEntry]) -> None:
     session.add_all(rows)
     session.flush()
     if _signer is not None:
-        last_cp = session.scalar(select(func.max(AuditCheckpoint.last_audit_id))) or 0
+        last_cp = head.last_cp or 0
         for row in rows:
             if row.id - last_cp >= CHECKPOINT_EVERY:
                 _sign(session, _signer, row.id, row.row_hash, "head")

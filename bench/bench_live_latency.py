@@ -88,6 +88,7 @@ def main() -> None:
             return
         pages = _open_screens(browser, url, world.tokens["district_a"], args.screens, tiny=args.page == "tiny")
         posted: dict[str, float] = {}
+        answered: list[float] = []  # POST → its response: the server's part before the event is published
         refused: dict[int, int] = {}
         # Enough posting users that the per-user ingest rate limit (600/minute) is not what is measured:
         # with two users at 50 events/s a fifth of the posts were refused with 429 and counted as
@@ -106,6 +107,7 @@ def main() -> None:
                           headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"}, timeout=10)
             if r.status_code == 200:
                 posted[f"{world.inst_a}:{rid}"] = t_post
+                answered.append(time.time() * 1000 - t_post)
             else:
                 refused[r.status_code] = refused.get(r.status_code, 0) + 1
 
@@ -133,6 +135,8 @@ def main() -> None:
           f"{len(posted)} accepted, refused {refused or 'none'}), {len(latencies)} deliveries, {missing} missing")
     print(f"  POST → DOM latency  p50 {percentile(latencies, 0.5):7.0f} ms   p95 {percentile(latencies, 0.95):7.0f} ms"
           f"   max {max(latencies):7.0f} ms   mean {statistics.fmean(latencies):7.0f} ms")
+    print(f"  of which POST → response  p50 {percentile(answered, 0.5):7.0f} ms   p95 {percentile(answered, 0.95):7.0f} ms"
+          f"   max {max(answered):7.0f} ms")
 
 
 if __name__ == "__main__":
