@@ -41,15 +41,10 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def json_data() -> Any:
-    """The parsed JSON body; 400 invalid.json when the body is not JSON, 422 invalid.text (naming the field) when
-    a key or string holds a character no text column can store."""
+    """The parsed JSON body; 400 invalid.json when the body is not JSON."""
     data = request.get_json(silent=True)
     if data is None:
         raise ApiError(400, "invalid.json", "body must be JSON (Content-Type: application/json)", "请求体须为 JSON")
-    bad = unstorable_text(data)
-    if bad is not None:
-        raise ApiError(422, "invalid.text", "text must not hold NUL or unpaired surrogate characters",
-                       "文本不能包含空字符或无效的 Unicode 字符", field=bad or "body")
     return data
 
 
@@ -63,7 +58,8 @@ def unstorable_text(data: Any) -> str | None:
                 return path
         elif isinstance(value, dict):
             for key, item in value.items():
-                child = f"{path}.{key}" if path else str(key)
+                shown = _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", key)  # the path is answered as JSON
+                child = f"{path}.{shown}" if path else shown
                 if _UNSTORABLE.search(key):
                     return child
                 stack.append((child, item))
@@ -73,8 +69,16 @@ def unstorable_text(data: Any) -> str | None:
 
 
 def json_body(model: type[M]) -> M:
-    """The JSON body validated into `model` (pydantic errors become 422 in dashboard.errors)."""
-    return model.model_validate(json_data())
+    """The JSON body validated into `model` (pydantic errors become 422 in dashboard.errors); then 422
+    invalid.text, naming the field, when a key or string the model let through holds a character no text column
+    can store. (Intake batches, read with json_data, refuse such records one by one.)"""
+    data = json_data()
+    body = model.model_validate(data)
+    bad = unstorable_text(data)
+    if bad is not None:
+        raise ApiError(422, "invalid.text", "text must not hold NUL or unpaired surrogate characters",
+                       "文本不能包含空字符或无效的 Unicode 字符", field=bad or "body")
+    return body
 
 
 def query_args(model: type[M]) -> M:

@@ -1,6 +1,7 @@
 """GET/PUT /api/v1/warn/events-config: who may read and change the events settings, validation, audit (issue #16)."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,3 +80,20 @@ def test_a_bad_setting_is_refused_naming_the_field_and_nothing_is_written(client
     with services.session_factory() as db:
         assert db.get(Setting, KEY) is None
     assert len(_audits(services)) == before
+
+
+def test_text_no_column_can_store_is_refused_naming_the_field(client: Any, services: Any, clean: None) -> None:
+    """NUL and unpaired surrogates are valid JSON escapes that PostgreSQL cannot store: 422 with the field's path
+    (the fault suite's schemathesis run found a 500 here), nothing written."""
+    _, city = make_user(services, "city_admin", CITY_CODE)
+    current = client.get(URL, headers=_auth(city)).json
+    before = len(_audits(services))
+    for bad in (r"ch\u0000olera", r"ch\ud800olera"):  # JSON escapes
+        body = json.dumps({**current, "diseases": {"@@": {"min_grade": "red", "extra_points": 1}}}).replace("@@", bad)
+        resp = client.put(URL, data=body, headers={**_auth(city), "Content-Type": "application/json"})
+        error = resp.json["error"]
+        assert (resp.status_code, error["code"]) == (422, "invalid.text"), resp.json
+        assert error["field"] == f"diseases.{bad}" and error["message_zh"]
+    assert len(_audits(services)) == before
+    with services.session_factory() as db:
+        assert db.get(Setting, KEY) is None
