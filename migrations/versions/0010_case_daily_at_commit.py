@@ -16,6 +16,10 @@ Revision ID: 0010
 Revises: warn_0003
 Create Date: 2026-12-02
 """
+import importlib.util
+import pathlib
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -24,15 +28,20 @@ down_revision = "warn_0003"
 branch_labels = None
 depends_on = None
 
-KEYS = "basis, district_code, day, disease_code, region_code, case_type"
+
+def _previous() -> Any:
+    """Migration 0003, whose rollup keys and trigger function this one reuses."""
+    path = pathlib.Path(__file__).with_name("0003_case_daily_rollup.py")
+    spec = importlib.util.spec_from_file_location("case_daily_0003", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _rows(table: str, sign: int) -> str:
-    """The rollup keys of every row of a transition table, each counting `sign` (as in 0003)."""
-    common = f"t.disease_code, coalesce(t.region_code, ''), t.case_type, {sign}"
-    return (f"SELECT 'onset', t.district_code, t.onset_date, {common} FROM {table} t UNION ALL "
-            f"SELECT 'report', t.district_code, (t.report_time AT TIME ZONE INTERVAL '+08:00')::date, {common} "
-            f"FROM {table} t")
+_0003 = _previous()
+KEYS = _0003.KEYS
+_rows = _0003._rows
 
 
 def _append(rows: str) -> str:
@@ -96,17 +105,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    import importlib.util
-    import pathlib
-
-    path = pathlib.Path(__file__).with_name("0003_case_daily_rollup.py")
-    spec = importlib.util.spec_from_file_location("case_daily_0003", path)
-    assert spec is not None and spec.loader is not None
-    previous = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(previous)
     op.execute("DROP TRIGGER IF EXISTS case_daily_fold ON case_daily_flush")
     op.execute("DROP FUNCTION IF EXISTS case_daily_fold()")
-    op.execute(previous.FUNCTION)
+    op.execute(_0003.FUNCTION)
     op.drop_table("case_daily_flush")
     op.drop_index("ix_case_daily_pending_txid", table_name="case_daily_pending")
     op.drop_table("case_daily_pending")
