@@ -6,6 +6,11 @@ A checkpoint signs (kind, row id, hash) with the audit key: "head" checkpoints p
 chain at a row (every N rows and on a timer), an "anchor" checkpoint re-anchors the
 chain after a purge. Edits, deletions or forged rows before the newest checkpoint break
 either a link or a signed hash; rows after it are reported as not yet signed.
+
+Intake records its actions outside the lock (`record_pending`, in the data's transaction), so concurrent intakes
+do not commit one at a time; `chain_pending` links them into the chain after their commit (a background chainer
+per process, accounts.audit_chainer, and the checkpoint timer). Until then they are the unchained tail, which
+the verifier counts and ages like the unsigned one.
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ from accounts.principal import Principal
 from security.secrets import sm2_key_id
 from security.sm2 import public_key_from_private, sm2_sign, sm2_verify
 from security.sm3 import sm3_digest
-from store.audit import AuditCheckpoint, AuditLog
+from store.audit import AuditCheckpoint, AuditLog, AuditPending
 
 GENESIS = b"\x00" * 32
 LOCK_ID = 0x0A0D17  # pg_advisory_xact_lock key that serialises appends
@@ -109,13 +114,13 @@ class AuditEntry:
     ip: str | None = None
 
 
-def _row(new_id: int, e: AuditEntry) -> AuditLog:
-    return AuditLog(
-        id=new_id, time=datetime.now(UTC), actor_user_id=e.actor.user_id if e.actor else None,
-        actor_name=e.actor.username if e.actor else None, action=e.action, object_type=e.object_type,
-        object_id=None if e.object_id is None else str(e.object_id),
-        district_code=e.district_code[:6] if e.district_code else None,
-        ip=(e.ip or _client_address.get() or "-")[:45], detail=_jsonable(e.detail))
+def _columns(e: AuditEntry) -> dict[str, Any]:
+    """The row's columns but id and hashes, fixed when the action is recorded (time, client address)."""
+    return dict(time=datetime.now(UTC), actor_user_id=e.actor.user_id if e.actor else None,
+                actor_name=e.actor.username if e.actor else None, action=e.action, object_type=e.object_type,
+                object_id=None if e.object_id is None else str(e.object_id),
+                district_code=e.district_code[:6] if e.district_code else None,
+                ip=(e.ip or _client_address.get() or "-")[:45], detail=_jsonable(e.detail))
 
 
 # The chain head, the ids of the rows to append and the newest checkpoint, read together under the lock.
@@ -125,19 +130,31 @@ _HEAD = text("""
            (SELECT max(last_audit_id) FROM audit_checkpoint) AS last_cp""")
 
 
+def _lock(session: Session, *, wait: bool = True) -> bool:
+    """Take the chain's lock for the rest of the transaction (or, without `wait`, only if it is free).
+
+    Its own statement: the caller's next statement then sees everything the previous holder committed."""
+    if wait:
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
+        return True
+    return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_ID}).scalar_one())
+
+
 def record_many(session: Session, entries: list[AuditEntry]) -> None:
     """Append actions to the chain in order, with one lock, one id fetch and one insert: each row linked to the
     previous one, and a signed checkpoint whenever CHECKPOINT_EVERY rows passed since the last."""
-    if not entries:
-        return
-    # The lock in a statement of its own: the next statement's snapshot then sees the previous holder's rows.
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
-    head = session.execute(_HEAD, {"n": len(entries)}).one()  # one round trip while the chain is held
-    ids = sorted(head.ids)
+    if entries:
+        _lock(session)
+        _append(session, [_columns(e) for e in entries])
+
+
+def _append(session: Session, columns: list[dict[str, Any]]) -> None:
+    """Link rows of these columns to the chain head, in order (the caller holds the lock)."""
+    head = session.execute(_HEAD, {"n": len(columns)}).one()  # one round trip while the chain is held
     prev = head.row_hash if head.row_hash is not None else GENESIS
     rows = []
-    for new_id, entry in zip(ids, entries, strict=True):
-        row = _row(new_id, entry)
+    for new_id, values in zip(sorted(head.ids), columns, strict=True):
+        row = AuditLog(id=new_id, **values)
         row.prev_hash, row.row_hash = prev, row_hash(prev, row)
         prev = row.row_hash
         rows.append(row)
@@ -149,6 +166,38 @@ def record_many(session: Session, entries: list[AuditEntry]) -> None:
             if row.id - last_cp >= CHECKPOINT_EVERY:
                 _sign(session, _signer, row.id, row.row_hash, "head")
                 last_cp = row.id
+
+
+# --- actions recorded outside the chain's lock, chained after their commit --------------------------
+
+_PENDING_COLUMNS = ("time", "actor_user_id", "actor_name", "action", "object_type", "object_id", "district_code",
+                    "ip", "detail")
+CHAIN_BATCH = 5000
+
+
+def record_pending(session: Session, entries: list[AuditEntry]) -> None:
+    """Record actions in the caller's transaction without the chain's lock (intake: many writers at once).
+
+    They commit or roll back with the data they audit; `chain_pending` links them into the chain after the
+    commit. Until then they are the chain's unchained tail, which `verify_chain` counts."""
+    if entries:
+        session.add_all([AuditPending(**_columns(e)) for e in entries])
+        session.flush()
+
+
+def chain_pending(session: Session, *, wait: bool = False) -> int:
+    """Move committed pending actions into the chain, oldest first; returns how many.
+
+    Without `wait` it gives up at once when another transaction holds the chain. Moves at most CHAIN_BATCH rows;
+    fewer means every action committed before the call is chained. The caller commits."""
+    if not _lock(session, wait=wait):
+        return 0
+    oldest = select(AuditPending.id).order_by(AuditPending.id).limit(CHAIN_BATCH)
+    taken = session.execute(delete(AuditPending).where(AuditPending.id.in_(oldest))
+                            .returning(AuditPending.id, *(getattr(AuditPending, c) for c in _PENDING_COLUMNS))).all()
+    if taken:
+        _append(session, [{c: getattr(r, c) for c in _PENDING_COLUMNS} for r in sorted(taken, key=lambda r: r.id)])
+    return len(taken)
 
 
 def _message(kind: str, audit_id: int, digest: bytes) -> bytes:
@@ -164,8 +213,10 @@ def _sign(session: Session, signer: AuditSigner, audit_id: int, digest: bytes, k
 
 
 def checkpoint(session: Session, signer: AuditSigner) -> AuditCheckpoint | None:
-    """Sign the current chain head (the timer calls this); None if nothing new since the last one."""
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
+    """Chain the pending actions, then sign the chain head (the timer calls this); None if nothing new since the
+    last one."""
+    while chain_pending(session, wait=True) == CHAIN_BATCH:
+        pass
     head = session.execute(select(AuditLog.id, AuditLog.row_hash).order_by(AuditLog.id.desc()).limit(1)).first()
     last_cp = session.scalar(select(func.max(AuditCheckpoint.last_audit_id)))
     if head is None or (last_cp is not None and last_cp >= head.id):
@@ -182,8 +233,9 @@ class VerifyReport:
     first_broken_id: int | None = None
     reason: str | None = None
     unsigned_tail: int = 0
-    # Time of the oldest row after the newest signed checkpoint (None: everything is signed).
+    # Time of the oldest row after the newest signed checkpoint or not yet chained (None: everything is signed).
     unsigned_since: datetime | None = None
+    unchained: int = 0  # actions recorded but not yet linked into the chain (audit_pending)
 
     @property
     def ok(self) -> bool:
@@ -240,6 +292,14 @@ def verify_chain(session: Session, *, public_keys: dict[str, str], full: bool = 
     missing = set(by_row) - seen
     if missing:
         return _broken(report, min(missing), "a signed checkpoint refers to a row that is missing (row deleted)")
+    return _count_unchained(session, report)
+
+
+def _count_unchained(session: Session, report: VerifyReport) -> VerifyReport:
+    count, oldest = session.execute(select(func.count(), func.min(AuditPending.time))).one()
+    report.unchained = int(count)
+    if oldest is not None and (report.unsigned_since is None or oldest < report.unsigned_since):
+        report.unsigned_since = oldest
     return report
 
 

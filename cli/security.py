@@ -109,7 +109,8 @@ def audit_verify(ctx: CliContext, full: bool, max_unsigned_age: int | None) -> N
     """Check the hash chain and signed checkpoints; exit 1 naming the first broken row.
 
     Also reports the unsigned tail (rows after the newest signed checkpoint): its length and age.
-    Deleting rows from that tail cannot be detected, so the tail must stay short and young.
+    Deleting rows from that tail cannot be detected, so the tail must stay short and young; intake actions not yet
+    linked into the chain count towards its age.
     """
     signer = _signer(ctx)
     with ctx.services.session_factory() as db:
@@ -120,7 +121,8 @@ def audit_verify(ctx: CliContext, full: bool, max_unsigned_age: int | None) -> N
     age = report.unsigned_age()
     age_text = f", the oldest {int(age.total_seconds())} s old" if age is not None else ""
     click.echo(f"ok: {report.rows} rows, {report.checkpoints} checkpoints, "
-               f"{report.unsigned_tail} rows after the newest signed checkpoint{age_text}")
+               f"{report.unsigned_tail} rows after the newest signed checkpoint{age_text}, "
+               f"{report.unchained} intake actions not yet chained")
     if max_unsigned_age is not None and age is not None and age.total_seconds() > max_unsigned_age:
         click.echo(f"STALE: the unsigned tail is {int(age.total_seconds())} s old (limit {max_unsigned_age} s); "
                    "is `onemap audit checkpoint --every 300` running?", err=True)

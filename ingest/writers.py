@@ -21,6 +21,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from accounts import audit
+from accounts.audit_chainer import chainer_for
 from accounts.pii_view import encrypt_identities
 from accounts.principal import Principal
 from config.runtime import Services
@@ -97,11 +98,18 @@ def store_batch(services: Services, *, kind: str, records: Sequence[Any],
         publish_changes(services.redis, services.settings.redis_namespace, events)
     except Exception:  # the data is committed; screens catch up on their next full refresh
         log.exception("could not publish %d change events", len(events))
+    if kind in AUDITED_KINDS and result.accepted:
+        chainer_for(services.session_factory).poke()
     return result
 
 
+AUDITED_KINDS = ("case_report", "stock_change")
+
+
 def _audit_batch(batch: _Batch, kind: str, items: list[Item]) -> None:
-    """Audit identity-bearing case intake and stock changes: one row per district and batch, with the ids."""
+    """Audit identity-bearing case intake and stock changes: one row per district and batch, with the ids.
+
+    Recorded outside the chain's lock (chained after the commit), so concurrent intakes commit side by side."""
     if kind == "case_report":
         action, written = "intake.identity", [i for i in items if i.rec.patient is not None]
     elif kind == "stock_change":
@@ -114,9 +122,10 @@ def _audit_batch(batch: _Batch, kind: str, items: list[Item]) -> None:
         if outcome is not None and outcome.status in ("created", "updated") and outcome.id is not None:
             district = item.row.get("district_code") or (item.owner or {}).get("district_code") or ""
             by_district.setdefault(district, []).append(outcome.id)
-    for district, ids in sorted(by_district.items()):
-        audit.record(batch.session, actor=batch.principal, action=action, object_type=kind,
-                     district_code=district or None, detail={"via": "intake", "count": len(ids), "ids": ids[:500]})
+    audit.record_pending(batch.session, [
+        audit.AuditEntry(batch.principal, action, kind, None, district or None,
+                         {"via": "intake", "count": len(ids), "ids": ids[:500]})
+        for district, ids in sorted(by_district.items())])
 
 
 def _raw_source_id(raw: Any) -> str | None:

@@ -33,6 +33,25 @@ Index("ix_audit_time", AuditLog.time)
 Index("ix_audit_actor", AuditLog.actor_user_id, AuditLog.time)
 
 
+class AuditPending(Base):
+    """An audited action written in its data's transaction without taking the chain's lock (intake).
+
+    `accounts.audit.chain_pending` moves these rows into audit_log, in id order, shortly after their commit.
+    """
+
+    __tablename__ = "audit_pending"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    time: Mapped[Any] = created_col()
+    actor_user_id: Mapped[int | None] = mapped_column(Integer)
+    actor_name: Mapped[str | None] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(40))
+    object_type: Mapped[str | None] = mapped_column(String(30))
+    object_id: Mapped[str | None] = mapped_column(String(80))
+    district_code: Mapped[str | None] = mapped_column(String(6))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
 class AuditCheckpoint(Base):
     """An SM2 signature over the chain head at `last_audit_id`."""
 

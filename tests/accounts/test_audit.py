@@ -13,7 +13,7 @@ from accounts.principal import Principal
 from cli.context import CliContext
 from cli.main import cli
 from security.sm2 import generate_keypair
-from store.audit import AuditCheckpoint, AuditLog
+from store.audit import AuditCheckpoint, AuditLog, AuditPending
 from tests.conftest import make_test_settings
 
 SIGNER = audit.AuditSigner(generate_keypair()[0])
@@ -201,3 +201,20 @@ def test_record_many_writes_the_rows_links_and_checkpoints_of_one_record_each(db
         assert report.ok, report.reason
     finally:
         audit.set_checkpoint_signer(previous)
+
+
+def test_pending_actions_are_counted_then_chained_in_order_by_the_checkpoint(db) -> None:  # type: ignore[no-untyped-def]
+    audit.checkpoint(db, SIGNER)
+    entries = [audit.AuditEntry(ACTOR, "intake.identity", "case_report", None, "310105", {"via": "intake", "n": i})
+               for i in range(3)]
+    audit.record_pending(db, entries)
+    pending = _verify(db)
+    oldest = db.scalar(select(func.min(AuditPending.time)))
+    assert pending.ok and pending.unchained == 3 and pending.unsigned_tail == 0 and pending.unsigned_since == oldest
+    cp = audit.checkpoint(db, SIGNER)  # the timer chains what is pending before it signs
+    chained = list(db.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(3)))[::-1]
+    assert [r.detail["n"] for r in chained] == [0, 1, 2] and chained[0].time == oldest
+    assert cp is not None and cp.last_audit_id == chained[-1].id
+    db.expire_all()
+    report = _verify(db, full=True)
+    assert report.ok and report.unchained == 0 and report.unsigned_tail == 0 and report.unsigned_since is None

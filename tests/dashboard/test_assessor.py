@@ -4,6 +4,7 @@ the client address, the unsigned audit tail, and the purpose-stated "show identi
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from accounts import audit
 from accounts.principal import Principal
@@ -20,7 +21,7 @@ from cli.main import cli
 from config.runtime import Services, build_cipher, build_services
 from config.settings import MissingSecretError
 from security.sm2 import generate_keypair
-from store.audit import AuditLog
+from store.audit import AuditLog, AuditPending
 from store.response import Stock
 from tests.conftest import create_database, drop_database, make_test_settings, migrate
 from tests.factories.scope import World
@@ -350,9 +351,72 @@ def test_identity_bearing_intake_is_audited(db, services, world: World) -> None:
     result, _ = write_batch(db, kind="case_report", records=[record, no_identity], cipher=services.cipher,
                             principal=None)
     assert result.accepted == 2, result.results
+    (pending,) = db.scalars(select(AuditPending).where(AuditPending.action == "intake.identity"))
+    assert audit.chain_pending(db, wait=True) >= 1  # what the chainer does after the commit
     row = db.scalar(select(AuditLog).where(AuditLog.action == "intake.identity").order_by(AuditLog.id.desc()))
-    assert row.detail["count"] == 1 and row.detail["ids"] == [result.results[0].id]
+    assert row.detail["count"] == 1 and row.detail["ids"] == [result.results[0].id] and row.time == pending.time
     assert row.district_code == "310105" and "李审计" not in str(row.detail)
+    assert audit.verify_chain(db, public_keys={}).ok and db.scalar(select(func.count(AuditPending.id))) == 0
+
+
+def _identity_case(world: World, services: Services, record_id: str) -> dict[str, Any]:
+    from store.places import Institution
+
+    with services.session_factory() as s:
+        code = s.get(Institution, world.a.institution_id).code
+    now = datetime.now(UTC) - timedelta(hours=1)
+    return {"institution_code": code, "record_id": record_id, "version": 1, "disease_code": "SCOPE-D",
+            "case_type": "confirmed", "onset_date": (now - timedelta(days=2)).date().isoformat(),
+            "diagnosis_time": now.isoformat(), "report_time": now.isoformat(), "patient": {"name": "并发审计"}}
+
+
+def test_an_open_intake_does_not_hold_up_another_on_the_audit_chain(services, world: World) -> None:  # type: ignore[no-untyped-def]
+    """Intake audits outside the chain's lock: a second intake commits while the first is still open (before
+    migration 0011 it waited on the lock until the first committed), and both end up chained."""
+    from ingest.writers import write_batch
+
+    tag = uuid.uuid4().hex[:8]
+    first_rec, second_rec = (_identity_case(world, services, f"AUD-{tag}-{n}") for n in (1, 2))
+    try:
+        with services.session_factory() as first, services.session_factory() as second:
+            one, _ = write_batch(first, kind="case_report", records=[first_rec], cipher=services.cipher)
+            second.execute(text("SET LOCAL lock_timeout = '2s'"))
+            two, _ = write_batch(second, kind="case_report", records=[second_rec], cipher=services.cipher)
+            second.commit()
+            first.commit()
+        with services.session_factory() as s:
+            while audit.chain_pending(s, wait=True) == audit.CHAIN_BATCH:
+                pass
+            s.commit()
+            ids = [r.detail["ids"] for r in s.scalars(select(AuditLog).where(AuditLog.action == "intake.identity")
+                                                       .order_by(AuditLog.id.desc()).limit(2))]
+            assert sorted(ids) == sorted([[one.results[0].id], [two.results[0].id]])
+            assert audit.verify_chain(s, public_keys={}).unchained == 0
+    finally:
+        with services.session_factory() as s:
+            s.execute(text("DELETE FROM case_report WHERE source_id LIKE :p"), {"p": f"%AUD-{tag}-%"})
+            s.commit()
+
+
+def test_intake_over_http_is_chained_soon_after_its_commit(services, world: World) -> None:  # type: ignore[no-untyped-def]
+    from ingest.writers import store_batch
+
+    tag = uuid.uuid4().hex[:8]
+    try:
+        result = store_batch(services, kind="case_report", records=[_identity_case(world, services, f"AUD-{tag}")])
+        case_id = result.results[0].id
+        deadline = time.monotonic() + 10
+        row = None
+        while row is None and time.monotonic() < deadline:  # the process's chainer thread links it
+            with services.session_factory() as s:
+                row = s.scalar(select(AuditLog).where(AuditLog.action == "intake.identity",
+                                                      AuditLog.detail["ids"].contains([case_id])))
+            time.sleep(0.05)
+        assert row is not None, "the intake's audit action was not chained within 10 s"
+    finally:
+        with services.session_factory() as s:
+            s.execute(text("DELETE FROM case_report WHERE source_id LIKE :p"), {"p": f"%AUD-{tag}%"})
+            s.commit()
 
 
 # ---- the unsigned tail after the last signed checkpoint: its length and age are reported ----
