@@ -1,15 +1,17 @@
 """A process's background chainer: links intake's pending audit actions into the chain soon after their commit.
 
 A writer that recorded pending actions calls `poke` after its commit and returns at once; one thread per process
-then chains everything committed so far, with the chain's lock, in transactions of up to CHAIN_BATCH rows. Its
-pass starts after the poke, so it sees the writer's rows. Rows left by a process that died in between are chained
-by the next pass of any process or by the checkpoint timer (`audit.checkpoint`).
+then chains everything committed so far, with the chain's lock, in transactions of up to CHAIN_BATCH rows, at
+most one pass every MIN_INTERVAL_SECONDS. A pass starts after the poke, so it sees the writer's rows. Rows left
+by a process that died in between are chained by the next pass of any process or by the checkpoint timer
+(`audit.checkpoint`).
 """
 from __future__ import annotations
 
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
@@ -18,6 +20,8 @@ from accounts.audit import CHAIN_BATCH, chain_pending
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 2.0
+# Passes at most this often: under a live feed each pass then chains the actions of many writers in one commit.
+MIN_INTERVAL_SECONDS = 0.5
 
 
 class PendingChainer:
@@ -41,14 +45,17 @@ class PendingChainer:
                 self._thread.start()
 
     def _run(self) -> None:
+        last = 0.0
         while True:
             self._wake.wait()
-            self._wake.clear()
+            time.sleep(max(0.0, last + MIN_INTERVAL_SECONDS - time.monotonic()))
+            self._wake.clear()  # after the pause: pokes until here are served by this pass
+            last = time.monotonic()
             try:
                 self._chain_all()
             except Exception:  # the rows stay pending; the next poke, retry or the checkpoint timer chains them
                 log.exception("could not chain pending audit actions; retrying in %.0f s", RETRY_SECONDS)
-                threading.Event().wait(RETRY_SECONDS)
+                time.sleep(RETRY_SECONDS)
                 self._wake.set()
 
     def _chain_all(self) -> None:
