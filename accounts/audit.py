@@ -28,7 +28,7 @@ from accounts.principal import Principal
 from security.secrets import sm2_key_id
 from security.sm2 import public_key_from_private, sm2_sign, sm2_verify
 from security.sm3 import sm3_digest
-from store.audit import AuditCheckpoint, AuditLog, AuditPending
+from store.audit import ACTION_COLUMNS, AuditCheckpoint, AuditLog, AuditPending
 
 GENESIS = b"\x00" * 32
 LOCK_ID = 0x0A0D17  # pg_advisory_xact_lock key that serialises appends
@@ -170,8 +170,6 @@ def _append(session: Session, columns: list[dict[str, Any]]) -> None:
 
 # --- actions recorded outside the chain's lock, chained after their commit --------------------------
 
-_PENDING_COLUMNS = ("time", "actor_user_id", "actor_name", "action", "object_type", "object_id", "district_code",
-                    "ip", "detail")
 CHAIN_BATCH = 5000
 
 
@@ -194,9 +192,9 @@ def chain_pending(session: Session, *, wait: bool = False) -> int:
         return 0
     oldest = select(AuditPending.id).order_by(AuditPending.id).limit(CHAIN_BATCH)
     taken = session.execute(delete(AuditPending).where(AuditPending.id.in_(oldest))
-                            .returning(AuditPending.id, *(getattr(AuditPending, c) for c in _PENDING_COLUMNS))).all()
+                            .returning(AuditPending.id, *(getattr(AuditPending, c) for c in ACTION_COLUMNS))).all()
     if taken:
-        _append(session, [{c: getattr(r, c) for c in _PENDING_COLUMNS} for r in sorted(taken, key=lambda r: r.id)])
+        _append(session, [{c: getattr(r, c) for c in ACTION_COLUMNS} for r in sorted(taken, key=lambda r: r.id)])
     return len(taken)
 
 

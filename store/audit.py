@@ -11,11 +11,9 @@ from geo.db import Base
 from store.types import created_col
 
 
-class AuditLog(Base):
-    """One audited action; `row_hash` = SM3(prev_hash ‖ canonical row)."""
+class AuditAction:
+    """The columns of an audited action, chained (audit_log) or not yet (audit_pending)."""
 
-    __tablename__ = "audit_log"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     time: Mapped[Any] = created_col()
     actor_user_id: Mapped[int | None] = mapped_column(Integer)
     actor_name: Mapped[str | None] = mapped_column(String(60))
@@ -25,6 +23,17 @@ class AuditLog(Base):
     district_code: Mapped[str | None] = mapped_column(String(6))
     ip: Mapped[str | None] = mapped_column(String(45))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+ACTION_COLUMNS = ("time", "actor_user_id", "actor_name", "action", "object_type", "object_id", "district_code", "ip",
+                  "detail")
+
+
+class AuditLog(AuditAction, Base):
+    """One audited action; `row_hash` = SM3(prev_hash ‖ canonical row)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
     row_hash: Mapped[bytes] = mapped_column(LargeBinary)
 
@@ -33,7 +42,7 @@ Index("ix_audit_time", AuditLog.time)
 Index("ix_audit_actor", AuditLog.actor_user_id, AuditLog.time)
 
 
-class AuditPending(Base):
+class AuditPending(AuditAction, Base):
     """An audited action written in its data's transaction without taking the chain's lock (intake).
 
     `accounts.audit.chain_pending` moves these rows into audit_log, in id order, shortly after their commit.
@@ -41,15 +50,6 @@ class AuditPending(Base):
 
     __tablename__ = "audit_pending"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    time: Mapped[Any] = created_col()
-    actor_user_id: Mapped[int | None] = mapped_column(Integer)
-    actor_name: Mapped[str | None] = mapped_column(String(60))
-    action: Mapped[str] = mapped_column(String(40))
-    object_type: Mapped[str | None] = mapped_column(String(30))
-    object_id: Mapped[str | None] = mapped_column(String(80))
-    district_code: Mapped[str | None] = mapped_column(String(6))
-    ip: Mapped[str | None] = mapped_column(String(45))
-    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
 
 class AuditCheckpoint(Base):
