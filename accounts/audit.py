@@ -130,14 +130,10 @@ _HEAD = text("""
            (SELECT max(last_audit_id) FROM audit_checkpoint) AS last_cp""")
 
 
-def _lock(session: Session, *, wait: bool = True) -> bool:
-    """Take the chain's lock for the rest of the transaction (or, without `wait`, only if it is free).
-
-    Its own statement: the caller's next statement then sees everything the previous holder committed."""
-    if wait:
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
-        return True
-    return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_ID}).scalar_one())
+def _lock(session: Session) -> None:
+    """Take the chain's lock for the rest of the transaction. Its own statement: the caller's next statement then
+    sees everything the previous holder committed."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
 
 
 def record_many(session: Session, entries: list[AuditEntry]) -> None:
@@ -183,19 +179,27 @@ def record_pending(session: Session, entries: list[AuditEntry]) -> None:
         session.flush()
 
 
-def chain_pending(session: Session, *, wait: bool = False) -> int:
+def chain_pending(session: Session) -> int:
     """Move committed pending actions into the chain, oldest first; returns how many.
 
-    Without `wait` it gives up at once when another transaction holds the chain. Moves at most CHAIN_BATCH rows;
-    fewer means every action committed before the call is chained. The caller commits."""
-    if not _lock(session, wait=wait):
-        return 0
+    Moves at most CHAIN_BATCH rows; fewer means every action committed before the call is chained. The caller
+    commits."""
+    _lock(session)
     oldest = select(AuditPending.id).order_by(AuditPending.id).limit(CHAIN_BATCH)
     taken = session.execute(delete(AuditPending).where(AuditPending.id.in_(oldest))
                             .returning(AuditPending.id, *(getattr(AuditPending, c) for c in ACTION_COLUMNS))).all()
     if taken:
         _append(session, [{c: getattr(r, c) for c in ACTION_COLUMNS} for r in sorted(taken, key=lambda r: r.id)])
     return len(taken)
+
+
+def chain_all_pending(session: Session) -> int:
+    """`chain_pending` until nothing committed before the call is left, in the caller's transaction."""
+    total = moved = chain_pending(session)
+    while moved == CHAIN_BATCH:
+        moved = chain_pending(session)
+        total += moved
+    return total
 
 
 def _message(kind: str, audit_id: int, digest: bytes) -> bytes:
@@ -213,8 +217,7 @@ def _sign(session: Session, signer: AuditSigner, audit_id: int, digest: bytes, k
 def checkpoint(session: Session, signer: AuditSigner) -> AuditCheckpoint | None:
     """Chain the pending actions, then sign the chain head (the timer calls this); None if nothing new since the
     last one."""
-    while chain_pending(session, wait=True) == CHAIN_BATCH:
-        pass
+    chain_all_pending(session)
     head = session.execute(select(AuditLog.id, AuditLog.row_hash).order_by(AuditLog.id.desc()).limit(1)).first()
     last_cp = session.scalar(select(func.max(AuditCheckpoint.last_audit_id)))
     if head is None or (last_cp is not None and last_cp >= head.id):

@@ -3,8 +3,8 @@
 A writer that recorded pending actions calls `poke` after its commit and returns at once; one thread per process
 then chains everything committed so far, with the chain's lock, in transactions of up to CHAIN_BATCH rows, at
 most one pass every MIN_INTERVAL_SECONDS. A pass starts after the poke, so it sees the writer's rows. Rows left
-by a process that died in between are chained by the next pass of any process or by the checkpoint timer
-(`audit.checkpoint`).
+by a process that died in between, or by a pass that failed (database outage), are chained by the next pass of
+any process or by the checkpoint timer (`audit.checkpoint`).
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from accounts.audit import CHAIN_BATCH, chain_pending
 
 log = logging.getLogger(__name__)
-RETRY_SECONDS = 2.0
 # Passes at most this often: under a live feed each pass then chains the actions of many writers in one commit.
 MIN_INTERVAL_SECONDS = 0.5
 
@@ -53,16 +52,14 @@ class PendingChainer:
             last = time.monotonic()
             try:
                 self._chain_all()
-            except Exception:  # the rows stay pending; the next poke, retry or the checkpoint timer chains them
-                log.exception("could not chain pending audit actions; retrying in %.0f s", RETRY_SECONDS)
-                time.sleep(RETRY_SECONDS)
-                self._wake.set()
+            except Exception:  # the rows stay pending; the next poke or the checkpoint timer chains them
+                log.exception("could not chain pending audit actions")
 
     def _chain_all(self) -> None:
         moved = CHAIN_BATCH
         while moved == CHAIN_BATCH:
             with self.session_factory() as session:
-                moved = chain_pending(session, wait=True)
+                moved = chain_pending(session)
                 session.commit()
 
 

@@ -98,24 +98,23 @@ def store_batch(services: Services, *, kind: str, records: Sequence[Any],
         publish_changes(services.redis, services.settings.redis_namespace, events)
     except Exception:  # the data is committed; screens catch up on their next full refresh
         log.exception("could not publish %d change events", len(events))
-    if kind in AUDITED_KINDS and result.accepted:
+    if kind in _AUDIT_ACTIONS and result.accepted:
         chainer_for(services.session_factory).poke()
     return result
 
 
-AUDITED_KINDS = ("case_report", "stock_change")
+# The audited intake kinds and their audit action.
+_AUDIT_ACTIONS = {"case_report": "intake.identity", "stock_change": "stock.change"}
 
 
 def _audit_batch(batch: _Batch, kind: str, items: list[Item]) -> None:
     """Audit identity-bearing case intake and stock changes: one row per district and batch, with the ids.
 
     Recorded outside the chain's lock (chained after the commit), so concurrent intakes commit side by side."""
-    if kind == "case_report":
-        action, written = "intake.identity", [i for i in items if i.rec.patient is not None]
-    elif kind == "stock_change":
-        action, written = "stock.change", items
-    else:
+    action = _AUDIT_ACTIONS.get(kind)
+    if action is None:
         return
+    written = [i for i in items if i.rec.patient is not None] if kind == "case_report" else items
     by_district: dict[str, list[int]] = {}
     for item in written:
         outcome = batch.outcomes.get(item.index)
