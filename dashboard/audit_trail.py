@@ -4,8 +4,10 @@ Every row gets the client address from the request (see security_headers: ProxyF
 Reads of case data are audited once per (user, what, filters, address) and window
 (`AUDIT_READ_WINDOW_SECONDS`, default 300 s), so a live screen that refreshes every few seconds
 leaves one row per window instead of thousands; denials are always audited. Concurrent reads are
-written by group commit (store.group_commit): one transaction appends every row waiting, and each
-request returns once its own row is committed, as before.
+written by group commit (store.group_commit): one transaction records every row waiting, and each
+request returns once its own row is committed. Reads are recorded outside the chain's lock, as intake's
+actions are (accounts.audit.record_pending), and the process's chainer links them into the chain within
+about a second: with several web processes, each new question's read no longer queues on the one lock.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import redis
 from flask import current_app
 
 from accounts import audit
+from accounts.audit_chainer import chainer_for
 from accounts.principal import Principal
 from dashboard.extensions import services
 from security.sm3 import sm3_hex
@@ -67,8 +70,9 @@ def _appender() -> GroupCommit[dict[str, Any]]:
 
         def write(rows: list[dict[str, Any]]) -> None:
             with session_factory() as db:
-                audit.record_many(db, [audit.AuditEntry(**row) for row in rows])
+                audit.record_pending(db, [audit.AuditEntry(**row) for row in rows])
                 db.commit()
+            chainer_for(session_factory).poke()
 
         found = extensions.setdefault(APPENDER_KEY, GroupCommit(write))
     return found

@@ -24,6 +24,7 @@ from security.sm2 import generate_keypair
 from store.audit import AuditLog, AuditPending
 from store.response import Stock
 from tests.conftest import create_database, drop_database, make_test_settings, migrate
+from tests.factories.audit import chain_pending
 from tests.factories.scope import World
 from tests.factories.users import login
 
@@ -41,6 +42,7 @@ def _bearer(token: str) -> dict[str, str]:
 
 
 def _audit_rows(services, action: str, after_id: int, **where: Any) -> list[AuditLog]:  # type: ignore[no-untyped-def]
+    chain_pending(services)  # reads are chained after their commit
     with services.session_factory() as db:
         query = select(AuditLog).where(AuditLog.action == action, AuditLog.id > after_id)
         for column, value in where.items():
@@ -49,6 +51,7 @@ def _audit_rows(services, action: str, after_id: int, **where: Any) -> list[Audi
 
 
 def _last_audit_id(services) -> int:  # type: ignore[no-untyped-def]
+    chain_pending(services)  # earlier reads are chained before the mark
     with services.session_factory() as db:
         return int(db.scalar(select(func.coalesce(func.max(AuditLog.id), 0))))
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from layers import registry
+from tests.factories.audit import chain_pending
 from tests.factories.layer_world import LayerWorld
 
 JAN = "datetime=2026-01-01/2026-01-31"
@@ -105,11 +106,13 @@ def test_district_user_cannot_read_another_district(client: Any, lw: LayerWorld)
 
 
 def test_case_reads_are_audited(client: Any, services: Any, lw: LayerWorld) -> None:
+    chain_pending(services)  # earlier tests' reads are chained before `before`
     with services.engine.connect() as conn:
         before = conn.execute(text("SELECT coalesce(max(id), 0) FROM audit_log")).scalar_one()
     token = lw.users["district_analyst@X"][1]
     assert _get(client, token, f"/ogc/collections/cases/items?{JAN}&bbox=100,10,100.5,10.5").status_code == 200
     assert _get(client, token, f"/ogc/collections/teams/items?{JAN}").status_code == 200  # not case data
+    chain_pending(services)
     with services.engine.connect() as conn:
         rows = conn.execute(text("SELECT object_id, detail FROM audit_log WHERE id > :b AND action = 'case.read'"),
                             {"b": before}).all()
