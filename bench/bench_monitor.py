@@ -113,8 +113,8 @@ def _client_group(args: tuple[str, list[str], list[int], int, bool]) -> list[lis
 Measured = tuple[list[Timing], float, dict[str, float]]  # timings, seconds, CPU seconds per part
 
 
-def layer_api(base: str, tokens: list[str], clients: int, requests_each: int, fresh_questions: bool = False,
-              server_pid: int | None = None) -> Measured:
+def layer_api(base: str, tokens: list[str], server_pid: int, clients: int, requests_each: int,
+              fresh_questions: bool = False) -> Measured:
     """(URL, latency (s), cache hit) of each layer request made by `clients` concurrent clients, the seconds
     they took together, and the CPU seconds each part spent meanwhile (server_pid's tree: the server).
 
@@ -125,7 +125,7 @@ def layer_api(base: str, tokens: list[str], clients: int, requests_each: int, fr
     groups = [list(range(clients))[k:k + 10] for k in range(0, clients, 10)]
     with ProcessPoolExecutor(len(groups)) as pool:
         pool.submit(int).result()  # the client processes are up before the clock starts
-        with cpu_seconds(server_pid or os.getpid()) as cpu:
+        with cpu_seconds(server_pid) as cpu:
             started = time.perf_counter()
             chunks = [c for g in pool.map(_client_group, [(base, tokens, ids, requests_each, fresh_questions)
                                                            for ids in groups]) for c in g]
@@ -231,18 +231,18 @@ def api_figures(settings: Any, base: str, tokens: list[str], args: argparse.Name
                 ) -> dict[str, Any]:
     """The layer API measured in each of `args.phases`."""
     result: dict[str, Any] = {}
-    layer_api(base, tokens, 5, 2)  # warm-up: one answer per question
+    layer_api(base, tokens, server_pid, 5, 2)  # warm-up: one answer per question
     if "at_rest" in args.phases:
         result["at_rest"] = describe(f"{args.clients} concurrent clients, data at rest",
-                                     layer_api(base, tokens, args.clients, args.requests, server_pid=server_pid))
+                                     layer_api(base, tokens, server_pid, args.clients, args.requests))
     if "live" in args.phases:
         with live_feed(settings, args.live_rate):
             result["live"] = describe(f"{args.clients} concurrent clients, live feed at {args.live_rate:g} "
-                                      f"records/s", layer_api(base, tokens, args.clients, args.requests, server_pid=server_pid))
+                                      f"records/s", layer_api(base, tokens, server_pid, args.clients, args.requests))
     if "uncached" in args.phases:
         result["uncached"] = describe(f"{args.clients} concurrent clients, every request a new question",
-                                      layer_api(base, tokens, args.clients, args.requests, fresh_questions=True,
-                                                server_pid=server_pid))
+                                      layer_api(base, tokens, server_pid, args.clients, args.requests,
+                                                fresh_questions=True))
     return result
 
 

@@ -19,11 +19,10 @@ class Base(DeclarativeBase):
 SESSION_OPTIONS = "-c jit=off"
 
 
-def make_engine(url: str, **kw: object) -> Engine:
+def make_engine(url: str, connect_args: dict[str, object] | None = None, **kw: object) -> Engine:
     """An engine whose connections are checked before use and carry SESSION_OPTIONS (with `connect_args`)."""
-    connect_args = dict(kw.pop("connect_args", None) or {})  # type: ignore[call-overload]
-    connect_args.setdefault("options", SESSION_OPTIONS)
-    return create_engine(url, pool_pre_ping=True, future=True, connect_args=connect_args, **kw)
+    options: dict[str, object] = {"options": SESSION_OPTIONS, **(connect_args or {})}
+    return create_engine(url, pool_pre_ping=True, future=True, connect_args=options, **kw)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
