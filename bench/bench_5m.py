@@ -21,9 +21,10 @@ from sqlalchemy import create_engine, text
 
 from bench.load.stack import bench_database, make_tokens
 
+# a copy has its original's district and point, so its grid cell: copied (the trigger looks up only missing cells)
 COPY_COLUMNS = ("source_version", "disease_code", "case_type", "reporting_institution_id", "region_code",
                 "district_code", "geom", "input_crs", "age", "sex", "occupation", "outcome", "name_enc",
-                "id_number_enc", "phone_enc", "address_enc", "id_number_bidx", "phone_bidx")
+                "id_number_enc", "phone_enc", "address_enc", "id_number_bidx", "phone_bidx", "grid_code")
 SHIFTED = ("onset_date", "diagnosis_time", "report_time", "audit_time", "death_date")
 
 

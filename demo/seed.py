@@ -27,6 +27,7 @@ from geo.dates import CST, frozen_now
 from geo.srid import SRID
 from security.pii import FieldCipher
 from store.accounts import Setting
+from store.case_cells import NO_CELL
 from store.cases import Disease, LabResult
 from store.exchange import CAPTURE_SETTING
 from store.places import Institution, Region, RegionAlias
@@ -198,7 +199,7 @@ def _write_cases(session: Session, rng: np.random.Generator, rng_pii: np.random.
     names = ("source_id", "source_version", "disease_code", "case_type", "onset_date", "diagnosis_time", "report_time",
              "audit_time", "reporting_institution_id", "region_code", "district_code", "geom", "input_crs", "age",
              "sex", "occupation", "outcome", "death_date", "name_enc", "id_number_enc", "phone_enc", "address_enc",
-             "id_number_bidx", "phone_bidx")
+             "id_number_bidx", "phone_bidx", "grid_code")
     # Plain lists index far faster than numpy object arrays in the row loop.
     disease, region, district, age = c.disease.tolist(), c.region.tolist(), c.district.tolist(), c.age.tolist()
     case_type, sex, occupation = cols["case_type"].tolist(), cols["sex"].tolist(), cols["occupation"].tolist()
@@ -209,11 +210,13 @@ def _write_cases(session: Session, rng: np.random.Generator, rng_pii: np.random.
     copy_sql = f"COPY case_report ({', '.join(names)}) FROM STDIN"
     with _indexes_rebuilt_after(session, "case_report"), raw.cursor() as cur, cur.copy(copy_sql) as copy:
         for k in range(n):
-            pii = _pii(cipher, rng_pii, c, k, sex[k] == "F") if district[k] == geography.DEMO_DISTRICT else _NO_PII
+            in_demo = district[k] == geography.DEMO_DISTRICT
+            pii = _pii(cipher, rng_pii, c, k, sex[k] == "F") if in_demo else _NO_PII
             copy.write_row((
                 f"{reporter[k]}:{onset_text[k][:4]}{k:07d}", 1, disease[k], case_type[k], onset_text[k],
                 diagnosis[k], reported[k], audited[k] or None, reporter[k], region[k], district[k], ewkt[k],
                 "WGS84", age[k], sex[k], occupation[k] or None, outcome[k], death[k] or None, *pii,
+                None if in_demo else NO_CELL,  # only the demo district has grid cells: the trigger finds its cases'
             ))
             if k % 100_000 == 0 and k:
                 progress(f"case reports {k:,}/{n:,}")

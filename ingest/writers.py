@@ -45,6 +45,7 @@ from ingest.schemas import (
 )
 from security.pii import FieldCipher
 from store.bulk import BulkRun, Item, Written, unnest
+from store.case_cells import cell_sql
 from store.locate import RegionRef, locate_points, regions_by_code
 from store.records import FieldError
 
@@ -233,7 +234,7 @@ _CASE_COLUMNS = {
     "death_date": "date", "name_enc": "bytea", "id_number_enc": "bytea", "phone_enc": "bytea",
     "address_enc": "bytea", "id_number_bidx": "bytea", "phone_bidx": "bytea",
 }
-_CASE_UPDATE = [c for c in _CASE_COLUMNS if c not in ("source_id", "lon", "lat")] + ["geom"]
+_CASE_UPDATE = [c for c in _CASE_COLUMNS if c not in ("source_id", "lon", "lat")] + ["geom", "grid_code"]
 
 
 def _write_cases(batch: _Batch, items: list[Item]) -> None:
@@ -284,10 +285,10 @@ def _case_row(item: Item, district_code: str) -> dict[str, Any]:
 
 _CASE_COLS = [c for c in _CASE_COLUMNS if c not in ("lon", "lat")]
 _CASE_MERGE = f"""
-    INSERT INTO case_report ({', '.join(_CASE_COLS)}, geom)
-    SELECT {', '.join(_CASE_COLS)}, CASE WHEN lon IS NULL THEN NULL
-                                         ELSE ST_SetSRID(ST_MakePoint(lon, lat), {SRID}) END
-    FROM staged
+    INSERT INTO case_report ({', '.join(_CASE_COLS)}, geom, grid_code)
+    SELECT {', '.join(_CASE_COLS)}, s.geom, {cell_sql("s.district_code", "s.geom")}
+    FROM (SELECT *, CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), {SRID}) END AS geom
+          FROM staged) s
     ON CONFLICT (source_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _CASE_UPDATE)},
         updated_at = now()
     WHERE excluded.source_version > case_report.source_version

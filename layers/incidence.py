@@ -59,6 +59,13 @@ def _region_where(area: Area, level: Level, principal: Principal) -> tuple[str, 
     return " AND ".join(clauses), params
 
 
+def kept_cell_applies(principal: Principal, area: Area, level: Level) -> bool:
+    """True when the grid cell kept with each case (case_report.grid_code, migration 0012; in the daily rollup) is
+    the one `_assign_sql` would find: cells of a district or of the city, where a case's candidates are all its
+    district's cells (a street's cells are not all of them; institution users count from case_report)."""
+    return level == "grid" and area.kind in ("city", "district") and principal.role != "institution_user"
+
+
 def _assign_sql(level: Level, cells_sql: str) -> str:
     """SELECT the polygon code of each case `c`: its district, its street, or its grid cell.
 
@@ -105,16 +112,17 @@ def incidence_sql(session: Session, principal: Principal, filters: LayerFilters,
 
 def _counted_sql(principal: Principal, area: Area, filters: LayerFilters, level: Level, region_sql: str
                  ) -> tuple[str, dict[str, Any]]:
-    """SELECT code, cases over `polys r`: summed from the daily rollup for districts and streets, else counted.
+    """SELECT code, cases over `polys r`: summed from the daily rollup (districts, streets, the grid cells of a
+    district or the city), else counted.
 
     `region_sql` limits `region r` to the area's polygons of `level` (no bbox): the grid cells a case may go to.
     """
     since, until = filters.period()
     rollup = rollup_where(principal, area, filters, basis="onset", since=since, until=until) \
-        if level != "grid" else None
+        if level != "grid" or kept_cell_applies(principal, area, level) else None
     if rollup is not None:
         where, params = rollup
-        column = "d.district_code" if level == "district" else "d.region_code"
+        column = {"district": "d.district_code", "street": "d.region_code", "grid": "d.grid_code"}[level]
         return f"SELECT r.code, sum(d.n) AS cases FROM polys r JOIN case_daily d ON r.code = {column} AND {where} " \
                "GROUP BY r.code", params
     where, params = case_where(principal, area, filters, since=since, until=until)

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -59,6 +60,8 @@ class CaseReport(Base):
     region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
     district_code: Mapped[str] = mapped_column(String(6))
     geom: Mapped[Any] = point_col()
+    # The grid cell of the point ('' none): given by the writer, else looked up by the database (store.case_cells)
+    grid_code: Mapped[str] = mapped_column(String(20), server_default=FetchedValue(), server_onupdate=FetchedValue())
     input_crs: Mapped[str | None] = mapped_column(String(12))
     age: Mapped[int | None] = mapped_column(SmallInteger)
     sex: Mapped[str | None] = mapped_column(String(1))

@@ -34,6 +34,11 @@ class Region(Base):
     updated_at: Mapped[Any] = updated_col()
 
 
+# Grid cells only (migration 0012): the kept cell of each written case report is looked up among them.
+Index("ix_region_grid_geom", Region.geom, postgresql_using="gist", postgresql_where=Region.level == "grid")
+Index("ix_region_grid_district", Region.district_code, postgresql_where=Region.level == "grid")
+
+
 class RegionAlias(Base):
     """Other names of a region, for matching place names in free text."""
 

@@ -18,6 +18,7 @@ Create Date: 2026-12-02
 """
 import importlib.util
 import pathlib
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,24 +45,26 @@ KEYS = _0003.KEYS
 _rows = _0003._rows
 
 
-def _append(rows: str) -> str:
+def _append(keys: str, rows: str) -> str:
     """Append the net deltas of `rows` for this transaction and make sure it folds them at commit."""
     return f"""
-        INSERT INTO case_daily_pending (txid, {KEYS}, n)
-        SELECT txid_current(), {KEYS}, sum(n)::int FROM ({rows}) AS r({KEYS}, n)
-        GROUP BY {KEYS} HAVING sum(n) <> 0;
+        INSERT INTO case_daily_pending (txid, {keys}, n)
+        SELECT txid_current(), {keys}, sum(n)::int FROM ({rows}) AS r({keys}, n)
+        GROUP BY {keys} HAVING sum(n) <> 0;
         INSERT INTO case_daily_flush (txid) VALUES (txid_current()) ON CONFLICT DO NOTHING;"""
 
 
-APPLY = f"""
+def apply_function(keys: str, rows: Callable[[str, int], str]) -> str:
+    """case_daily_apply() for the rollup keys `keys`, `rows(transition table, sign)` giving each row's keys."""
+    return f"""
 CREATE OR REPLACE FUNCTION case_daily_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        {_append(_rows("new_rows", 1))}
+        {_append(keys, rows("new_rows", 1))}
     ELSIF TG_OP = 'DELETE' THEN
-        {_append(_rows("old_rows", -1))}
+        {_append(keys, rows("old_rows", -1))}
     ELSIF TG_OP = 'UPDATE' THEN
-        {_append(_rows("new_rows", 1) + " UNION ALL " + _rows("old_rows", -1))}
+        {_append(keys, rows("new_rows", 1) + " UNION ALL " + rows("old_rows", -1))}
     ELSIF TG_OP = 'TRUNCATE' THEN
         DELETE FROM case_daily_pending WHERE txid = txid_current();
         TRUNCATE case_daily;
@@ -70,18 +73,25 @@ BEGIN
 END
 $$"""
 
-FOLD = f"""
+
+def fold_function(keys: str) -> str:
+    """case_daily_fold() for the rollup keys `keys`."""
+    return f"""
 CREATE OR REPLACE FUNCTION case_daily_fold() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    WITH taken AS (DELETE FROM case_daily_pending WHERE txid = txid_current() RETURNING {KEYS}, n)
-    INSERT INTO case_daily ({KEYS}, n)
-    SELECT {KEYS}, sum(n)::int FROM taken GROUP BY {KEYS} HAVING sum(n) <> 0 ORDER BY {KEYS}
-    ON CONFLICT ({KEYS}) DO UPDATE SET n = case_daily.n + excluded.n;
+    WITH taken AS (DELETE FROM case_daily_pending WHERE txid = txid_current() RETURNING {keys}, n)
+    INSERT INTO case_daily ({keys}, n)
+    SELECT {keys}, sum(n)::int FROM taken GROUP BY {keys} HAVING sum(n) <> 0 ORDER BY {keys}
+    ON CONFLICT ({keys}) DO UPDATE SET n = case_daily.n + excluded.n;
     DELETE FROM case_daily WHERE n = 0;  -- through ix_case_daily_zero, empty between transactions
     DELETE FROM case_daily_flush WHERE txid = txid_current();
     RETURN NULL;
 END
 $$"""
+
+
+APPLY = apply_function(KEYS, _rows)
+FOLD = fold_function(KEYS)
 
 
 def upgrade() -> None:

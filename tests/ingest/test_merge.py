@@ -13,6 +13,7 @@ from accounts.pii_view import decrypt_identity
 from ingest import merge
 from ingest.writers import write_batch
 from tests.factories.intake import World, case
+from tests.factories.places import square
 
 
 @pytest.fixture(autouse=True, params=["unnest", "staged"])
@@ -58,3 +59,24 @@ def test_database_refusal_rejects_only_the_culprit(db: Session, services: Any, w
     assert stored == 2
     if source == "staged":
         assert db.scalar(text("SELECT count(*) FROM case_stage")) == 0
+
+
+def test_each_case_gets_its_grid_cell_as_the_database_would_look_it_up(db: Session, services: Any,
+                                                                       world: World) -> None:
+    """Intake looks up the cells of the batch in its merge; the row trigger's lookup (case_grid_cell) agrees."""
+    cells = {f"{world.district_a}g1": square(121.30, 31.20, 121.33, 31.26),
+             f"{world.district_a}g2": square(121.33, 31.20, 121.36, 31.26)}
+    for code, geom in cells.items():
+        db.execute(text("INSERT INTO region (code, name, level, parent_code, district_code, geom, geometry_is_demo, "
+                        "updated_at) VALUES (:c, :c, 'grid', :s, :d, ST_GeomFromEWKT(:g), true, now())"),
+                   {"c": code, "s": world.streets_a[0], "d": world.district_a, "g": geom})
+    g1, g2 = cells
+    points = {"g-in": (121.32, g1), "g-edge": (121.33, g1), "g-beyond": (121.38, g2), "g-b": (121.45, "")}
+    _write(db, services, [case(world, rid, lon=lon, lat=31.23) for rid, (lon, _) in points.items()]
+           + [case(world, "g-none", lon=None, lat=None)])
+    _write(db, services, [case(world, "g-in", version=2, lon=121.34, lat=31.23)])  # moved into g2
+    expected = {**{rid: cell for rid, (_, cell) in points.items()}, "g-in": g2, "g-none": ""}
+    rows = db.execute(text("SELECT source_id, grid_code, coalesce(case_grid_cell(district_code, geom), '') AS looked_up "
+                           "FROM case_report WHERE source_id LIKE :p"), {"p": f"{world.inst_a}:g-%"}).all()
+    assert {r.source_id.split(":")[1]: r.grid_code for r in rows} == expected
+    assert all(r.grid_code == r.looked_up for r in rows)

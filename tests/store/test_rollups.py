@@ -294,3 +294,66 @@ def test_choropleth_kpis_and_epicurve_from_the_rollup_equal_the_case_scan(demo_d
     monkeypatch.setattr(indicators, "rollup_where", lambda *a, **k: None)
     monkeypatch.setattr(incidence, "rollup_where", lambda *a, **k: None)
     assert from_rollup == [_monitor_answers(db, p, f) for p, f in cases]
+
+
+# ---- the grid cell kept with each case (case_report.grid_code, migration 0012) ----
+
+CELL_A, CELL_B, CELL_C = "319901001001", "319901001002", "319901001003"
+
+
+def _cell(db: Session, code: str, x0: float, x1: float) -> None:
+    square = f"SRID=4326;MULTIPOLYGON((({x0} 31,{x1} 31,{x1} 31.01,{x0} 31.01,{x0} 31)))"
+    db.execute(text("INSERT INTO region (code, name, level, parent_code, district_code, geom, geometry_is_demo, "
+                    "updated_at) VALUES (:c, :c, 'grid', :s, :d, :g, true, now())"),
+               {"c": code, "s": STREETS[0], "d": DISTRICT, "g": square})
+
+
+def _cells(db: Session, prefix: str) -> dict[str, str]:
+    return dict(db.execute(text("SELECT source_id, grid_code FROM case_report WHERE source_id LIKE :p || '%' "
+                                "ORDER BY source_id"), {"p": prefix}).all())
+
+
+def test_each_case_keeps_its_grid_cell_through_writes_and_cell_changes(db: Session) -> None:
+    _world(db)
+    _cell(db, CELL_A, 121.000, 121.005)
+    _cell(db, CELL_B, 121.005, 121.010)
+    p = f"grid-{uuid.uuid4().hex[:6]}-"
+    _insert(db, 3, prefix=p, onset=date(2026, 3, 1))
+    db.execute(text("UPDATE case_report SET geom = ST_SetSRID(ST_MakePoint(:x, 31.005), 4326) "
+                    "WHERE source_id = :p || :n"), [{"p": p, "n": "1", "x": 121.002}, {"p": p, "n": "2", "x": 121.005},
+                                                    {"p": p, "n": "3", "x": 121.030}])
+    # inside A; on the edge A and B share (the first by code); outside both (the nearest, B)
+    assert _cells(db, p) == {p + "1": CELL_A, p + "2": CELL_A, p + "3": CELL_B}
+    _cell(db, CELL_C, 121.025, 121.035)  # a new cell takes the point that lay outside
+    assert _cells(db, p)[p + "3"] == CELL_C
+    db.execute(text("UPDATE region SET geom = ST_Translate(geom, 0.1, 0) WHERE code = :c"), {"c": CELL_A})
+    assert _cells(db, p)[p + "1"] == CELL_B  # A moved away: B is the nearest now
+    db.execute(text("DELETE FROM region WHERE level = 'grid' AND district_code = :d"), {"d": DISTRICT})
+    assert set(_cells(db, p).values()) == {""}  # no cells left in the district
+    assert _ours(db) == []
+
+
+def test_the_check_finds_a_wrong_grid_cell(db: Session) -> None:
+    _world(db)
+    _cell(db, CELL_A, 121.000, 121.005)
+    p = f"gridbad-{uuid.uuid4().hex[:6]}-"
+    _insert(db, 1, prefix=p, onset=date(2026, 3, 1))
+    db.execute(text("UPDATE case_report SET geom = ST_SetSRID(ST_MakePoint(121.002, 31.005), 4326), "
+                    "grid_code = NULL WHERE source_id = :s"), {"s": p + "1"})
+    assert _ours(db) == []  # the trigger set it all the same
+    db.execute(text("UPDATE case_report SET grid_code = 'elsewhere' WHERE source_id = :s"), {"s": p + "1"})
+    (found,) = _ours(db)
+    assert (found.stored, found.actual) == ("elsewhere", CELL_A) and "grid cell elsewhere" in str(found)
+
+
+@pytest.mark.parametrize("principal, region", [(CHANGNING, None), (CITY, "310105")])
+def test_grid_choropleth_from_the_kept_cells_equals_the_lookup(demo_data: Any, db: Session, monkeypatch: Any,
+                                                               principal: Principal, region: str | None) -> None:
+    end = reference_date()
+    filters = [LayerFilters(level="grid", region=region, until=end),
+               LayerFilters(level="grid", region=region, since=end - timedelta(days=364), until=end,
+                            disease=("influenza", "hfmd"))]
+    kept = [incidence.incidence_rows(db, principal, f)[2] for f in filters]
+    assert any(r["cases"] for rows in kept for r in rows)
+    monkeypatch.setattr(incidence, "kept_cell_applies", lambda *a: False)
+    assert kept == [incidence.incidence_rows(db, principal, f)[2] for f in filters]

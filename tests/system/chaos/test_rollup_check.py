@@ -41,8 +41,8 @@ def test_corrupted_rollup_rows_are_reported(services: Any, conn: Connection) -> 
     # a row off by one (the world's disease is its own; the district a point falls in depends on other worlds)
     conn.execute(text("UPDATE case_daily SET n = n + 1 WHERE disease_code = :dis AND basis = 'onset'"),
                  {"dis": world.diseases[0]})
-    conn.execute(text("INSERT INTO case_daily (basis, district_code, day, disease_code, region_code, case_type, n) "
-                      "VALUES ('report', :d, DATE '2000-01-01', :dis, '', 'confirmed', 3)"),
+    conn.execute(text("INSERT INTO case_daily (basis, district_code, day, disease_code, region_code, grid_code, "
+                      "case_type, n) VALUES ('report', :d, DATE '2000-01-01', :dis, '', '', 'confirmed', 3)"),
                  {"d": world.district_a, "dis": world.diseases[0]})  # a row without any case report
     corrupted = Ledger(scenario="corrupted")
     assert rollup_differences(factory, corrupted) == 2
