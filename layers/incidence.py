@@ -123,8 +123,9 @@ def _counted_sql(principal: Principal, area: Area, filters: LayerFilters, level:
     if rollup is not None:
         where, params = rollup
         column = {"district": "d.district_code", "street": "d.region_code", "grid": "d.grid_code"}[level]
-        return f"SELECT r.code, sum(d.n) AS cases FROM polys r JOIN case_daily d ON r.code = {column} AND {where} " \
-               "GROUP BY r.code", params
+        # summed before the polygons are joined: the planner cannot estimate `polys` (a CTE), and joined first it
+        # probed the rollup's key once per polygon (91 grid cells: 9 ms instead of 1 ms at 0.7 M case reports)
+        return f"SELECT {column} AS code, sum(d.n) AS cases FROM case_daily d WHERE {where} GROUP BY 1", params
     where, params = case_where(principal, area, filters, since=since, until=until)
     # OFFSET 0 keeps the subquery whole: joined by its expression, each case's cell was looked up twice
     assigned = f"SELECT {_assign_sql(level, region_sql)} AS code FROM case_report c WHERE {where} OFFSET 0"
