@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
 from accounts.principal import Principal
@@ -12,6 +12,7 @@ from geo.dates import CST
 from layers.base import Area, LayerFilters, resolve_area, today_cst
 from layers.cases import case_where, rollup_where
 from layers.signals import INACTIVE_STATES, STATE_ZH, signal_where
+from store.rollups import COUNTS, QUALITY_COUNTS
 
 # Shown on hover next to each QC figure.
 QC_DEFINITIONS = {
@@ -110,17 +111,7 @@ def qc(session: Session, principal: Principal, filters: LayerFilters) -> dict[st
     """Quality indicators of cases reported in the period (report date, CST), each with its definition."""
     area = resolve_area(session, principal, filters.region)
     since, until = filters.period()
-    where, params = case_where(principal, area, filters, since=None, until=None)
-    params.update(start=_day_start(since), end=_day_start(until + timedelta(days=1)))
-    sql = f"""SELECT count(*) AS n,
-                     count(*) FILTER (WHERE c.outcome = 'died') AS deaths,
-                     count(*) FILTER (WHERE c.report_time - c.diagnosis_time <= interval '24 hours') AS timely,
-                     count(*) FILTER (WHERE c.audit_time IS NOT NULL
-                                      AND c.audit_time - c.report_time <= interval '24 hours') AS audited,
-                     count(*) FILTER (WHERE nullif(c.occupation, '') IS NOT NULL AND c.age IS NOT NULL
-                                      AND c.sex IS NOT NULL AND c.geom IS NOT NULL) AS complete
-              FROM case_report c WHERE {where} AND c.report_time >= :start AND c.report_time < :end"""
-    r = session.execute(text(sql), params).one()
+    r = session.execute(*_quality_counts(principal, area, filters, since, until)).one()
     n, pop = int(r.n), area.population
 
     def pct(k: int) -> float | None:
@@ -134,6 +125,22 @@ def qc(session: Session, principal: Principal, filters: LayerFilters) -> dict[st
               "completeness": pct(int(r.complete))}
     return {"since": since.isoformat(), "until": until.isoformat(), "cases": n, "deaths": int(r.deaths),
             "population": pop, "values": values, "definitions": QC_DEFINITIONS}
+
+
+def _quality_counts(principal: Principal, area: Area, filters: LayerFilters, since: date, until: date
+                    ) -> tuple[TextClause, dict[str, Any]]:
+    """The query of the QC counts (n and QUALITY_COUNTS) of cases reported from `since` to `until` (CST days):
+    summed from the daily rollup by report day where it can answer, else counted from the case reports."""
+    rollup = rollup_where(principal, area, filters, basis="report", since=since, until=until)
+    if rollup is not None:
+        where, params = rollup
+        sums = ", ".join(f"coalesce(sum(d.{c}), 0) AS {c}" for c in COUNTS)
+        return text(f"SELECT {sums} FROM case_daily d WHERE {where}"), params
+    where, params = case_where(principal, area, filters, since=None, until=None)
+    params.update(start=_day_start(since), end=_day_start(until + timedelta(days=1)))
+    counts = ", ".join(f"count(*) FILTER (WHERE {condition}) AS {name}" for name, condition in QUALITY_COUNTS.items())
+    return text(f"SELECT count(*) AS n, {counts} FROM case_report c "
+                f"WHERE {where} AND c.report_time >= :start AND c.report_time < :end"), params
 
 
 def _onset_counts(principal: Principal, area: Area, filters: LayerFilters, since: date, until: date

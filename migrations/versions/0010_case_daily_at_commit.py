@@ -45,26 +45,35 @@ KEYS = _0003.KEYS
 _rows = _0003._rows
 
 
-def _append(keys: str, rows: str) -> str:
+def _sums(counts: tuple[str, ...]) -> str:
+    return ", ".join(f"sum({c})::int" for c in counts)
+
+
+def _nonzero(counts: tuple[str, ...]) -> str:
+    return " OR ".join(f"sum({c}) <> 0" for c in counts)
+
+
+def _append(keys: str, rows: str, counts: tuple[str, ...]) -> str:
     """Append the net deltas of `rows` for this transaction and make sure it folds them at commit."""
     return f"""
-        INSERT INTO case_daily_pending (txid, {keys}, n)
-        SELECT txid_current(), {keys}, sum(n)::int FROM ({rows}) AS r({keys}, n)
-        GROUP BY {keys} HAVING sum(n) <> 0;
+        INSERT INTO case_daily_pending (txid, {keys}, {", ".join(counts)})
+        SELECT txid_current(), {keys}, {_sums(counts)} FROM ({rows}) AS r({keys}, {", ".join(counts)})
+        GROUP BY {keys} HAVING {_nonzero(counts)};
         INSERT INTO case_daily_flush (txid) VALUES (txid_current()) ON CONFLICT DO NOTHING;"""
 
 
-def apply_function(keys: str, rows: Callable[[str, int], str]) -> str:
-    """case_daily_apply() for the rollup keys `keys`, `rows(transition table, sign)` giving each row's keys."""
+def apply_function(keys: str, rows: Callable[[str, int], str], counts: tuple[str, ...] = ("n",)) -> str:
+    """case_daily_apply() for the rollup keys `keys` and `counts` (n first), `rows(transition table, sign)` giving
+    each row's keys and counts."""
     return f"""
 CREATE OR REPLACE FUNCTION case_daily_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        {_append(keys, rows("new_rows", 1))}
+        {_append(keys, rows("new_rows", 1), counts)}
     ELSIF TG_OP = 'DELETE' THEN
-        {_append(keys, rows("old_rows", -1))}
+        {_append(keys, rows("old_rows", -1), counts)}
     ELSIF TG_OP = 'UPDATE' THEN
-        {_append(keys, rows("new_rows", 1) + " UNION ALL " + rows("old_rows", -1))}
+        {_append(keys, rows("new_rows", 1) + " UNION ALL " + rows("old_rows", -1), counts)}
     ELSIF TG_OP = 'TRUNCATE' THEN
         DELETE FROM case_daily_pending WHERE txid = txid_current();
         TRUNCATE case_daily;
@@ -74,15 +83,16 @@ END
 $$"""
 
 
-def fold_function(keys: str) -> str:
-    """case_daily_fold() for the rollup keys `keys`."""
+def fold_function(keys: str, counts: tuple[str, ...] = ("n",)) -> str:
+    """case_daily_fold() for the rollup keys `keys` and `counts` (n first: a row whose n reaches 0 is deleted)."""
+    added = ", ".join(f"{c} = case_daily.{c} + excluded.{c}" for c in counts)
     return f"""
 CREATE OR REPLACE FUNCTION case_daily_fold() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    WITH taken AS (DELETE FROM case_daily_pending WHERE txid = txid_current() RETURNING {keys}, n)
-    INSERT INTO case_daily ({keys}, n)
-    SELECT {keys}, sum(n)::int FROM taken GROUP BY {keys} HAVING sum(n) <> 0 ORDER BY {keys}
-    ON CONFLICT ({keys}) DO UPDATE SET n = case_daily.n + excluded.n;
+    WITH taken AS (DELETE FROM case_daily_pending WHERE txid = txid_current() RETURNING {keys}, {", ".join(counts)})
+    INSERT INTO case_daily ({keys}, {", ".join(counts)})
+    SELECT {keys}, {_sums(counts)} FROM taken GROUP BY {keys} HAVING {_nonzero(counts)} ORDER BY {keys}
+    ON CONFLICT ({keys}) DO UPDATE SET {added};
     DELETE FROM case_daily WHERE n = 0;  -- through ix_case_daily_zero, empty between transactions
     DELETE FROM case_daily_flush WHERE txid = txid_current();
     RETURN NULL;

@@ -80,6 +80,12 @@ def test_every_kind_of_write_keeps_the_rollup_exact(db: Session) -> None:
         f"UPDATE case_report SET region_code = '{STREETS[1]}' WHERE source_id IN ('rw-a4', 'rw-b1')",  # street
         "UPDATE case_report SET case_type = 'suspected' WHERE source_id = 'rw-a5'",  # no longer counted as case
         "UPDATE case_report SET outcome = 'recovered' WHERE source_id LIKE 'rw-%'",  # nothing the rollup keeps
+        # what only the quality counts look at: death, audit within 24 h, a complete record, timely report
+        "UPDATE case_report SET outcome = 'died' WHERE source_id = 'rw-a2'",
+        "UPDATE case_report SET audit_time = report_time + interval '2 hours' WHERE source_id LIKE 'rw-a%'",
+        "UPDATE case_report SET occupation = '学生', age = 7, sex = 'M', geom = ST_SetSRID(ST_MakePoint(121.005, "
+        "31.005), 4326) WHERE source_id IN ('rw-a3', 'rw-b1')",
+        "UPDATE case_report SET diagnosis_time = report_time - interval '30 hours' WHERE source_id = 'rw-a3'",
         "UPDATE case_report SET disease_code = 'T01', region_code = NULL WHERE source_id = 'rw-b2'",
         "DELETE FROM case_report WHERE source_id = 'rw-b3'",
     ]
@@ -108,6 +114,26 @@ def test_upsert_from_intake_and_a_bulk_insert_keep_the_rollup_exact(db: Session)
     assert _rollup(db, "onset")[(day - timedelta(days=1), "T02", STREETS[0], "clinical")] == 2
     assert _rollup(db, "onset")[(day - timedelta(days=1), "T02", STREETS[1], "clinical")] == 1
     assert _ours(db) == []
+
+
+def test_the_rollup_counts_the_quality_indicators(db: Session) -> None:
+    _world(db)
+    day = reference_date() - timedelta(days=5)
+    _insert(db, 4, prefix="qc-", onset=day)
+    db.execute(text("UPDATE case_report SET outcome = 'died', audit_time = report_time + interval '3 hours' "
+                    "WHERE source_id IN ('qc-1', 'qc-2')"))
+    db.execute(text("UPDATE case_report SET occupation = '教师', age = 40, sex = 'F', "
+                    "geom = ST_SetSRID(ST_MakePoint(121.005, 31.005), 4326) WHERE source_id = 'qc-3'"))
+    fold_pending(db)
+    row = db.execute(text("SELECT n, deaths, timely, audited, complete FROM case_daily WHERE district_code = :d "
+                          "AND basis = 'report'"), {"d": DISTRICT}).one()
+    # diagnosis and report at the same time: every case was reported within 24 h
+    assert tuple(row) == (4, 2, 4, 2, 1)
+    db.execute(text("UPDATE case_daily SET audited = 3 WHERE district_code = :d AND basis = 'report'"),
+               {"d": DISTRICT})
+    (found,) = _ours(db)
+    assert (found.count, found.stored, found.actual) == ("audited", 3, 2)
+    assert str(found).endswith("rollup audited 3, case reports audited 2")
 
 
 def test_truncate_empties_the_rollup(db: Session) -> None:
@@ -267,7 +293,7 @@ CHANGNING = Principal(2, "d", "district_analyst", 2, "310105")
 def _monitor_answers(db: Session, principal: Principal, filters: LayerFilters) -> dict[str, Any]:
     out: dict[str, Any] = {"epicurve": indicators.epicurve(db, principal, filters),
                            "top": indicators.top_diseases(db, principal, filters),
-                           "kpis": indicators.kpis(db, principal, filters)}
+                           "kpis": indicators.kpis(db, principal, filters), "qc": indicators.qc(db, principal, filters)}
     for level in ("district", "street"):
         try:
             out[level] = incidence.incidence_rows(db, principal, filters.model_copy(update={"level": level}))[2]

@@ -42,7 +42,8 @@ def test_corrupted_rollup_rows_are_reported(services: Any, conn: Connection) -> 
     conn.execute(text("UPDATE case_daily SET n = n + 1 WHERE disease_code = :dis AND basis = 'onset'"),
                  {"dis": world.diseases[0]})
     conn.execute(text("INSERT INTO case_daily (basis, district_code, day, disease_code, region_code, grid_code, "
-                      "case_type, n) VALUES ('report', :d, DATE '2000-01-01', :dis, '', '', 'confirmed', 3)"),
+                      "case_type, n, deaths, timely, audited, complete) "
+                      "VALUES ('report', :d, DATE '2000-01-01', :dis, '', '', 'confirmed', 3, 0, 0, 0, 0)"),
                  {"d": world.district_a, "dis": world.diseases[0]})  # a row without any case report
     corrupted = Ledger(scenario="corrupted")
     assert rollup_differences(factory, corrupted) == 2
