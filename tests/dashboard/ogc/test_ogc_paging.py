@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from store.case_cells import cell_sql
 from tests.factories.layer_world import LayerWorld
 
 BIG = 20005
@@ -28,13 +29,15 @@ def big(services: Any, lw: LayerWorld) -> Iterator[list[int]]:
     d = lw.x
     with services.session_factory() as db:
         db.execute(text("SET LOCAL session_replication_role = replica"))  # no rollup / exchange triggers
-        db.execute(text("""
+        # with the triggers off the writer gives the grid cell, as intake does
+        db.execute(text(f"""
             INSERT INTO case_report (source_id, source_version, disease_code, case_type, onset_date, diagnosis_time,
-                report_time, audit_time, reporting_institution_id, region_code, district_code, geom, age, sex, outcome)
+                report_time, audit_time, reporting_institution_id, region_code, district_code, geom, grid_code, age,
+                sex, outcome)
             SELECT :m || '-BIG-' || n, 1, :m, 'confirmed', DATE '2025-06-01' + (n % 30), now(), now(), now(), :inst,
-                   :r, :d, ST_SetSRID(ST_MakePoint(:x0 + 0.01 + (n % 97) * 0.009, 10.01 + (n % 89) * 0.011), 4326),
-                   30, 'F', 'recovered'
-            FROM generate_series(1, :big) n"""),
+                   :r, CAST(:d AS text), p.geom, {cell_sql("CAST(:d AS text)", "p.geom")}, 30, 'F', 'recovered'
+            FROM generate_series(1, :big) n, LATERAL (SELECT ST_SetSRID(ST_MakePoint(:x0 + 0.01 + (n % 97) * 0.009,
+                                                                                     10.01 + (n % 89) * 0.011), 4326) AS geom) p"""),
                    {"m": d.marker, "inst": d.inst[0], "r": d.street, "d": d.code, "x0": d.x0, "big": BIG})
         ids = list(db.execute(text("""SELECT id FROM case_report WHERE district_code = :d AND source_id LIKE :like
                                       ORDER BY onset_date DESC, id DESC"""),
