@@ -112,8 +112,8 @@ def incidence_sql(session: Session, principal: Principal, filters: LayerFilters,
 
 def _counted_sql(principal: Principal, area: Area, filters: LayerFilters, level: Level, region_sql: str
                  ) -> tuple[str, dict[str, Any]]:
-    """SELECT code, cases over `polys r`: summed from the daily rollup (districts, streets, the grid cells of a
-    district or the city), else counted.
+    """SELECT code, cases: summed from the daily rollup (districts, streets, the grid cells of a district or the
+    city), else counted over `polys r`.
 
     `region_sql` limits `region r` to the area's polygons of `level` (no bbox): the grid cells a case may go to.
     """

@@ -2,7 +2,7 @@
 
 A writer may give a case's cell when it writes the case (else a row trigger looks it up, one case at a time):
 intake's merge looks up the cells of its whole batch with `cell_sql`. '' stands for no cell. `onemap rollups
-check` compares every kept cell with the database's own lookup, case_grid_cell.
+check` compares every kept cell with a fresh `cell_sql` lookup (the trigger's case_grid_cell finds the same cell).
 """
 from __future__ import annotations
 

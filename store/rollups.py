@@ -1,10 +1,10 @@
 """case_daily: case reports counted per day, kept by triggers on case_report (migration 0003).
 
-One row per basis ('onset': onset date; 'report': report day in China Standard Time), district,
-day, disease, street ('' when the case has none), grid cell (case_report.grid_code, '' when none; migrations 0012
-and 0013) and case type, with the number of reports `n` (never 0: rows that reach 0 are deleted) and the
-quality indicators' counts among them (QUALITY_COUNTS, migration 0014). The triggers note every statement's net change, and the writing
-transaction folds them into the rollup when it commits (migration 0010), so readers may sum the rollup
+One row per basis ('onset': onset date; 'report': report day in China Standard Time), district, day, disease,
+street ('' when the case has none), grid cell (case_report.grid_code, '' when none; migrations 0012 and 0013) and
+case type, with the number of reports `n` (never 0: rows that reach 0 are deleted) and the quality indicators'
+counts among them (QUALITY_COUNTS, migration 0014). The triggers note every statement's net change, and the
+writing transaction folds them into the rollup when it commits (migration 0010), so readers may sum the rollup
 instead of scanning case_report; a transaction that reads its own writes calls `fold_pending` first.
 `differences` recomputes the rollup from the raw rows and looks up again the grid cell kept with each case
 report; an empty answer means both are exact.
